@@ -1,0 +1,87 @@
+# Shared by scripts/run and scripts/test: install what a fresh Debian machine lacks and start
+# the local services the service and its tests need, unless something already answers.
+# shellcheck shell=bash
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_updated=""
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if ! command -v apt-get >/dev/null; then
+    say "please install: ${missing[*]}"
+    return 1
+  fi
+  if [ -z "$apt_updated" ]; then
+    as_root apt-get update -qq
+    apt_updated=1
+  fi
+  say "installing ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+answers() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+wait_for() {
+  local host=$1 port=$2 what=$3
+  for _ in $(seq 1 100); do
+    answers "$host" "$port" && return 0
+    sleep 0.2
+  done
+  say "$what did not start on $host:$port"
+  return 1
+}
+
+ensure_build_tools() {
+  apt_install build-essential ca-certificates curl
+  if ! command -v cargo >/dev/null; then
+    [ -x "$HOME/.cargo/bin/cargo" ] || {
+      say "installing the Rust toolchain with rustup"
+      curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy,rustfmt
+    }
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+}
+
+ensure_redis() {
+  answers 127.0.0.1 6379 && return 0
+  apt_install redis-server
+  say "starting redis-server on 127.0.0.1:6379"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --dir /tmp --logfile /tmp/hotline-redis.log
+  wait_for 127.0.0.1 6379 "Redis"
+}
+
+# A private throw-away cluster with trust auth, for tests only, when no PostgreSQL answers.
+ensure_postgres() {
+  answers 127.0.0.1 5432 && return 0
+  apt_install postgresql
+  local bin data=/tmp/hotline-pg
+  bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  local run=()
+  if [ "$(id -u)" -eq 0 ]; then run=(runuser -u postgres --); fi
+  if [ ! -f "$data/PG_VERSION" ]; then
+    mkdir -p "$data"
+    [ "$(id -u)" -eq 0 ] && chown postgres: "$data"
+    "${run[@]}" "$bin/initdb" -D "$data" -A trust -U postgres >/dev/null
+  fi
+  say "starting PostgreSQL on 127.0.0.1:5432 (data in $data)"
+  "${run[@]}" "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w \
+    -o "-c listen_addresses=127.0.0.1 -c port=5432 -c unix_socket_directories=$data" start >/dev/null
+  wait_for 127.0.0.1 5432 "PostgreSQL"
+}
+
+ensure_prism() {
+  command -v npm >/dev/null || apt_install nodejs npm
+  if [ ! -x tests/openapi/node_modules/.bin/prism ]; then
+    say "installing the OpenAPI mock (Stoplight Prism) for the REST client test"
+    npm ci --prefix tests/openapi --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+}

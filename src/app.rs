@@ -1,0 +1,122 @@
+//! Wiring: settings → shared state → router and background jobs, and graceful shutdown.
+
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Settings;
+use crate::crypto::{CryptoError, DataKey};
+use crate::ivr::Prompts;
+use crate::kv::{Kv, KvError};
+use crate::providers::twilio::{RestClient, Validator};
+use crate::storage::{Db, StorageError};
+
+/// The provider name stored with calls and events.
+pub const PROVIDER: &str = "twilio";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("HOTLINE_DATA_KEY: {0}")]
+    DataKey(#[from] CryptoError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Kv(#[from] KvError),
+}
+
+/// Everything a request handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub kv: Arc<Kv>,
+    pub rest: RestClient,
+    pub validator: Validator,
+    pub prompts: Arc<Prompts>,
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    /// Builds the state without touching the network: the database and Redis are connected on
+    /// first use, so the service can start (and answer calls with the fallback) while either is
+    /// down.
+    pub fn new(settings: Settings) -> Result<Self, AppError> {
+        let key = data_key(&settings)?;
+        let db = Db::connect(
+            settings.database.url.expose_secret(),
+            settings.database.max_connections,
+            Duration::from_millis(settings.database.acquire_timeout_ms),
+            key,
+        )?;
+        let kv = Kv::new(
+            settings.redis.url.expose_secret(),
+            &settings.redis.prefix,
+            Duration::from_millis(settings.redis.timeout_ms),
+        )?;
+        let rest = RestClient::new(
+            settings.twilio.api_base.clone(),
+            &settings.twilio.account_sid,
+            settings.twilio.auth_token.clone(),
+            Duration::from_millis(settings.twilio.request_timeout_ms),
+        );
+        Ok(Self {
+            validator: Validator::new(settings.twilio.auth_token.expose_secret()),
+            settings: Arc::new(settings),
+            db,
+            kv: Arc::new(kv),
+            rest,
+            prompts: Arc::new(Prompts::zh_cn()),
+            metrics: metrics_handle(),
+        })
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish, stops the
+    /// background jobs and closes the pool.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let (stop_jobs, jobs_stopped) = watch::channel(false);
+        let jobs = tokio::spawn(crate::jobs::run(self.clone(), jobs_stopped));
+        let router = crate::http::router(self.clone());
+        let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+        let _ = stop_jobs.send(true);
+        let _ = jobs.await;
+        self.db.close().await;
+        served
+    }
+}
+
+fn data_key(settings: &Settings) -> Result<DataKey, CryptoError> {
+    let configured = settings.data_key.expose_secret();
+    if !configured.is_empty() {
+        return DataKey::from_hex(configured);
+    }
+    // Settings::validate refuses production without a key, so this is development.
+    let path = settings.data_dir.join("dev-data-key");
+    tracing::warn!(
+        path = %path.display(),
+        "HOTLINE_DATA_KEY is not set: personal data is encrypted with a development key kept on this disk. \
+         Never use this in production."
+    );
+    DataKey::load_or_create(&path)
+}
+
+/// One Prometheus recorder per process (several apps may run in one test process).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}

@@ -1,0 +1,223 @@
+//! Settings: the compiled-in `config/default.toml`, overridden by an optional file and then by
+//! `HOTLINE_*` environment variables.
+//!
+//! Environment names map onto the TOML tree by their first word: `HOTLINE_REDIS_PREFIX` is
+//! `redis.prefix` because `redis` is a section; `HOTLINE_PUBLIC_URL` is the top-level
+//! `public_url` because `public` is not.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+const DEFAULTS: &str = include_str!("../config/default.toml");
+const SECTIONS: &[&str] = &["database", "redis", "twilio", "ivr", "fallback", "jobs", "log"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration could not be read: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("invalid setting {setting}: {reason}")]
+    Invalid { setting: &'static str, reason: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub mode: Mode,
+    pub bind: SocketAddr,
+    pub public_url: url::Url,
+    pub hotline_number: String,
+    pub data_key: SecretString,
+    pub data_dir: PathBuf,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub twilio: TwilioSettings,
+    pub ivr: IvrSettings,
+    pub fallback: FallbackSettings,
+    pub jobs: JobSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub max_connections: u32,
+    pub acquire_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RedisSettings {
+    pub url: SecretString,
+    pub prefix: String,
+    pub session_ttl_secs: u64,
+    pub dedup_ttl_secs: u64,
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TwilioSettings {
+    pub account_sid: String,
+    pub auth_token: SecretString,
+    pub api_base: url::Url,
+    pub request_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IvrSettings {
+    pub no_input_timeout_secs: u32,
+    pub max_tries: u32,
+    pub webhook_budget_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FallbackSettings {
+    pub human_number: String,
+    pub office_hours: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct JobSettings {
+    pub reconcile_interval_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Auto,
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+impl Settings {
+    /// Defaults, then `file`, then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULTS));
+        if let Some(path) = file {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment.merge(Env::prefixed("HOTLINE_").map(|key| env_key(key.as_str()).into()));
+        let settings: Settings = figment.extract().map_err(Box::new)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The compiled-in defaults alone, for tests and tools that build settings in code.
+    pub fn defaults() -> Self {
+        Figment::from(Toml::string(DEFAULTS))
+            .extract()
+            .expect("config/default.toml is valid")
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |setting, reason: &str| {
+            Err(ConfigError::Invalid {
+                setting,
+                reason: reason.to_owned(),
+            })
+        };
+        if !matches!(self.public_url.scheme(), "http" | "https") {
+            return invalid("public_url", "must be an http:// or https:// URL");
+        }
+        let db = self.database.url.expose_secret();
+        if !(db.starts_with("sqlite:") || db.starts_with("postgres:") || db.starts_with("postgresql:")) {
+            return invalid("database.url", "must start with sqlite: or postgres://");
+        }
+        if self.ivr.no_input_timeout_secs < 10 {
+            return invalid(
+                "ivr.no_input_timeout_secs",
+                "must be at least 10 (accessibility rule R2)",
+            );
+        }
+        if self.ivr.max_tries == 0 {
+            return invalid("ivr.max_tries", "must be at least 1");
+        }
+        if self.redis.prefix.is_empty() || self.redis.prefix.contains(char::is_whitespace) {
+            return invalid("redis.prefix", "must be a non-empty word without spaces");
+        }
+        if self.mode == Mode::Production {
+            if self.data_key.expose_secret().is_empty() {
+                return invalid("data_key", "production mode needs HOTLINE_DATA_KEY (64 hex characters)");
+            }
+            if self.twilio.auth_token.expose_secret().is_empty() {
+                return invalid("twilio.auth_token", "production mode needs HOTLINE_TWILIO_AUTH_TOKEN");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `REDIS_PREFIX` → `redis.prefix`; `PUBLIC_URL` → `public_url`.
+fn env_key(key: &str) -> String {
+    let key = key.to_ascii_lowercase();
+    match key.split_once('_') {
+        Some((head, rest)) if SECTIONS.contains(&head) => format!("{head}.{rest}"),
+        _ => key,
+    }
+}
+
+#[cfg(test)]
+// figment's Jail takes closures returning its (large) error type.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_names_map_onto_sections() {
+        assert_eq!(env_key("REDIS_PREFIX"), "redis.prefix");
+        assert_eq!(env_key("TWILIO_API_BASE"), "twilio.api_base");
+        assert_eq!(env_key("DATABASE_URL"), "database.url");
+        assert_eq!(env_key("PUBLIC_URL"), "public_url");
+        assert_eq!(env_key("HOTLINE_NUMBER"), "hotline_number");
+        assert_eq!(env_key("DATA_KEY"), "data_key");
+        assert_eq!(env_key("BIND"), "bind");
+    }
+
+    #[test]
+    fn environment_overrides_file_and_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("site.toml", "bind = \"0.0.0.0:9000\"\n[redis]\nprefix = \"file\"\n")?;
+            jail.set_env("HOTLINE_REDIS_PREFIX", "env");
+            jail.set_env("HOTLINE_TWILIO_ACCOUNT_SID", "AC1");
+            let s = Settings::load(Some(Path::new("site.toml"))).expect("loads");
+            assert_eq!(s.bind.to_string(), "0.0.0.0:9000");
+            assert_eq!(s.redis.prefix, "env");
+            assert_eq!(s.twilio.account_sid, "AC1");
+            assert_eq!(s.mode, Mode::Development);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn production_without_data_key_is_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("HOTLINE_MODE", "production");
+            jail.set_env("HOTLINE_TWILIO_AUTH_TOKEN", "secret");
+            let err = Settings::load(None).expect_err("must refuse");
+            assert!(err.to_string().contains("HOTLINE_DATA_KEY"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn short_timeouts_are_refused() {
+        let mut s = Settings::defaults();
+        s.ivr.no_input_timeout_secs = 5;
+        assert!(s.validate().is_err());
+    }
+}

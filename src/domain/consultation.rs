@@ -1,0 +1,37 @@
+//! A consultation: one person's legal question, from first contact until it is closed.
+
+/// How the person reached us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Voice,
+    Sms,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Voice => "voice",
+            Channel::Sms => "sms",
+        }
+    }
+}
+
+/// Where a consultation stands. Stored as the lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsultationStatus {
+    /// Waiting in the callback queue for a lawyer.
+    WaitingCallback,
+    /// A lawyer has it.
+    InProgress,
+    Closed,
+}
+
+impl ConsultationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsultationStatus::WaitingCallback => "waiting_callback",
+            ConsultationStatus::InProgress => "in_progress",
+            ConsultationStatus::Closed => "closed",
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! One pipeline for every webhook: replay a remembered answer, store the delivery, handle the
+//! event off the request task within a time budget, remember the answer.
+//!
+//! A voice turn always gets 200 and valid TwiML: when handling fails, panics or runs out of
+//! time, the caller hears the apology and the configured fallback instead of the provider's
+//! "application error". Other webhooks (status reports, SMS) get 503 on failure, which the
+//! provider logs and may retry.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::app::{AppState, PROVIDER};
+use crate::inbound;
+use crate::ivr::script;
+use crate::providers::twilio::{parse_event, twiml, WebhookKind};
+use crate::providers::InboundEvent;
+use crate::storage::events::{Delivery, NewEvent};
+
+use super::webhook::{Rejection, SignedWebhook};
+
+pub async fn answer(State(state): State<AppState>, kind: WebhookKind, hook: SignedWebhook) -> Response {
+    let event = match parse_event(kind, &hook.params) {
+        Ok(event) => event,
+        Err(e) => return Rejection::Malformed(e).into_response(),
+    };
+    if let Some(xml) = remembered(&state, kind, &hook, &event).await {
+        metrics::counter!("hotline_webhooks_total", "kind" => kind.as_str(), "outcome" => "replayed").increment(1);
+        return twiml_response(xml);
+    }
+    let budget = Duration::from_millis(state.settings.ivr.webhook_budget_ms);
+    // Spawned, so a panic is caught as a JoinError and the work finishes even if the provider
+    // hangs up on us.
+    let work = tokio::spawn(inbound::handle(state.clone(), event, hook.turn));
+    let failure = match tokio::time::timeout(budget, work).await {
+        Ok(Ok(Ok(actions))) => {
+            let xml = twiml::render(&actions, &state.settings.public_url);
+            remember(&state, &hook.dedup_key, &xml).await;
+            metrics::counter!("hotline_webhooks_total", "kind" => kind.as_str(), "outcome" => "ok").increment(1);
+            return twiml_response(xml);
+        }
+        Ok(Ok(Err(e))) => e.to_string(),
+        Ok(Err(join)) => format!("handler panicked: {join}"),
+        Err(_) => format!("handler took longer than {budget:?}"),
+    };
+    tracing::error!(kind = kind.as_str(), error = %failure, "webhook handling failed");
+    metrics::counter!("hotline_webhooks_total", "kind" => kind.as_str(), "outcome" => "failed").increment(1);
+    if is_voice_turn(kind) {
+        twiml_response(fallback_twiml(&state))
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily unavailable, please retry\n",
+        )
+            .into_response()
+    }
+}
+
+/// Turns where a caller is listening and must hear something.
+fn is_voice_turn(kind: WebhookKind) -> bool {
+    matches!(
+        kind,
+        WebhookKind::VoiceIncoming | WebhookKind::VoiceGather | WebhookKind::VoiceDial | WebhookKind::VoiceFallback
+    )
+}
+
+/// The apology and fallback, built from configuration alone.
+pub fn fallback_twiml(state: &AppState) -> String {
+    let f = &state.settings.fallback;
+    twiml::render(
+        &script::fallback(&state.prompts, &f.human_number, &f.office_hours),
+        &state.settings.public_url,
+    )
+}
+
+/// The answer given to an earlier delivery of the same webhook, from Redis or else SQL. Stores
+/// the delivery when it is new. Storage trouble here is logged, not fatal: the handler decides.
+async fn remembered(state: &AppState, kind: WebhookKind, hook: &SignedWebhook, event: &InboundEvent) -> Option<String> {
+    match state.kv.remembered_response(&hook.dedup_key).await {
+        Ok(Some(xml)) => return Some(xml),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "redis unavailable for de-duplication; using SQL alone"),
+    }
+    let payload = serde_json::Value::Object(
+        hook.params
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect(),
+    );
+    let stored = state
+        .db
+        .record_event(&NewEvent {
+            dedup_key: &hook.dedup_key,
+            provider: PROVIDER,
+            kind: kind.as_str(),
+            subject_sid: subject_sid(event),
+            payload: &payload,
+        })
+        .await;
+    match stored {
+        Ok(Delivery::Seen { response }) => response,
+        Ok(Delivery::New) => None,
+        Err(e) => {
+            tracing::error!(error = %e, "could not store the webhook delivery");
+            None
+        }
+    }
+}
+
+async fn remember(state: &AppState, dedup_key: &str, xml: &str) {
+    if let Err(e) = state.db.set_event_response(dedup_key, xml).await {
+        tracing::warn!(error = %e, "could not keep the webhook answer in SQL");
+    }
+    if let Err(e) = state
+        .kv
+        .remember_response(dedup_key, xml, state.settings.redis.dedup_ttl_secs)
+        .await
+    {
+        tracing::warn!(error = %e, "could not keep the webhook answer in redis");
+    }
+}
+
+fn subject_sid(event: &InboundEvent) -> &str {
+    match event {
+        InboundEvent::CallStarted { call_sid, .. }
+        | InboundEvent::KeysGathered { call_sid, .. }
+        | InboundEvent::RecordingReady { call_sid, .. }
+        | InboundEvent::DialFinished { call_sid, .. }
+        | InboundEvent::CallStatusChanged { call_sid, .. }
+        | InboundEvent::VoiceFallback { call_sid, .. } => call_sid,
+        InboundEvent::SmsReceived { message_sid, .. } | InboundEvent::SmsStatusChanged { message_sid, .. } => {
+            message_sid
+        }
+    }
+}
+
+fn twiml_response(xml: String) -> Response {
+    (StatusCode::OK, [(header::CONTENT_TYPE, twiml::CONTENT_TYPE)], xml).into_response()
+}

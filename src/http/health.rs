@@ -1,0 +1,60 @@
+//! `/healthz` (the process is up), `/readyz` (database and Redis reachable, with details) and
+//! `/metrics` (Prometheus text format).
+
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+use crate::app::AppState;
+
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+#[derive(Serialize)]
+struct Check {
+    ok: bool,
+    latency_ms: u128,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Readiness {
+    ready: bool,
+    database: Check,
+    redis: Check,
+}
+
+async fn check<E: std::fmt::Display>(probe: impl std::future::Future<Output = Result<(), E>>) -> Check {
+    let started = Instant::now();
+    let result = probe.await;
+    Check {
+        ok: result.is_ok(),
+        latency_ms: started.elapsed().as_millis(),
+        error: result.err().map(|e| e.to_string()),
+    }
+}
+
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let (database, redis) = tokio::join!(check(state.db.ping()), check(state.kv.ping()));
+    let ready = database.ok && redis.ok;
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(Readiness { ready, database, redis })).into_response()
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.metrics.render(),
+    )
+        .into_response()
+}

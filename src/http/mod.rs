@@ -1,0 +1,36 @@
+//! The HTTP edge (axum): provider webhooks, health and metrics. Every route is listed here.
+
+mod answer;
+mod health;
+mod webhook;
+
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::app::AppState;
+use crate::providers::twilio::WebhookKind;
+
+pub use webhook::SignedWebhook;
+
+/// Provider webhooks are small forms; anything larger is refused before it is read.
+const BODY_LIMIT: usize = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let hook = |kind: WebhookKind| post(move |state, hook: SignedWebhook| answer::answer(state, kind, hook));
+    Router::new()
+        .route("/twilio/voice", hook(WebhookKind::VoiceIncoming))
+        .route("/twilio/voice/menu", hook(WebhookKind::VoiceGather))
+        .route("/twilio/voice/dial", hook(WebhookKind::VoiceDial))
+        .route("/twilio/voice/status", hook(WebhookKind::VoiceStatus))
+        .route("/twilio/voice/fallback", hook(WebhookKind::VoiceFallback))
+        .route("/twilio/sms", hook(WebhookKind::SmsIncoming))
+        .route("/twilio/sms/status", hook(WebhookKind::SmsStatus))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

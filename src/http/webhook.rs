@@ -1,0 +1,125 @@
+//! The `SignedWebhook` extractor: a provider webhook whose signature has been checked.
+//!
+//! The URL the provider signed is the configured public URL plus this request's path and query,
+//! never the Host header (behind a proxy or tunnel they differ). Unsigned or forged requests
+//! get 403 and a log line without the body; a well-signed but malformed form gets 400 with a
+//! message saying what is wrong.
+
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+use crate::app::AppState;
+use crate::providers::twilio::webhook::parse_form;
+use crate::providers::twilio::{WebhookError, SIGNATURE_HEADER};
+
+/// Twilio sends the same token with every retry of one delivery.
+const IDEMPOTENCY_HEADER: &str = "i-twilio-idempotency-token";
+
+#[derive(Debug)]
+pub struct SignedWebhook {
+    /// The decoded form, every field in order.
+    pub params: Vec<(String, String)>,
+    /// Identifies this delivery across retries.
+    pub dedup_key: String,
+    /// The `turn` query parameter of IVR action URLs (0 when absent).
+    pub turn: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Rejection {
+    #[error("missing or invalid X-Twilio-Signature")]
+    Forbidden,
+    #[error("{0}")]
+    Malformed(#[from] WebhookError),
+    #[error("the body could not be read: {0}")]
+    Body(String),
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            Rejection::Forbidden => StatusCode::FORBIDDEN,
+            Rejection::Malformed(WebhookError::NotForm) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Rejection::Malformed(_) => StatusCode::BAD_REQUEST,
+            Rejection::Body(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        };
+        metrics::counter!("hotline_webhooks_rejected_total", "status" => status.as_str().to_owned()).increment(1);
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("{self}\n"),
+        )
+            .into_response()
+    }
+}
+
+impl FromRequest<AppState> for SignedWebhook {
+    type Rejection = Rejection;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str()).to_owned();
+        let header_str = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let is_form = header_str(header::CONTENT_TYPE.as_str())
+            .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+        let signature = header_str(SIGNATURE_HEADER);
+        let idempotency = header_str(IDEMPOTENCY_HEADER);
+        let bytes = axum::body::to_bytes(body, super::BODY_LIMIT)
+            .await
+            .map_err(|e| Rejection::Body(e.to_string()))?;
+
+        let url = crate::providers::twilio::twiml::absolute(&state.settings.public_url, &path_and_query);
+        // Verify over the leniently decoded form (as the provider's own libraries do), so a
+        // body we would refuse as malformed is still told apart from a forged one.
+        let lenient: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
+        let signed = signature
+            .as_deref()
+            .is_some_and(|sig| state.validator.validate_form(&url, &lenient, sig));
+        if !signed {
+            metrics::counter!("hotline_signature_failures_total").increment(1);
+            tracing::warn!(
+                path = %parts.uri.path(),
+                has_signature = signature.is_some(),
+                "webhook refused: signature missing or wrong (is HOTLINE_PUBLIC_URL the URL the provider calls?)"
+            );
+            return Err(Rejection::Forbidden);
+        }
+        if !is_form {
+            return Err(WebhookError::NotForm.into());
+        }
+        let params = parse_form(&bytes)?;
+        let turn = parts
+            .uri
+            .query()
+            .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "turn"))
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let dedup_key = match idempotency {
+            Some(token) if !token.is_empty() && token.len() <= 128 => format!("tok:{token}"),
+            _ => format!("sha:{}", delivery_hash(&url, &lenient)),
+        };
+        Ok(Self {
+            params,
+            dedup_key,
+            turn,
+        })
+    }
+}
+
+/// Identifies a delivery without an idempotency token: the signed URL (IVR action URLs carry
+/// the turn number) and the parameters in sorted order.
+fn delivery_hash(url: &str, params: &[(String, String)]) -> String {
+    let mut sorted: Vec<&(String, String)> = params.iter().collect();
+    sorted.sort();
+    let mut hasher = Sha256::new();
+    hasher.update(url.as_bytes());
+    for (k, v) in sorted {
+        hasher.update([0]);
+        hasher.update(k.as_bytes());
+        hasher.update([0]);
+        hasher.update(v.as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}

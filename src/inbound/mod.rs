@@ -1,0 +1,48 @@
+//! What the service does with each provider event: runs the IVR against storage and Redis,
+//! threads SMS into consultations, and sends the texts that go with them.
+
+pub mod notify;
+pub mod sms;
+pub mod voice;
+
+use crate::app::AppState;
+use crate::providers::{Action, InboundEvent};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
+    #[error("call {0} is not on record (its first webhook was not stored)")]
+    UnknownCall(String),
+    #[error("this route does not take {0} events")]
+    Unexpected(&'static str),
+}
+
+/// The actions answering one event.
+pub async fn handle(state: AppState, event: InboundEvent, turn: u32) -> Result<Vec<Action>, HandleError> {
+    match event {
+        InboundEvent::CallStarted { call_sid, from, to } => voice::call_started(&state, &call_sid, &from, &to).await,
+        InboundEvent::KeysGathered { call_sid, digits, .. } => voice::keys(&state, &call_sid, &digits, turn).await,
+        InboundEvent::DialFinished { call_sid, status } => voice::dial_finished(&state, &call_sid, status, turn).await,
+        InboundEvent::CallStatusChanged {
+            call_sid,
+            status,
+            duration_secs,
+        } => voice::status_changed(&state, &call_sid, status, duration_secs).await,
+        InboundEvent::VoiceFallback { call_sid, error_code } => {
+            Ok(voice::fallback(&state, &call_sid, error_code.as_deref()))
+        }
+        InboundEvent::SmsReceived {
+            message_sid,
+            from,
+            body,
+            ..
+        } => sms::received(&state, &message_sid, &from, &body).await,
+        InboundEvent::SmsStatusChanged {
+            message_sid,
+            status,
+            error_code,
+        } => sms::status_changed(&state, &message_sid, status, error_code.as_deref()).await,
+        InboundEvent::RecordingReady { .. } => Err(HandleError::Unexpected("recording")),
+    }
+}

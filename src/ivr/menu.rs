@@ -1,0 +1,132 @@
+//! The first voice menu: request a callback (1), a person (0), repeat (*).
+//!
+//! Rules from DOMAIN.md §6: `0` and `*` work at every prompt; a timeout never hangs up, and
+//! after `max_tries` silent or wrong turns the caller is put in the callback queue (R1).
+
+use serde::{Deserialize, Serialize};
+
+/// What the IVR remembers between a call's webhooks (kept in Redis).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// Silent or wrong turns in a row.
+    pub tries: u32,
+}
+
+/// What the caller did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Turn {
+    /// The call has just been answered.
+    Start,
+    /// The keys of a finished `Gather`; empty when nothing was pressed before the timeout.
+    Keys(String),
+}
+
+/// Why the menu is played again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    NoInput,
+    InvalidKey,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Greet (on the first turn) and offer the menu.
+    Welcome,
+    /// Offer the menu again, saying why when there is a reason.
+    Menu(Option<Notice>),
+    /// Register a callback; `gave_up` when it happens because the caller could not choose.
+    Callback { gave_up: bool },
+    /// Put the caller through to a person.
+    Human,
+}
+
+/// One turn of the menu. Pure: the same inputs always give the same outputs.
+pub fn step(session: Session, turn: &Turn, max_tries: u32) -> (Session, Decision) {
+    let keys = match turn {
+        Turn::Start => return (Session::default(), Decision::Welcome),
+        Turn::Keys(keys) => keys.as_str(),
+    };
+    match keys {
+        "1" => (Session::default(), Decision::Callback { gave_up: false }),
+        "0" => (Session::default(), Decision::Human),
+        "*" => (session, Decision::Menu(None)),
+        _ => {
+            let notice = if keys.is_empty() {
+                Notice::NoInput
+            } else {
+                Notice::InvalidKey
+            };
+            let tries = session.tries + 1;
+            if tries >= max_tries {
+                (Session::default(), Decision::Callback { gave_up: true })
+            } else {
+                (Session { tries }, Decision::Menu(Some(notice)))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(k: &str) -> Turn {
+        Turn::Keys(k.into())
+    }
+
+    #[test]
+    fn table() {
+        let s0 = Session::default();
+        let s2 = Session { tries: 2 };
+        let cases = [
+            (s0, Turn::Start, s0, Decision::Welcome),
+            (s2, Turn::Start, s0, Decision::Welcome),
+            (s2, keys("1"), s0, Decision::Callback { gave_up: false }),
+            (s2, keys("0"), s0, Decision::Human),
+            (s2, keys("*"), s2, Decision::Menu(None)),
+            (
+                s0,
+                keys(""),
+                Session { tries: 1 },
+                Decision::Menu(Some(Notice::NoInput)),
+            ),
+            (
+                s0,
+                keys("5"),
+                Session { tries: 1 },
+                Decision::Menu(Some(Notice::InvalidKey)),
+            ),
+            (
+                s0,
+                keys("#"),
+                Session { tries: 1 },
+                Decision::Menu(Some(Notice::InvalidKey)),
+            ),
+            (s2, keys(""), s0, Decision::Callback { gave_up: true }),
+            (s2, keys("9"), s0, Decision::Callback { gave_up: true }),
+        ];
+        for (before, turn, after, decision) in cases {
+            assert_eq!(step(before, &turn, 3), (after, decision), "{before:?} {turn:?}");
+        }
+    }
+
+    #[test]
+    fn silence_never_hangs_up() {
+        // R1: three silent turns lead to the callback queue, never to the end of the call.
+        let mut session = Session::default();
+        let mut decisions = Vec::new();
+        for _ in 0..3 {
+            let (next, d) = step(session, &keys(""), 3);
+            session = next;
+            decisions.push(d);
+        }
+        assert_eq!(
+            decisions,
+            [
+                Decision::Menu(Some(Notice::NoInput)),
+                Decision::Menu(Some(Notice::NoInput)),
+                Decision::Callback { gave_up: true }
+            ]
+        );
+    }
+}

@@ -1,0 +1,143 @@
+//! Decisions → what the caller hears, as provider-neutral actions.
+
+use super::prompts::{fill, Prompts};
+use super::Notice;
+use crate::domain::Ticket;
+use crate::providers::{Action, GatherInput};
+
+/// Seconds a transfer rings before it counts as not answered.
+const DIAL_TIMEOUT_SECS: u32 = 30;
+
+fn say(text: impl Into<String>) -> Action {
+    Action::Say { text: text.into() }
+}
+
+/// The menu inside a keys-only `Gather`, so any key interrupts the prompt (R3). `action` must be
+/// unique per turn (it carries the turn number). The trailing `Redirect` reaches the same
+/// handler for providers that do not call the action on an empty result.
+pub fn menu(p: &Prompts, welcome: bool, notice: Option<Notice>, action: &str, timeout_secs: u32) -> Vec<Action> {
+    let mut prompts = Vec::new();
+    if welcome {
+        prompts.push(say(&p.welcome));
+    }
+    match notice {
+        Some(Notice::NoInput) => prompts.push(say(&p.no_input)),
+        Some(Notice::InvalidKey) => prompts.push(say(&p.invalid_key)),
+        None => {}
+    }
+    prompts.push(say(&p.menu));
+    vec![
+        Action::Gather {
+            input: GatherInput::Dtmf,
+            num_digits: Some(1),
+            timeout_secs,
+            finish_on_key: None,
+            action: action.to_owned(),
+            prompts,
+        },
+        Action::Redirect { url: action.to_owned() },
+    ]
+}
+
+/// The ticket, twice, digit by digit; whether it also comes by SMS (R6); goodbye.
+pub fn callback_registered(p: &Prompts, ticket: &Ticket, gave_up: bool, by_sms: bool) -> Vec<Action> {
+    let mut actions = Vec::new();
+    if gave_up {
+        actions.push(say(&p.too_many_tries));
+    }
+    actions.push(say(fill(&p.callback_registered, &[("ticket", &ticket.spoken())])));
+    if by_sms {
+        actions.push(say(&p.ticket_by_sms));
+    }
+    actions.push(say(&p.goodbye));
+    actions.push(Action::Hangup);
+    actions
+}
+
+/// The number was withheld: no callback is possible, so say so and offer the menu again.
+pub fn no_caller_number(p: &Prompts, action: &str, timeout_secs: u32) -> Vec<Action> {
+    let mut actions = vec![say(&p.no_caller_number)];
+    actions.extend(menu(p, false, None, action, timeout_secs));
+    actions
+}
+
+/// Put the caller through to a person; `action` learns whether the transfer was answered.
+pub fn transfer(p: &Prompts, number: &str, action: &str) -> Vec<Action> {
+    vec![
+        say(&p.transferring),
+        Action::Dial {
+            number: number.to_owned(),
+            caller_id: None,
+            timeout_secs: DIAL_TIMEOUT_SECS,
+            action: Some(action.to_owned()),
+        },
+    ]
+}
+
+/// When the service cannot help: an apology, then a person if one is configured, or when to
+/// call again. Needs nothing but configuration, so it works with the database and Redis down.
+pub fn fallback(p: &Prompts, human_number: &str, office_hours: &str) -> Vec<Action> {
+    let mut actions = vec![say(&p.apology)];
+    if human_number.is_empty() {
+        actions.push(say(fill(&p.call_again, &[("office_hours", office_hours)])));
+        actions.push(Action::Hangup);
+    } else {
+        actions.push(say(&p.transferring));
+        actions.push(Action::Dial {
+            number: human_number.to_owned(),
+            caller_id: None,
+            timeout_secs: DIAL_TIMEOUT_SECS,
+            action: None,
+        });
+    }
+    actions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn menu_is_interruptible_and_never_a_dead_end() {
+        let p = Prompts::zh_cn();
+        let actions = menu(&p, true, Some(Notice::NoInput), "/twilio/voice/menu?turn=2", 10);
+        let Action::Gather {
+            prompts,
+            timeout_secs,
+            input,
+            ..
+        } = &actions[0]
+        else {
+            panic!("the menu plays inside a Gather");
+        };
+        assert_eq!(*input, GatherInput::Dtmf);
+        assert_eq!(*timeout_secs, 10);
+        assert_eq!(prompts.len(), 3, "welcome, notice, menu");
+        assert_eq!(
+            actions[1],
+            Action::Redirect {
+                url: "/twilio/voice/menu?turn=2".into()
+            }
+        );
+    }
+
+    #[test]
+    fn ticket_is_read_twice_digit_by_digit() {
+        let p = Prompts::zh_cn();
+        let ticket = Ticket::parse("83125670").unwrap();
+        let actions = callback_registered(&p, &ticket, false, true);
+        let Action::Say { text } = &actions[0] else { panic!() };
+        assert_eq!(text.matches("八、三、一、二、五、六、七、零").count(), 2, "{text}");
+        assert_eq!(actions.last(), Some(&Action::Hangup));
+    }
+
+    #[test]
+    fn fallback_goes_to_a_person_or_says_when_to_call() {
+        let p = Prompts::zh_cn();
+        let with_human = fallback(&p, "+862912348", "每天八点到二十点");
+        assert!(matches!(with_human.last(), Some(Action::Dial { number, .. }) if number == "+862912348"));
+        let without = fallback(&p, "", "每天八点到二十点");
+        assert!(matches!(&without[1], Action::Say { text } if text.contains("每天八点到二十点")));
+        assert_eq!(without.last(), Some(&Action::Hangup));
+    }
+}

@@ -1,0 +1,38 @@
+//! `hotline`: the backend of an accessible 12348 public legal-service hotline.
+//!
+//! A telephony provider (Twilio wire format) posts call and SMS events to the HTTP edge; the
+//! IVR decides what the caller hears; consultations are kept in SQL and queued in Redis for a
+//! lawyer's callback.
+//!
+//! # Layout
+//! - [`http`] receives webhooks and checks signatures, then [`inbound`] acts on the events;
+//! - [`ivr`] is the pure menu logic and what it says; [`providers`] translates wire formats;
+//! - [`storage`] (SQL) is the record, [`kv`] and [`routing`] the Redis side;
+//! - [`domain`] holds the validated value types, [`crypto`] protects personal data.
+
+/// Wiring: shared state, server start and graceful shutdown.
+pub mod app;
+/// Settings: compiled-in defaults, a file, `HOTLINE_*` environment variables.
+pub mod config;
+/// Encryption and keyed look-up hashes for personal data at rest.
+pub mod crypto;
+/// Validated value types: phone numbers, tickets, consultation states.
+pub mod domain;
+/// The HTTP edge: webhook routes, health, metrics.
+pub mod http;
+/// What the service does with each provider event.
+pub mod inbound;
+/// The voice menu (pure) and its prompts.
+pub mod ivr;
+/// Background jobs run beside the server.
+pub mod jobs;
+/// Redis: IVR sessions and webhook de-duplication.
+pub mod kv;
+/// Provider-neutral events and actions, and the Twilio adapter.
+pub mod providers;
+/// The callback queue in Redis and its reconciliation with SQL.
+pub mod routing;
+/// SQL storage on SQLite or PostgreSQL.
+pub mod storage;
+/// Logging with redaction of phone and ID numbers.
+pub mod telemetry;

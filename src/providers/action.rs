@@ -1,0 +1,57 @@
+//! What we tell a provider to do on a call or in an SMS reply, independent of its markup.
+
+/// One instruction. Paths in `action`/`url` fields are relative to the public base URL; the
+/// provider adapter makes them absolute.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Speak text in Mandarin.
+    Say {
+        text: String,
+    },
+    /// Play an audio file.
+    Play {
+        url: String,
+    },
+    /// Collect keys (and optionally speech) while the nested prompts play; any key interrupts.
+    Gather {
+        input: GatherInput,
+        num_digits: Option<u32>,
+        timeout_secs: u32,
+        finish_on_key: Option<String>,
+        action: String,
+        prompts: Vec<Action>,
+    },
+    /// Record the caller; `finish_on_key` lists the keys that stop it.
+    Record {
+        action: String,
+        max_length_secs: u32,
+        timeout_secs: u32,
+        finish_on_key: String,
+        play_beep: bool,
+    },
+    /// Connect the caller to another number.
+    Dial {
+        number: String,
+        caller_id: Option<String>,
+        timeout_secs: u32,
+        action: Option<String>,
+    },
+    Redirect {
+        url: String,
+    },
+    Pause {
+        secs: u32,
+    },
+    Hangup,
+    /// An SMS reply to the sender of an inbound message.
+    Message {
+        body: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatherInput {
+    Dtmf,
+    Speech,
+    DtmfSpeech,
+}

@@ -1,0 +1,10 @@
+//! Telephony and SMS providers. The rest of the service speaks only the provider-neutral
+//! [`InboundEvent`] and [`Action`] types; each provider folder turns its wire format into events
+//! and actions into its response format, and has its own REST client.
+
+pub mod action;
+pub mod event;
+pub mod twilio;
+
+pub use action::{Action, GatherInput};
+pub use event::{CallStatus, InboundEvent, MessageStatus};

@@ -1,0 +1,249 @@
+//! [`Action`]s → TwiML. Text and attributes are XML-escaped by quick-xml; the document starts
+//! with the XML declaration (no blank line before it: Twilio rejects that), and relative paths
+//! become absolute URLs under the public base URL.
+
+use std::io::{self, Cursor};
+
+use quick_xml::events::{BytesDecl, BytesText, Event};
+use quick_xml::Writer;
+
+use crate::providers::{Action, GatherInput};
+
+pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
+
+/// A whole `<Response>` document.
+pub fn render(actions: &[Action], base: &url::Url) -> String {
+    let mut writer = Writer::new(Cursor::new(Vec::new()));
+    write_document(&mut writer, actions, base).expect("writing XML to memory cannot fail");
+    String::from_utf8(writer.into_inner().into_inner()).expect("quick-xml writes UTF-8")
+}
+
+fn write_document(w: &mut Writer<Cursor<Vec<u8>>>, actions: &[Action], base: &url::Url) -> io::Result<()> {
+    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    let response = w.create_element("Response");
+    if actions.is_empty() {
+        response.write_empty()?;
+    } else {
+        response.write_inner_content(|w| actions.iter().try_for_each(|a| write_action(w, a, base)))?;
+    }
+    Ok(())
+}
+
+fn write_action(w: &mut Writer<Cursor<Vec<u8>>>, action: &Action, base: &url::Url) -> io::Result<()> {
+    match action {
+        Action::Say { text } => {
+            w.create_element("Say")
+                .with_attribute(("language", "zh-CN"))
+                .write_text_content(BytesText::new(text))?;
+        }
+        Action::Play { url } => {
+            w.create_element("Play")
+                .write_text_content(BytesText::new(&absolute(base, url)))?;
+        }
+        Action::Gather {
+            input,
+            num_digits,
+            timeout_secs,
+            finish_on_key,
+            action,
+            prompts,
+        } => {
+            let mut el = w
+                .create_element("Gather")
+                .with_attribute(("input", gather_input(*input)))
+                .with_attribute(("action", absolute(base, action).as_str()))
+                .with_attribute(("method", "POST"))
+                .with_attribute(("timeout", timeout_secs.to_string().as_str()))
+                .with_attribute(("actionOnEmptyResult", "true"));
+            if let Some(n) = num_digits {
+                el = el.with_attribute(("numDigits", n.to_string().as_str()));
+            }
+            if let Some(key) = finish_on_key {
+                el = el.with_attribute(("finishOnKey", key.as_str()));
+            }
+            if matches!(input, GatherInput::Speech | GatherInput::DtmfSpeech) {
+                el = el.with_attribute(("language", "zh-CN"));
+            }
+            el.write_inner_content(|w| prompts.iter().try_for_each(|p| write_action(w, p, base)))?;
+        }
+        Action::Record {
+            action,
+            max_length_secs,
+            timeout_secs,
+            finish_on_key,
+            play_beep,
+        } => {
+            w.create_element("Record")
+                .with_attribute(("action", absolute(base, action).as_str()))
+                .with_attribute(("method", "POST"))
+                .with_attribute(("maxLength", max_length_secs.to_string().as_str()))
+                .with_attribute(("timeout", timeout_secs.to_string().as_str()))
+                .with_attribute(("finishOnKey", finish_on_key.as_str()))
+                .with_attribute(("playBeep", if *play_beep { "true" } else { "false" }))
+                .write_empty()?;
+        }
+        Action::Dial {
+            number,
+            caller_id,
+            timeout_secs,
+            action,
+        } => {
+            let mut el = w
+                .create_element("Dial")
+                .with_attribute(("timeout", timeout_secs.to_string().as_str()));
+            if let Some(id) = caller_id {
+                el = el.with_attribute(("callerId", id.as_str()));
+            }
+            if let Some(a) = action {
+                el = el
+                    .with_attribute(("action", absolute(base, a).as_str()))
+                    .with_attribute(("method", "POST"));
+            }
+            el.write_inner_content(|w| {
+                w.create_element("Number").write_text_content(BytesText::new(number))?;
+                Ok(())
+            })?;
+        }
+        Action::Redirect { url } => {
+            w.create_element("Redirect")
+                .with_attribute(("method", "POST"))
+                .write_text_content(BytesText::new(&absolute(base, url)))?;
+        }
+        Action::Pause { secs } => {
+            w.create_element("Pause")
+                .with_attribute(("length", secs.to_string().as_str()))
+                .write_empty()?;
+        }
+        Action::Hangup => {
+            w.create_element("Hangup").write_empty()?;
+        }
+        Action::Message { body } => {
+            w.create_element("Message").write_text_content(BytesText::new(body))?;
+        }
+    }
+    Ok(())
+}
+
+fn gather_input(input: GatherInput) -> &'static str {
+    match input {
+        GatherInput::Dtmf => "dtmf",
+        GatherInput::Speech => "speech",
+        GatherInput::DtmfSpeech => "dtmf speech",
+    }
+}
+
+/// `/twilio/voice/menu` → `https://public.example/prefix/twilio/voice/menu` (the public URL may
+/// carry a path prefix behind a proxy); absolute URLs are left as they are.
+pub fn absolute(base: &url::Url, path: &str) -> String {
+    if path.starts_with('/') {
+        format!("{}{path}", base.as_str().trim_end_matches('/'))
+    } else {
+        path.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> url::Url {
+        url::Url::parse("https://hotline.example.org/").unwrap()
+    }
+
+    #[test]
+    fn paths_keep_the_public_prefix() {
+        let base = url::Url::parse("https://proxy.example.org/hotline/").unwrap();
+        assert_eq!(
+            absolute(&base, "/twilio/voice"),
+            "https://proxy.example.org/hotline/twilio/voice"
+        );
+        assert_eq!(
+            absolute(&base, "https://cdn.example.org/a.wav"),
+            "https://cdn.example.org/a.wav"
+        );
+    }
+
+    #[test]
+    fn empty_response_is_a_valid_document() {
+        assert_eq!(
+            render(&[], &base()),
+            r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#
+        );
+    }
+
+    #[test]
+    fn text_is_escaped() {
+        let xml = render(
+            &[Action::Say {
+                text: "A&B <律师> \"x\"".into(),
+            }],
+            &base(),
+        );
+        assert!(xml.starts_with("<?xml"), "no blank line before the declaration");
+        assert!(
+            xml.contains(r#"<Say language="zh-CN">A&amp;B &lt;律师&gt; &quot;x&quot;</Say>"#),
+            "{xml}"
+        );
+        roxmltree::Document::parse(&xml).expect("well-formed");
+    }
+
+    #[test]
+    fn every_verb_renders() {
+        let actions = vec![
+            Action::Gather {
+                input: GatherInput::Dtmf,
+                num_digits: Some(1),
+                timeout_secs: 10,
+                finish_on_key: None,
+                action: "/twilio/voice/menu".into(),
+                prompts: vec![
+                    Action::Say { text: "请按1".into() },
+                    Action::Play {
+                        url: "/audio/a.wav".into(),
+                    },
+                ],
+            },
+            Action::Record {
+                action: "/twilio/voice/recording".into(),
+                max_length_secs: 60,
+                timeout_secs: 5,
+                finish_on_key: "0123456789*#".into(),
+                play_beep: true,
+            },
+            Action::Dial {
+                number: "+862912348".into(),
+                caller_id: Some("+862912348".into()),
+                timeout_secs: 30,
+                action: Some("/twilio/voice/dial".into()),
+            },
+            Action::Pause { secs: 1 },
+            Action::Redirect {
+                url: "/twilio/voice".into(),
+            },
+            Action::Message {
+                body: "编号 12345678".into(),
+            },
+            Action::Hangup,
+        ];
+        let xml = render(&actions, &base());
+        let doc = roxmltree::Document::parse(&xml).expect("well-formed");
+        let names: Vec<&str> = doc.root_element().children().map(|n| n.tag_name().name()).collect();
+        assert_eq!(
+            names,
+            ["Gather", "Record", "Dial", "Pause", "Redirect", "Message", "Hangup"]
+        );
+        let gather = doc.root_element().first_child().unwrap();
+        assert_eq!(
+            gather.attribute("action"),
+            Some("https://hotline.example.org/twilio/voice/menu")
+        );
+        assert_eq!(gather.attribute("numDigits"), Some("1"));
+        assert_eq!(gather.attribute("actionOnEmptyResult"), Some("true"));
+        assert!(
+            xml.contains("<Play>https://hotline.example.org/audio/a.wav</Play>"),
+            "{xml}"
+        );
+        assert!(xml.contains(r#"finishOnKey="0123456789*#""#), "{xml}");
+        assert!(xml.contains("<Number>+862912348</Number>"), "{xml}");
+    }
+}

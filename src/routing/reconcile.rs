@@ -1,0 +1,31 @@
+//! Rebuilds the Redis queue from SQL: every consultation waiting for a callback is queued,
+//! keeping the place of those already there.
+
+use crate::kv::Kv;
+use crate::routing::CallbackQueue;
+use crate::storage::Db;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
+    #[error(transparent)]
+    Kv(#[from] crate::kv::KvError),
+}
+
+/// Returns how many consultations had to be re-queued.
+pub async fn reconcile(db: &Db, kv: &Kv) -> Result<usize, ReconcileError> {
+    let queue = CallbackQueue::new(kv);
+    let mut added = 0;
+    for c in db.waiting_consultations().await? {
+        if queue.enqueue(&c.id, epoch_ms(&c.created_at)).await? {
+            added += 1;
+        }
+    }
+    Ok(added)
+}
+
+/// Stored RFC 3339 time → epoch milliseconds (0 for an unreadable value: served first).
+pub fn epoch_ms(rfc3339: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(rfc3339).map_or(0, |t| t.timestamp_millis())
+}

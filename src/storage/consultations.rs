@@ -1,0 +1,123 @@
+//! Consultations: written here first, then queued in Redis (see [`crate::routing`]).
+
+use sqlx::Row;
+
+use super::{is_unique_violation, new_id, now, Db, StorageError};
+use crate::domain::{Channel, ConsultationStatus, Ticket};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consultation {
+    pub id: String,
+    pub ticket: Ticket,
+    pub caller_id: String,
+    pub channel: String,
+    pub status: String,
+    pub priority: String,
+    pub created_at: String,
+}
+
+/// A consultation to open.
+#[derive(Debug, Clone)]
+pub struct NewConsultation<'a> {
+    /// What creates it, so that a retried webhook finds the same consultation.
+    pub origin_key: &'a str,
+    pub caller_id: &'a str,
+    pub call_sid: Option<&'a str>,
+    pub channel: Channel,
+}
+
+const COLUMNS: &str = "id, ticket, caller_id, channel, status, priority, created_at";
+
+impl Db {
+    /// Opens a consultation waiting for a callback, or returns the one this origin opened
+    /// before. The flag says whether it is new.
+    pub async fn open_consultation(&self, new: &NewConsultation<'_>) -> Result<(Consultation, bool), StorageError> {
+        if let Some(existing) = self.consultation_by_origin(new.origin_key).await? {
+            return Ok((existing, false));
+        }
+        // A fresh random ticket collides with an existing one about once in 10^8/n tries; try
+        // again with another rather than fail the caller.
+        for _ in 0..5 {
+            let (id, at) = (new_id(), now());
+            let result = sqlx::query(
+                "INSERT INTO consultations (id, ticket, origin_key, caller_id, call_sid, channel, status, priority, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'normal', $8, $8)",
+            )
+            .bind(&id)
+            .bind(Ticket::generate().as_str())
+            .bind(new.origin_key)
+            .bind(new.caller_id)
+            .bind(new.call_sid)
+            .bind(new.channel.as_str())
+            .bind(ConsultationStatus::WaitingCallback.as_str())
+            .bind(&at)
+            .execute(self.pool())
+            .await;
+            match result {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => {}
+                Err(e) => return Err(e.into()),
+            }
+            // Either ours, or a concurrent delivery of the same webhook won the race: both fine.
+            if let Some(row) = self.consultation_by_origin(new.origin_key).await? {
+                let created = row.id == id;
+                return Ok((row, created));
+            }
+        }
+        Err(StorageError::Sql(sqlx::Error::Protocol(
+            "no free ticket number after 5 tries".into(),
+        )))
+    }
+
+    pub async fn consultation_by_origin(&self, origin_key: &str) -> Result<Option<Consultation>, StorageError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM consultations WHERE origin_key = $1"))
+            .bind(origin_key)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| consultation(&r)).transpose()
+    }
+
+    pub async fn consultation_by_ticket(&self, ticket: &Ticket) -> Result<Option<Consultation>, StorageError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM consultations WHERE ticket = $1"))
+            .bind(ticket.as_str())
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| consultation(&r)).transpose()
+    }
+
+    /// The caller's most recent consultation that is not closed, if any.
+    pub async fn open_consultation_of(&self, caller_id: &str) -> Result<Option<Consultation>, StorageError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM consultations WHERE caller_id = $1 AND status <> $2 ORDER BY created_at DESC LIMIT 1"
+        ))
+        .bind(caller_id)
+        .bind(ConsultationStatus::Closed.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| consultation(&r)).transpose()
+    }
+
+    /// Every consultation waiting for a callback, oldest first: what the Redis queue must hold.
+    pub async fn waiting_consultations(&self) -> Result<Vec<Consultation>, StorageError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM consultations WHERE status = $1 ORDER BY created_at, id"
+        ))
+        .bind(ConsultationStatus::WaitingCallback.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(consultation).collect()
+    }
+}
+
+fn consultation(r: &sqlx::any::AnyRow) -> Result<Consultation, StorageError> {
+    let ticket: String = r.try_get("ticket")?;
+    Ok(Consultation {
+        id: r.try_get("id")?,
+        ticket: Ticket::parse(&ticket).map_err(|e| StorageError::Sql(sqlx::Error::Decode(Box::new(e))))?,
+        caller_id: r.try_get("caller_id")?,
+        channel: r.try_get("channel")?,
+        status: r.try_get("status")?,
+        priority: r.try_get("priority")?,
+        created_at: r.try_get("created_at")?,
+    })
+}

@@ -1,0 +1,140 @@
+//! SQL storage, the system of record: SQLite by default, PostgreSQL when the URL says so.
+//!
+//! One set of portable queries runs on both through sqlx's `Any` driver (`$n` placeholders work
+//! on both); each backend has its own migrations folder with the same tables. Ids are UUID
+//! text, times RFC 3339 text, personal data ciphertext (see [`crate::crypto`]).
+
+pub mod callers;
+pub mod calls;
+pub mod consultations;
+pub mod events;
+pub mod messages;
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+use sqlx::AnyPool;
+
+use crate::crypto::{CryptoError, DataKey};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error("could not create the database folder {0}")]
+    Folder(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The pool, which backend it is, and the key for personal data.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+    key: DataKey,
+}
+
+impl Db {
+    /// Connects lazily: the service starts and answers calls (with the fallback) even when the
+    /// database is not reachable yet; each query waits at most `acquire_timeout`.
+    pub fn connect(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+        key: DataKey,
+    ) -> Result<Self, StorageError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            ensure_sqlite_folder(url)?;
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(acquire_timeout)
+            .connect_lazy(url)?;
+        Ok(Self { pool, backend, key })
+    }
+
+    pub async fn migrate(&self) -> Result<(), StorageError> {
+        match self.backend {
+            Backend::Sqlite => {
+                // WAL lets the webhooks read while another request writes; it is a property of
+                // the file and persists.
+                sqlx::query("PRAGMA journal_mode = WAL").execute(&self.pool).await?;
+                SQLITE_MIGRATIONS.run(&self.pool).await?
+            }
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn key(&self) -> &DataKey {
+        &self.key
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// `sqlite://./data/hotline.db?mode=rwc` → make sure `./data` exists.
+fn ensure_sqlite_folder(url: &str) -> Result<(), StorageError> {
+    let path = url
+        .trim_start_matches("sqlite:")
+        .trim_start_matches("//")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    match Path::new(path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir).map_err(|e| StorageError::Folder(format!("{}: {e}", dir.display())))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Now, as stored: RFC 3339 UTC with milliseconds.
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// True when an insert hit a unique constraint (the row is there already).
+pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}

@@ -1,0 +1,282 @@
+//! `spawn_app`: the real service on port 0 against real SQLite/PostgreSQL and Redis, plus a
+//! fake provider REST API on another port.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::post;
+use axum::Router;
+use hotline::app::AppState;
+use hotline::config::Settings;
+use rand::RngCore;
+use secrecy::SecretString;
+use sqlx::Connection;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn name(backend: Backend)` as two tests, `name::sqlite` and
+/// `name::postgres`.
+#[macro_export]
+macro_rules! backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::helpers::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
+pub const ACCOUNT_SID: &str = "AC00000000000000000000000000000001";
+pub const HOTLINE_NUMBER: &str = "+862912348";
+
+fn redis_url() -> String {
+    std::env::var("HOTLINE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("HOTLINE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+/// What a test may change before the app starts.
+#[derive(Default)]
+pub struct Options {
+    pub redis_url: Option<String>,
+    /// Replaces the per-test database (for "database down" tests); no migrations then.
+    pub database_url: Option<String>,
+    pub human_number: String,
+    pub public_url: Option<String>,
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub auth_token: String,
+    /// The URL the provider signs (the configured public URL).
+    pub public_url: String,
+    pub provider: FakeProvider,
+    pub http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    postgres_db: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, Options::default()).await
+}
+
+pub async fn spawn_app_with(backend: Backend, opts: Options) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().unwrap();
+    let auth_token = random_hex(16);
+    let provider = FakeProvider::start(&auth_token).await;
+
+    let (database_url, postgres_db) = match (&opts.database_url, backend) {
+        (Some(url), _) => (url.clone(), None),
+        (None, Backend::Sqlite) => (
+            format!("sqlite://{}?mode=rwc", dir.path().join("hotline.db").display()),
+            None,
+        ),
+        (None, Backend::Postgres) => {
+            let name = format!("hotline_t_{}", random_hex(8));
+            let mut admin = sqlx::PgConnection::connect(&postgres_admin_url())
+                .await
+                .expect("PostgreSQL reachable");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .await
+                .expect("create db");
+            let url = postgres_admin_url();
+            let base = url.rsplit_once('/').expect("admin URL has a database").0;
+            (format!("{base}/{name}"), Some(name))
+        }
+    };
+
+    let mut s = Settings::defaults();
+    s.public_url = opts
+        .public_url
+        .as_deref()
+        .unwrap_or(&format!("http://{addr}"))
+        .parse()
+        .unwrap();
+    s.data_key = SecretString::from(random_hex(32));
+    s.data_dir = dir.path().to_owned();
+    s.hotline_number = HOTLINE_NUMBER.into();
+    s.database.url = SecretString::from(database_url);
+    s.redis.url = SecretString::from(opts.redis_url.clone().unwrap_or_else(redis_url));
+    s.redis.prefix = format!("hotline-test-{}", random_hex(6));
+    s.twilio.account_sid = ACCOUNT_SID.into();
+    s.twilio.auth_token = SecretString::from(auth_token.clone());
+    s.twilio.api_base = provider.base.parse().unwrap();
+    s.fallback.human_number = opts.human_number.clone();
+    let public_url = s.public_url.as_str().trim_end_matches('/').to_owned();
+
+    let state = AppState::new(s).expect("state");
+    if opts.database_url.is_none() {
+        state.db.migrate().await.expect("migrations");
+    }
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(state.clone().serve(listener, async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        addr,
+        state,
+        auth_token,
+        public_url,
+        provider,
+        http: reqwest::Client::new(),
+        shutdown: Some(tx),
+        server: Some(server),
+        postgres_db,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Stops the server gracefully and drops the test's PostgreSQL database.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server stopped cleanly");
+        }
+        if let Some(name) = self.postgres_db.take() {
+            let mut admin = sqlx::PgConnection::connect(&postgres_admin_url())
+                .await
+                .expect("PostgreSQL reachable");
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin)
+                .await;
+        }
+    }
+
+    /// A count from SQL, for assertions.
+    pub async fn count(&self, sql: &str) -> i64 {
+        use sqlx::Row;
+        sqlx::query(sql)
+            .fetch_one(self.state.db.pool())
+            .await
+            .expect("count query")
+            .try_get(0)
+            .expect("a number")
+    }
+}
+
+/// One request the fake provider REST API received.
+#[derive(Debug, Clone)]
+pub struct RestRequest {
+    pub path: String,
+    pub basic_auth_ok: bool,
+    pub form: Vec<(String, String)>,
+}
+
+impl RestRequest {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A stand-in for the provider's REST API that records what it is sent and answers 201 like
+/// Twilio. (Exactness against Twilio's own API description is checked in `openapi.rs`.)
+#[derive(Clone)]
+pub struct FakeProvider {
+    pub base: String,
+    received: Arc<Mutex<Vec<RestRequest>>>,
+}
+
+#[derive(Clone)]
+struct ProviderState {
+    received: Arc<Mutex<Vec<RestRequest>>>,
+    expected_auth: String,
+}
+
+impl FakeProvider {
+    async fn start(auth_token: &str) -> Self {
+        use base64::Engine;
+        let received: Arc<Mutex<Vec<RestRequest>>> = Arc::default();
+        let expected_auth = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{ACCOUNT_SID}:{auth_token}"))
+        );
+        let app = Router::new()
+            .route("/2010-04-01/Accounts/{sid}/{resource}", post(create))
+            .with_state(ProviderState {
+                received: received.clone(),
+                expected_auth,
+            });
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { base, received }
+    }
+
+    pub fn requests(&self) -> Vec<RestRequest> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Waits up to 5 s for `n` requests (outbound texts are sent in the background).
+    pub async fn wait_for(&self, n: usize) -> Vec<RestRequest> {
+        for _ in 0..100 {
+            let got = self.requests();
+            if got.len() >= n {
+                return got;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        self.requests()
+    }
+}
+
+async fn create(
+    State(provider): State<ProviderState>,
+    Path((sid, resource)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: String,
+) -> impl IntoResponse {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let basic_auth_ok = auth == provider.expected_auth;
+    let form: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    provider.received.lock().unwrap().push(RestRequest {
+        path: format!("/2010-04-01/Accounts/{sid}/{resource}"),
+        basic_auth_ok,
+        form,
+    });
+    let prefix = if resource == "Calls.json" { "CA" } else { "SM" };
+    let sid = format!("{prefix}{}", random_hex(16));
+    (
+        StatusCode::CREATED,
+        [("content-type", "application/json")],
+        format!(r#"{{"sid":"{sid}","status":"queued"}}"#),
+    )
+}

@@ -1,0 +1,13 @@
+//! One integration test binary: each test starts the real service on port 0 with its own
+//! database (a SQLite file, or a fresh PostgreSQL database) and its own Redis key prefix, and
+//! talks to it as the provider would. Every test runs once per database backend.
+
+mod helpers;
+mod provider;
+
+mod health;
+mod openapi;
+mod resilience;
+mod sms;
+mod voice;
+mod webhooks;

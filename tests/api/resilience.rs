@@ -1,0 +1,154 @@
+//! A blind caller never hears "an application error has occurred": with Redis or the database
+//! down, or the provider asking the fallback URL, every voice webhook answers 200 and TwiML.
+
+use hotline::domain::Ticket;
+use hotline::routing::{reconcile, CallbackQueue};
+
+use crate::backends;
+use crate::helpers::{spawn_app_with, Backend, Options};
+use crate::provider::{post_signed, ticket_from_speech, Heard, Input, Phone};
+
+backends!(
+    redis_down_the_call_still_works_and_the_queue_catches_up,
+    database_down_the_caller_hears_an_apology_and_the_fallback,
+    fallback_route_apologises_and_puts_through_to_a_person,
+);
+
+/// Nothing listens on port 1.
+const DEAD_REDIS: &str = "redis://127.0.0.1:1";
+
+async fn redis_down_the_call_still_works_and_the_queue_catches_up(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        Options {
+            redis_url: Some(DEAD_REDIS.into()),
+            ..Options::default()
+        },
+    )
+    .await;
+    let mut phone = Phone::new(&app, "+8613800138000");
+    phone.call(&[Input::Silence, Input::Keys("1")]).await;
+    // Every turn was valid TwiML (checked by the simulator), and the caller was served: SQL
+    // is the record, Redis only a helper.
+    let said = phone.said();
+    assert!(said.contains("没有听到您的按键"), "{said}");
+    let ticket = Ticket::parse(&ticket_from_speech(&said)).expect("ticket read out");
+    let consultation = app
+        .state
+        .db
+        .consultation_by_ticket(&ticket)
+        .await
+        .unwrap()
+        .expect("in SQL");
+
+    let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let details: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(details["database"]["ok"], true);
+    assert_eq!(details["redis"]["ok"], false);
+    assert!(details["redis"]["error"].as_str().is_some());
+
+    // Redis comes back: the reconciler queues what waited in SQL.
+    let redis = hotline::kv::Kv::new(
+        "redis://127.0.0.1:6379",
+        &format!("hotline-test-{}", ticket),
+        std::time::Duration::from_secs(1),
+    )
+    .unwrap();
+    assert_eq!(reconcile(&app.state.db, &redis).await.unwrap(), 1);
+    assert_eq!(
+        reconcile(&app.state.db, &redis).await.unwrap(),
+        0,
+        "its place is kept, not duplicated"
+    );
+    assert_eq!(
+        CallbackQueue::new(&redis).position(&consultation.id).await.unwrap(),
+        Some(1)
+    );
+    let _: i64 = redis
+        .run(redis::cmd("DEL").arg(redis.key("queue", "callbacks")))
+        .await
+        .unwrap();
+    app.stop().await;
+}
+
+async fn database_down_the_caller_hears_an_apology_and_the_fallback(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let dead_database = match backend {
+        // A directory is not a database file: every query fails.
+        Backend::Sqlite => format!("sqlite://{}", dir.path().display()),
+        Backend::Postgres => "postgres://postgres@127.0.0.1:1/nowhere".to_owned(),
+    };
+    let app = spawn_app_with(
+        backend,
+        Options {
+            database_url: Some(dead_database.clone()),
+            ..Options::default()
+        },
+    )
+    .await;
+    let mut phone = Phone::new(&app, "+8613800138000");
+    phone.call(&[]).await;
+    let said = phone.said();
+    assert!(said.contains("非常抱歉，系统暂时出现故障"), "{said}");
+    assert!(said.contains("请在每天八点到二十点再次拨打本热线"), "{said}");
+    assert_eq!(phone.heard.last(), Some(&Heard::Hangup));
+    // A status report cannot be recorded: the provider is told to retry, not that it worked.
+    assert_eq!(phone.status_reply, Some(503));
+    // A menu choice arriving while the database is down gets the same.
+    let reply = post_signed(
+        &app,
+        "/twilio/voice/menu?turn=1",
+        &phone.params(&[("Digits", "1")]),
+        &[],
+    )
+    .await;
+    assert!(reply.assert_twiml().contains("非常抱歉"));
+    let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let details: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(details["database"]["ok"], false);
+    app.stop().await;
+
+    // With a staffed number configured, the caller is put through instead.
+    let app = spawn_app_with(
+        backend,
+        Options {
+            database_url: Some(dead_database),
+            human_number: "+862987654321".into(),
+            ..Options::default()
+        },
+    )
+    .await;
+    let mut phone = Phone::new(&app, "+8613800138000");
+    phone.call(&[Input::DialResult("completed")]).await;
+    assert!(phone.said().contains("非常抱歉"));
+    assert_eq!(phone.heard.last(), Some(&Heard::Dial("+862987654321".into())));
+    app.stop().await;
+}
+
+async fn fallback_route_apologises_and_puts_through_to_a_person(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        Options {
+            human_number: "+862987654321".into(),
+            ..Options::default()
+        },
+    )
+    .await;
+    let phone = Phone::new(&app, "+8613800138000");
+    let reply = post_signed(
+        &app,
+        "/twilio/voice/fallback",
+        &phone.params(&[
+            ("ErrorCode", "11200"),
+            ("ErrorUrl", "https://hotline.example.org/twilio/voice"),
+        ]),
+        &[],
+    )
+    .await;
+    let xml = reply.assert_twiml();
+    assert!(xml.contains("非常抱歉"), "{xml}");
+    assert!(xml.contains("<Number>+862987654321</Number>"), "{xml}");
+    app.stop().await;
+}

@@ -1,0 +1,203 @@
+//! The first call flow, end to end: greeting → menu → callback request → ticket.
+
+use hotline::domain::Ticket;
+use hotline::routing::CallbackQueue;
+
+use crate::backends;
+use crate::helpers::{spawn_app, spawn_app_with, Backend, Options, HOTLINE_NUMBER};
+use crate::provider::{post_signed, ticket_from_speech, Heard, Input, Phone};
+
+backends!(
+    callback_request_reads_the_ticket_and_queues_it,
+    three_silent_turns_lead_to_a_callback,
+    star_repeats_and_wrong_keys_are_explained,
+    zero_reaches_a_person_and_an_unanswered_transfer_becomes_a_callback,
+    withheld_number_cannot_get_a_callback_but_is_not_dropped,
+    status_callback_ends_the_call_and_its_session,
+);
+
+async fn callback_request_reads_the_ticket_and_queues_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut phone = Phone::new(&app, "+8613800138000");
+    let ended = phone.call(&[Input::Keys("1")]).await;
+    assert!(ended, "the service ends the call politely");
+    assert_eq!(phone.status_reply, Some(200));
+
+    let said = phone.said();
+    assert!(said.contains("12348公共法律服务热线"), "greeting: {said}");
+    assert!(said.contains("需要律师给您回电，请按1"), "menu: {said}");
+    assert!(said.contains("受理编号也会用短信发给您"), "{said}");
+    assert!(said.contains("再见"), "{said}");
+    assert_eq!(phone.heard.last(), Some(&Heard::Hangup));
+
+    // The ticket was read digit by digit, and is the consultation's.
+    let ticket = Ticket::parse(&ticket_from_speech(&said)).expect("8 digits read out");
+    let consultation = app
+        .state
+        .db
+        .consultation_by_ticket(&ticket)
+        .await
+        .unwrap()
+        .expect("consultation in SQL");
+    assert_eq!(consultation.status, "waiting_callback");
+    assert_eq!(consultation.channel, "voice");
+
+    // ...and it waits in the Redis queue.
+    let queue = CallbackQueue::new(&app.state.kv);
+    assert_eq!(queue.position(&consultation.id).await.unwrap(), Some(1));
+
+    // The caller and call are stored, the number only as ciphertext.
+    assert_eq!(app.count("SELECT COUNT(*) FROM callers").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM calls WHERE status = 'completed'").await,
+        1
+    );
+    let phone_in_clear = app
+        .count("SELECT COUNT(*) FROM callers WHERE phone_enc LIKE '%13800138000%'")
+        .await;
+    assert_eq!(phone_in_clear, 0);
+    assert_eq!(
+        app.state
+            .db
+            .caller_phone(&consultation.caller_id)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("+8613800138000")
+    );
+    // Every delivery's raw form is kept (decryptable), unknown fields included.
+    let payloads = app.state.db.event_payloads(&phone.call_sid).await.unwrap();
+    assert_eq!(payloads.len(), 3, "incoming, menu choice, status");
+    assert_eq!(payloads[0]["CallerCountry"], "CN");
+
+    // R6: the ticket also goes out as a text, from the hotline number, with a status callback.
+    let sent = app.provider.wait_for(1).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let sms = &sent[0];
+    assert!(sms.path.ends_with("/Messages.json"));
+    assert!(sms.basic_auth_ok, "Basic auth with account SID and token");
+    assert_eq!(sms.get("To"), Some("+8613800138000"));
+    assert_eq!(sms.get("From"), Some(HOTLINE_NUMBER));
+    assert!(sms.get("Body").unwrap().contains(ticket.as_str()));
+    assert_eq!(
+        sms.get("StatusCallback"),
+        Some(format!("{}/twilio/sms/status", app.public_url).as_str())
+    );
+
+    app.stop().await;
+}
+
+async fn three_silent_turns_lead_to_a_callback(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut phone = Phone::new(&app, "+8613900139000");
+    phone.call(&[Input::Silence, Input::Silence, Input::Silence]).await;
+    let said = phone.said();
+    assert_eq!(said.matches("没有听到您的按键").count(), 2, "{said}");
+    assert!(said.contains("我们将为您安排律师回电"), "{said}");
+    let ticket = Ticket::parse(&ticket_from_speech(&said)).unwrap();
+    assert!(app.state.db.consultation_by_ticket(&ticket).await.unwrap().is_some());
+    app.stop().await;
+}
+
+async fn star_repeats_and_wrong_keys_are_explained(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut phone = Phone::new(&app, "+8613900139001");
+    // Caller hangs up after these turns without choosing.
+    phone
+        .call(&[Input::Keys("*"), Input::Keys("7"), Input::Keys("*")])
+        .await;
+    let said = phone.said();
+    assert_eq!(said.matches("需要律师给您回电，请按1").count(), 4, "{said}");
+    assert_eq!(said.matches("您按的键无效").count(), 1, "{said}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM consultations").await, 0);
+    // Each turn has its own action URL, so equal keys on different turns are not duplicates.
+    let actions: Vec<&String> = phone.documents.iter().collect();
+    assert!(
+        actions[1].contains("turn=2") && actions[3].contains("turn=4"),
+        "{actions:?}"
+    );
+    app.stop().await;
+}
+
+async fn zero_reaches_a_person_and_an_unanswered_transfer_becomes_a_callback(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        Options {
+            human_number: "+862987654321".into(),
+            ..Options::default()
+        },
+    )
+    .await;
+    let mut phone = Phone::new(&app, "+8613900139002");
+    phone.call(&[Input::Keys("0"), Input::DialResult("no-answer")]).await;
+    assert!(
+        phone.heard.contains(&Heard::Dial("+862987654321".into())),
+        "{:?}",
+        phone.heard
+    );
+    let said = phone.said();
+    assert!(said.contains("人工服务暂时无法接通"), "{said}");
+    assert!(Ticket::parse(&ticket_from_speech(&said)).is_ok(), "{said}");
+
+    let mut answered = Phone::new(&app, "+8613900139003");
+    answered.call(&[Input::Keys("0"), Input::DialResult("completed")]).await;
+    assert_eq!(answered.heard.last(), Some(&Heard::Hangup));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM consultations").await,
+        1,
+        "only the unanswered transfer"
+    );
+    app.stop().await;
+}
+
+async fn withheld_number_cannot_get_a_callback_but_is_not_dropped(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut phone = Phone::new(&app, "anonymous");
+    phone
+        .call(&[Input::Keys("1"), Input::Silence, Input::Silence, Input::Silence])
+        .await;
+    let said = phone.said();
+    assert!(said.contains("您的来电号码没有显示"), "{said}");
+    // Unable to choose, with no number to call back: the apology and when to call again.
+    assert!(said.contains("每天八点到二十点"), "{said}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM consultations").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM callers").await, 0);
+    app.stop().await;
+}
+
+async fn status_callback_ends_the_call_and_its_session(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let phone = Phone::new(&app, "+8613900139004");
+    post_signed(&app, "/twilio/voice", &phone.params(&[]), &[])
+        .await
+        .assert_twiml();
+    let session: Option<hotline::ivr::Session> = app.state.kv.load_session(&phone.call_sid).await.unwrap();
+    assert!(session.is_some(), "session kept in Redis during the call");
+
+    let reply = post_signed(
+        &app,
+        "/twilio/voice/status",
+        &phone.params(&[("CallStatus", "completed"), ("CallDuration", "17")]),
+        &[],
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    // A late "ringing" report must not reopen the call.
+    post_signed(
+        &app,
+        "/twilio/voice/status",
+        &phone.params(&[("CallStatus", "ringing")]),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM calls WHERE status = 'completed' AND duration_secs = 17 AND ended_at IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    let session: Option<hotline::ivr::Session> = app.state.kv.load_session(&phone.call_sid).await.unwrap();
+    assert!(session.is_none(), "session dropped at the end of the call");
+    app.stop().await;
+}
