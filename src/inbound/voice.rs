@@ -135,9 +135,10 @@ async fn callback(state: &AppState, call_sid: &str, gave_up: bool, turn: u32) ->
         .db
         .caller_phone(&caller_id)
         .await?
-        .and_then(|p| PhoneNumber::parse(&p).ok());
-    let by_sms = phone.as_ref().is_some_and(PhoneNumber::is_mobile);
-    if let (true, Some(phone)) = (created, phone.filter(PhoneNumber::is_mobile)) {
+        .and_then(|p| PhoneNumber::parse(&p).ok())
+        .filter(|p| p.is_mobile() && state.rest.is_configured());
+    let by_sms = phone.is_some();
+    if let (true, Some(phone)) = (created, phone) {
         let text = crate::ivr::prompts::fill(&state.prompts.sms_ticket, &[("ticket", consultation.ticket.as_str())]);
         notify::send_in_background(state.clone(), caller_id.clone(), consultation.id.clone(), phone, text);
     }

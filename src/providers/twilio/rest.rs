@@ -110,9 +110,14 @@ impl RestClient {
         self.post("Messages.json", sms_form(req)).await
     }
 
-    async fn post(&self, resource: &str, body: String) -> Result<Created, RestError> {
+    /// Whether an account is set up, so that calls and texts can be sent at all.
+    pub fn is_configured(&self) -> bool {
         let sid_ok = !self.account_sid.is_empty() && self.account_sid.bytes().all(|b| b.is_ascii_alphanumeric());
-        if !sid_ok || self.auth_token.expose_secret().is_empty() {
+        sid_ok && !self.auth_token.expose_secret().is_empty()
+    }
+
+    async fn post(&self, resource: &str, body: String) -> Result<Created, RestError> {
+        if !self.is_configured() {
             return Err(RestError::NotConfigured);
         }
         let url = format!(
