@@ -40,7 +40,9 @@ wait_for() {
 }
 
 ensure_build_tools() {
-  apt_install build-essential ca-certificates curl
+  # libespeak-ng: the embedded speech engine; clang: bindgen for its Rust bindings.
+  apt_install build-essential ca-certificates curl pkg-config clang libclang-dev \
+    libespeak-ng-dev espeak-ng-data
   if ! command -v cargo >/dev/null; then
     [ -x "$HOME/.cargo/bin/cargo" ] || {
       say "installing the Rust toolchain with rustup"

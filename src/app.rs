@@ -14,6 +14,7 @@ use crate::crypto::{CryptoError, DataKey};
 use crate::ivr::Prompts;
 use crate::kv::{Kv, KvError};
 use crate::providers::twilio::{RestClient, Validator};
+use crate::speech::{SpeechError, Voice};
 use crate::storage::{Db, StorageError};
 
 /// The provider name stored with calls and events.
@@ -27,6 +28,8 @@ pub enum AppError {
     Storage(#[from] StorageError),
     #[error(transparent)]
     Kv(#[from] KvError),
+    #[error(transparent)]
+    Speech(#[from] SpeechError),
 }
 
 /// Everything a request handler needs. Cheap to clone.
@@ -38,6 +41,7 @@ pub struct AppState {
     pub rest: RestClient,
     pub validator: Validator,
     pub prompts: Arc<Prompts>,
+    pub voice: Arc<Voice>,
     pub metrics: PrometheusHandle,
 }
 
@@ -64,7 +68,9 @@ impl AppState {
             settings.twilio.auth_token.clone(),
             Duration::from_millis(settings.twilio.request_timeout_ms),
         );
+        let voice = Voice::from_settings(&settings.speech)?;
         Ok(Self {
+            voice: Arc::new(voice),
             validator: Validator::new(settings.twilio.auth_token.expose_secret()),
             settings: Arc::new(settings),
             db,

@@ -14,7 +14,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
-const SECTIONS: &[&str] = &["database", "redis", "twilio", "ivr", "fallback", "jobs", "log"];
+const SECTIONS: &[&str] = &[
+    "database", "redis", "twilio", "ivr", "fallback", "speech", "jobs", "log",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -44,6 +46,7 @@ pub struct Settings {
     pub twilio: TwilioSettings,
     pub ivr: IvrSettings,
     pub fallback: FallbackSettings,
+    pub speech: SpeechSettings,
     pub jobs: JobSettings,
     pub log: LogSettings,
 }
@@ -83,6 +86,27 @@ pub struct IvrSettings {
 pub struct FallbackSettings {
     pub human_number: String,
     pub office_hours: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SpeechEngine {
+    Espeak,
+    Http,
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SpeechSettings {
+    pub engine: SpeechEngine,
+    pub voice: String,
+    pub http_url: String,
+    pub http_model: String,
+    pub http_voice: String,
+    pub cache_dir: PathBuf,
+    pub cache_max_mb: u64,
+    pub recorded_dir: PathBuf,
+    pub budget_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -8,6 +8,7 @@
 //! - [`http`] receives webhooks and checks signatures, then [`inbound`] acts on the events;
 //! - [`ivr`] is the pure menu logic and what it says; [`providers`] translates wire formats;
 //! - [`storage`] (SQL) is the record, [`kv`] and [`routing`] the Redis side;
+//! - [`speech`] renders what the IVR says as telephone audio;
 //! - [`domain`] holds the validated value types, [`crypto`] protects personal data.
 
 /// Wiring: shared state, server start and graceful shutdown.
@@ -32,6 +33,8 @@ pub mod kv;
 pub mod providers;
 /// The callback queue in Redis and its reconciliation with SQL.
 pub mod routing;
+/// Speech output: synthesised Mandarin prompts as telephone audio, cached and served.
+pub mod speech;
 /// SQL storage on SQLite or PostgreSQL.
 pub mod storage;
 /// Logging with redaction of phone and ID numbers.

@@ -1,11 +1,13 @@
-//! The `hotline` command: `serve` and `migrate`.
+//! The `hotline` command: `serve`, `migrate`, `tts` and `prompts render`.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use hotline::app::AppState;
 use hotline::config::Settings;
+use hotline::ivr::Prompts;
+use hotline::speech::{SpeechRate, Voice};
 
 #[derive(Parser)]
 #[command(name = "hotline", version, about = "Accessible 12348 legal-service hotline backend")]
@@ -23,6 +25,42 @@ enum Command {
     Serve,
     /// Run the database migrations and exit.
     Migrate,
+    /// Synthesise a text as telephone audio (8 kHz µ-law WAV).
+    Tts {
+        text: String,
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        #[arg(long, value_enum, default_value_t = Rate::Normal)]
+        rate: Rate,
+    },
+    /// Prompt audio.
+    Prompts {
+        #[command(subcommand)]
+        command: PromptsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PromptsCommand {
+    /// Render every static prompt at every speech rate into the prompt cache.
+    Render,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Rate {
+    Slower,
+    Normal,
+    Faster,
+}
+
+impl From<Rate> for SpeechRate {
+    fn from(r: Rate) -> Self {
+        match r {
+            Rate::Slower => SpeechRate::Slower,
+            Rate::Normal => SpeechRate::Normal,
+            Rate::Faster => SpeechRate::Faster,
+        }
+    }
 }
 
 #[tokio::main]
@@ -30,23 +68,62 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load(cli.config.as_deref()).context("loading settings")?;
     hotline::telemetry::init(&settings.log, settings.mode);
-    let bind = settings.bind;
-    let state = AppState::new(settings).context("preparing the service")?;
-    state.db.migrate().await.context("running database migrations")?;
     match cli.command {
+        Command::Tts { text, output, rate } => tts(&settings, &text, &output, rate.into()).await,
+        Command::Prompts {
+            command: PromptsCommand::Render,
+        } => render_prompts(&settings).await,
         Command::Migrate => {
+            let state = AppState::new(settings).context("preparing the service")?;
+            state.db.migrate().await.context("running database migrations")?;
             tracing::info!("migrations applied");
             state.db.close().await;
+            Ok(())
         }
         Command::Serve => {
+            let bind = settings.bind;
+            let state = AppState::new(settings).context("preparing the service")?;
+            state.db.migrate().await.context("running database migrations")?;
             let listener = tokio::net::TcpListener::bind(bind)
                 .await
                 .with_context(|| format!("binding {bind}"))?;
             tracing::info!(%bind, "serving");
             state.serve(listener, shutdown_signal()).await.context("serving")?;
             tracing::info!("stopped");
+            Ok(())
         }
     }
+}
+
+async fn tts(settings: &Settings, text: &str, output: &PathBuf, rate: SpeechRate) -> anyhow::Result<()> {
+    let voice = Voice::from_settings(&settings.speech).context("starting the speech engine")?;
+    anyhow::ensure!(voice.has_engine(), "no speech engine is available (speech.engine)");
+    let key = voice.render(None, text, rate).await.context("synthesising")?;
+    let wav = voice.audio(&key).await.context("reading the rendered audio")?;
+    std::fs::write(output, &wav).with_context(|| format!("writing {}", output.display()))?;
+    let info = hotline::speech::telephone::parse_wav(&wav)?;
+    println!("{}: {:.2} s, 8 kHz µ-law", output.display(), info.duration_secs());
+    Ok(())
+}
+
+async fn render_prompts(settings: &Settings) -> anyhow::Result<()> {
+    let voice = Voice::from_settings(&settings.speech).context("starting the speech engine")?;
+    let prompts = Prompts::zh_cn();
+    let started = std::time::Instant::now();
+    let mut rendered = 0;
+    for (key, text) in prompts.spoken() {
+        for rate in SpeechRate::ALL {
+            voice
+                .render(Some(key), text, rate)
+                .await
+                .with_context(|| format!("rendering prompt {key} at rate {}", rate.as_str()))?;
+            rendered += 1;
+        }
+    }
+    println!(
+        "rendered {rendered} prompt files in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

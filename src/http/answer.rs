@@ -17,6 +17,7 @@ use crate::inbound;
 use crate::ivr::script;
 use crate::providers::twilio::{parse_event, twiml, WebhookKind};
 use crate::providers::InboundEvent;
+use crate::speech::SpeechRate;
 use crate::storage::events::{Delivery, NewEvent};
 
 use super::webhook::{Rejection, SignedWebhook};
@@ -48,7 +49,7 @@ pub async fn answer(State(state): State<AppState>, kind: WebhookKind, hook: Sign
     tracing::error!(kind = kind.as_str(), error = %failure, "webhook handling failed");
     metrics::counter!("hotline_webhooks_total", "kind" => kind.as_str(), "outcome" => "failed").increment(1);
     if is_voice_turn(kind) {
-        twiml_response(fallback_twiml(&state))
+        twiml_response(fallback_twiml(&state).await)
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -66,13 +67,12 @@ fn is_voice_turn(kind: WebhookKind) -> bool {
     )
 }
 
-/// The apology and fallback, built from configuration alone.
-pub fn fallback_twiml(state: &AppState) -> String {
+/// The apology and fallback, built from configuration and the prompt audio on disk alone.
+async fn fallback_twiml(state: &AppState) -> String {
     let f = &state.settings.fallback;
-    twiml::render(
-        &script::fallback(&state.prompts, &f.human_number, &f.office_hours),
-        &state.settings.public_url,
-    )
+    let actions = script::fallback(&state.prompts, &f.human_number, &f.office_hours);
+    let spoken = state.voice.speak(actions, SpeechRate::default()).await;
+    twiml::render(&spoken, &state.settings.public_url)
 }
 
 /// The answer given to an earlier delivery of the same webhook, from Redis or else SQL. Stores

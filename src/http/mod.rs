@@ -1,6 +1,8 @@
-//! The HTTP edge (axum): provider webhooks, health and metrics. Every route is listed here.
+//! The HTTP edge (axum): provider webhooks, prompt audio, health and metrics. Every route is
+//! listed here.
 
 mod answer;
+mod audio;
 mod health;
 mod webhook;
 
@@ -27,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .route("/twilio/voice/fallback", hook(WebhookKind::VoiceFallback))
         .route("/twilio/sms", hook(WebhookKind::SmsIncoming))
         .route("/twilio/sms/status", hook(WebhookKind::SmsStatus))
+        .route("/audio/{file}", get(audio::audio))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

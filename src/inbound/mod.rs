@@ -18,8 +18,25 @@ pub enum HandleError {
     Unexpected(&'static str),
 }
 
-/// The actions answering one event.
+/// The actions answering one event; on a call, what is said is rendered as audio at the
+/// caller's speech rate.
 pub async fn handle(state: AppState, event: InboundEvent, turn: u32) -> Result<Vec<Action>, HandleError> {
+    let call_sid = match &event {
+        InboundEvent::CallStarted { call_sid, .. }
+        | InboundEvent::KeysGathered { call_sid, .. }
+        | InboundEvent::DialFinished { call_sid, .. }
+        | InboundEvent::VoiceFallback { call_sid, .. } => Some(call_sid.clone()),
+        _ => None,
+    };
+    let actions = act(&state, event, turn).await?;
+    match call_sid {
+        Some(sid) => Ok(state.voice.speak(actions, voice::speech_rate(&state, &sid).await).await),
+        None => Ok(actions),
+    }
+}
+
+async fn act(state: &AppState, event: InboundEvent, turn: u32) -> Result<Vec<Action>, HandleError> {
+    let state = state.clone();
     match event {
         InboundEvent::CallStarted { call_sid, from, to } => voice::call_started(&state, &call_sid, &from, &to).await,
         InboundEvent::KeysGathered { call_sid, digits, .. } => voice::keys(&state, &call_sid, &digits, turn).await,

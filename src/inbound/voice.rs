@@ -10,6 +10,7 @@ use crate::ivr::{script, step, Decision, Session, Turn};
 use crate::providers::{Action, CallStatus};
 use crate::routing::reconcile::epoch_ms;
 use crate::routing::CallbackQueue;
+use crate::speech::SpeechRate;
 use crate::storage::consultations::NewConsultation;
 
 use super::{notify, HandleError};
@@ -34,7 +35,11 @@ pub async fn call_started(state: &AppState, call_sid: &str, from: &str, to: &str
         .db
         .record_incoming_call(PROVIDER, call_sid, caller_id.as_deref(), to)
         .await?;
-    save_session(state, call_sid, Session::default()).await;
+    let rate = match &caller_id {
+        Some(id) => state.db.caller_speech_rate(id).await?,
+        None => SpeechRate::default(),
+    };
+    save_session(state, call_sid, Session { tries: 0, rate }).await;
     tracing::info!(call_sid, number_shown = caller_id.is_some(), "call started");
     Ok(script::menu(
         &state.prompts,
@@ -53,11 +58,15 @@ pub async fn keys(state: &AppState, call_sid: &str, digits: &str, turn: u32) -> 
             Session::default()
         }
     };
+    let rate_before = session.rate;
     let (session, mut decision) = step(session, &Turn::Keys(digits.to_owned()), state.settings.ivr.max_tries);
     if turn >= MAX_TURNS && matches!(decision, Decision::Menu(_)) {
         decision = Decision::Callback { gave_up: true };
     }
     save_session(state, call_sid, session).await;
+    if session.rate != rate_before {
+        remember_rate(state, call_sid, session.rate).await?;
+    }
     let timeout = state.settings.ivr.no_input_timeout_secs;
     match decision {
         Decision::Welcome => Ok(script::menu(&state.prompts, true, None, &menu_url(turn + 1), timeout)),
@@ -90,6 +99,7 @@ pub async fn dial_finished(
     }
     let mut actions = vec![Action::Say {
         text: state.prompts.transfer_failed.clone(),
+        key: Some("transfer_failed".into()),
     }];
     actions.extend(callback(state, call_sid, false, turn).await?);
     Ok(actions)
@@ -174,6 +184,22 @@ pub fn fallback(state: &AppState, call_sid: &str, error_code: Option<&str>) -> V
     tracing::error!(call_sid, error_code, "voice fallback requested");
     let f = &state.settings.fallback;
     script::fallback(&state.prompts, &f.human_number, &f.office_hours)
+}
+
+/// R4: the rate chosen on this call applies to every later call from the same number.
+async fn remember_rate(state: &AppState, call_sid: &str, rate: SpeechRate) -> Result<(), HandleError> {
+    if let Some(caller_id) = state.db.find_call(PROVIDER, call_sid).await?.and_then(|c| c.caller_id) {
+        state.db.set_caller_speech_rate(&caller_id, rate).await?;
+    }
+    Ok(())
+}
+
+/// The rate to speak at on this call; normal when the session cannot be read.
+pub async fn speech_rate(state: &AppState, call_sid: &str) -> SpeechRate {
+    match state.kv.load_session::<Session>(call_sid).await {
+        Ok(Some(session)) => session.rate,
+        _ => SpeechRate::default(),
+    }
 }
 
 async fn save_session(state: &AppState, call_sid: &str, session: Session) {

@@ -1,15 +1,20 @@
-//! The first voice menu: request a callback (1), a person (0), repeat (*).
+//! The first voice menu: request a callback (1), a person (0), repeat (*), speech rate (7, 9).
 //!
 //! Rules from DOMAIN.md §6: `0` and `*` work at every prompt; a timeout never hangs up, and
 //! after `max_tries` silent or wrong turns the caller is put in the callback queue (R1).
 
 use serde::{Deserialize, Serialize};
 
+use crate::speech::SpeechRate;
+
 /// What the IVR remembers between a call's webhooks (kept in Redis).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     /// Silent or wrong turns in a row.
     pub tries: u32,
+    /// The caller's speech rate (R4), loaded from their profile at the start of the call.
+    #[serde(default)]
+    pub rate: SpeechRate,
 }
 
 /// What the caller did.
@@ -26,6 +31,8 @@ pub enum Turn {
 pub enum Notice {
     NoInput,
     InvalidKey,
+    Slower,
+    Faster,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,13 +50,28 @@ pub enum Decision {
 /// One turn of the menu. Pure: the same inputs always give the same outputs.
 pub fn step(session: Session, turn: &Turn, max_tries: u32) -> (Session, Decision) {
     let keys = match turn {
-        Turn::Start => return (Session::default(), Decision::Welcome),
+        Turn::Start => return (Session { tries: 0, ..session }, Decision::Welcome),
         Turn::Keys(keys) => keys.as_str(),
     };
+    let fresh = Session { tries: 0, ..session };
     match keys {
-        "1" => (Session::default(), Decision::Callback { gave_up: false }),
-        "0" => (Session::default(), Decision::Human),
+        "1" => (fresh, Decision::Callback { gave_up: false }),
+        "0" => (fresh, Decision::Human),
         "*" => (session, Decision::Menu(None)),
+        "7" => (
+            Session {
+                rate: session.rate.slower(),
+                ..session
+            },
+            Decision::Menu(Some(Notice::Slower)),
+        ),
+        "9" => (
+            Session {
+                rate: session.rate.faster(),
+                ..session
+            },
+            Decision::Menu(Some(Notice::Faster)),
+        ),
         _ => {
             let notice = if keys.is_empty() {
                 Notice::NoInput
@@ -58,9 +80,9 @@ pub fn step(session: Session, turn: &Turn, max_tries: u32) -> (Session, Decision
             };
             let tries = session.tries + 1;
             if tries >= max_tries {
-                (Session::default(), Decision::Callback { gave_up: true })
+                (fresh, Decision::Callback { gave_up: true })
             } else {
-                (Session { tries }, Decision::Menu(Some(notice)))
+                (Session { tries, ..session }, Decision::Menu(Some(notice)))
             }
         }
     }
@@ -77,33 +99,37 @@ mod tests {
     #[test]
     fn table() {
         let s0 = Session::default();
-        let s2 = Session { tries: 2 };
+        let s1 = Session { tries: 1, ..s0 };
+        let s2 = Session { tries: 2, ..s0 };
+        let slow = Session {
+            rate: SpeechRate::Slower,
+            ..s0
+        };
+        let fast = Session {
+            rate: SpeechRate::Faster,
+            ..s0
+        };
         let cases = [
             (s0, Turn::Start, s0, Decision::Welcome),
             (s2, Turn::Start, s0, Decision::Welcome),
             (s2, keys("1"), s0, Decision::Callback { gave_up: false }),
             (s2, keys("0"), s0, Decision::Human),
             (s2, keys("*"), s2, Decision::Menu(None)),
+            (s0, keys(""), s1, Decision::Menu(Some(Notice::NoInput))),
+            (s0, keys("5"), s1, Decision::Menu(Some(Notice::InvalidKey))),
+            (s0, keys("#"), s1, Decision::Menu(Some(Notice::InvalidKey))),
+            (s0, keys("7"), slow, Decision::Menu(Some(Notice::Slower))),
+            (slow, keys("7"), slow, Decision::Menu(Some(Notice::Slower))),
+            (s0, keys("9"), fast, Decision::Menu(Some(Notice::Faster))),
+            (fast, keys("7"), s0, Decision::Menu(Some(Notice::Slower))),
             (
-                s0,
-                keys(""),
-                Session { tries: 1 },
-                Decision::Menu(Some(Notice::NoInput)),
-            ),
-            (
-                s0,
-                keys("5"),
-                Session { tries: 1 },
-                Decision::Menu(Some(Notice::InvalidKey)),
-            ),
-            (
-                s0,
-                keys("#"),
-                Session { tries: 1 },
-                Decision::Menu(Some(Notice::InvalidKey)),
+                Session { tries: 2, ..slow },
+                keys("1"),
+                slow,
+                Decision::Callback { gave_up: false },
             ),
             (s2, keys(""), s0, Decision::Callback { gave_up: true }),
-            (s2, keys("9"), s0, Decision::Callback { gave_up: true }),
+            (s2, keys("8"), s0, Decision::Callback { gave_up: true }),
         ];
         for (before, turn, after, decision) in cases {
             assert_eq!(step(before, &turn, 3), (after, decision), "{before:?} {turn:?}");

@@ -5,27 +5,54 @@ use serde::Deserialize;
 
 const ZH_CN: &str = include_str!("../../prompts/zh-CN/prompts.toml");
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Prompts {
-    pub welcome: String,
-    pub menu: String,
-    pub no_input: String,
-    pub invalid_key: String,
-    pub too_many_tries: String,
-    pub callback_registered: String,
-    pub ticket_by_sms: String,
-    pub goodbye: String,
-    pub no_caller_number: String,
-    pub transferring: String,
-    pub transfer_failed: String,
-    pub apology: String,
-    pub call_again: String,
-    pub sms_ticket: String,
-    pub sms_received: String,
+/// Declares the prompt struct and the list of its keys together, so they cannot drift apart.
+macro_rules! prompts {
+    ($($key:ident),* $(,)?) => {
+        #[derive(Debug, Clone, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct Prompts {
+            $(pub $key: String,)*
+        }
+
+        impl Prompts {
+            /// Every prompt as (key, text); texts with `{…}` placeholders are templates.
+            pub fn all(&self) -> Vec<(&'static str, &str)> {
+                vec![$((stringify!($key), self.$key.as_str()),)*]
+            }
+        }
+    };
 }
 
+prompts!(
+    welcome,
+    menu,
+    no_input,
+    invalid_key,
+    rate_slower,
+    rate_faster,
+    too_many_tries,
+    callback_registered,
+    ticket_by_sms,
+    goodbye,
+    no_caller_number,
+    transferring,
+    transfer_failed,
+    apology,
+    call_again,
+    sms_ticket,
+    sms_received,
+);
+
 impl Prompts {
+    /// The prompts a caller hears that have no placeholders (SMS texts are read, not heard):
+    /// what `hotline prompts render` pre-renders.
+    pub fn spoken(&self) -> Vec<(&'static str, &str)> {
+        self.all()
+            .into_iter()
+            .filter(|(key, text)| !key.starts_with("sms_") && !text.contains('{'))
+            .collect()
+    }
+
     pub fn zh_cn() -> Self {
         use figment::providers::{Format, Toml};
         figment::Figment::from(Toml::string(ZH_CN))

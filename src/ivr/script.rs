@@ -8,8 +8,19 @@ use crate::providers::{Action, GatherInput};
 /// Seconds a transfer rings before it counts as not answered.
 const DIAL_TIMEOUT_SECS: u32 = 30;
 
-fn say(text: impl Into<String>) -> Action {
-    Action::Say { text: text.into() }
+/// A static prompt, by its key: `prompt!(p.menu)`.
+macro_rules! prompt {
+    ($p:ident . $key:ident) => {
+        Action::Say {
+            text: $p.$key.clone(),
+            key: Some(stringify!($key).to_owned()),
+        }
+    };
+}
+
+/// A text made for this turn (a ticket, the office hours): no key, rendered on demand.
+fn say(text: String) -> Action {
+    Action::Say { text, key: None }
 }
 
 /// The menu inside a keys-only `Gather`, so any key interrupts the prompt (R3). `action` must be
@@ -18,14 +29,16 @@ fn say(text: impl Into<String>) -> Action {
 pub fn menu(p: &Prompts, welcome: bool, notice: Option<Notice>, action: &str, timeout_secs: u32) -> Vec<Action> {
     let mut prompts = Vec::new();
     if welcome {
-        prompts.push(say(&p.welcome));
+        prompts.push(prompt!(p.welcome));
     }
     match notice {
-        Some(Notice::NoInput) => prompts.push(say(&p.no_input)),
-        Some(Notice::InvalidKey) => prompts.push(say(&p.invalid_key)),
+        Some(Notice::NoInput) => prompts.push(prompt!(p.no_input)),
+        Some(Notice::InvalidKey) => prompts.push(prompt!(p.invalid_key)),
+        Some(Notice::Slower) => prompts.push(prompt!(p.rate_slower)),
+        Some(Notice::Faster) => prompts.push(prompt!(p.rate_faster)),
         None => {}
     }
-    prompts.push(say(&p.menu));
+    prompts.push(prompt!(p.menu));
     vec![
         Action::Gather {
             input: GatherInput::Dtmf,
@@ -43,20 +56,20 @@ pub fn menu(p: &Prompts, welcome: bool, notice: Option<Notice>, action: &str, ti
 pub fn callback_registered(p: &Prompts, ticket: &Ticket, gave_up: bool, by_sms: bool) -> Vec<Action> {
     let mut actions = Vec::new();
     if gave_up {
-        actions.push(say(&p.too_many_tries));
+        actions.push(prompt!(p.too_many_tries));
     }
     actions.push(say(fill(&p.callback_registered, &[("ticket", &ticket.spoken())])));
     if by_sms {
-        actions.push(say(&p.ticket_by_sms));
+        actions.push(prompt!(p.ticket_by_sms));
     }
-    actions.push(say(&p.goodbye));
+    actions.push(prompt!(p.goodbye));
     actions.push(Action::Hangup);
     actions
 }
 
 /// The number was withheld: no callback is possible, so say so and offer the menu again.
 pub fn no_caller_number(p: &Prompts, action: &str, timeout_secs: u32) -> Vec<Action> {
-    let mut actions = vec![say(&p.no_caller_number)];
+    let mut actions = vec![prompt!(p.no_caller_number)];
     actions.extend(menu(p, false, None, action, timeout_secs));
     actions
 }
@@ -64,7 +77,7 @@ pub fn no_caller_number(p: &Prompts, action: &str, timeout_secs: u32) -> Vec<Act
 /// Put the caller through to a person; `action` learns whether the transfer was answered.
 pub fn transfer(p: &Prompts, number: &str, action: &str) -> Vec<Action> {
     vec![
-        say(&p.transferring),
+        prompt!(p.transferring),
         Action::Dial {
             number: number.to_owned(),
             caller_id: None,
@@ -77,12 +90,12 @@ pub fn transfer(p: &Prompts, number: &str, action: &str) -> Vec<Action> {
 /// When the service cannot help: an apology, then a person if one is configured, or when to
 /// call again. Needs nothing but configuration, so it works with the database and Redis down.
 pub fn fallback(p: &Prompts, human_number: &str, office_hours: &str) -> Vec<Action> {
-    let mut actions = vec![say(&p.apology)];
+    let mut actions = vec![prompt!(p.apology)];
     if human_number.is_empty() {
         actions.push(say(fill(&p.call_again, &[("office_hours", office_hours)])));
         actions.push(Action::Hangup);
     } else {
-        actions.push(say(&p.transferring));
+        actions.push(prompt!(p.transferring));
         actions.push(Action::Dial {
             number: human_number.to_owned(),
             caller_id: None,
@@ -126,7 +139,9 @@ mod tests {
         let p = Prompts::zh_cn();
         let ticket = Ticket::parse("83125670").unwrap();
         let actions = callback_registered(&p, &ticket, false, true);
-        let Action::Say { text } = &actions[0] else { panic!() };
+        let Action::Say { text, key: None } = &actions[0] else {
+            panic!("a ticket is a dynamic text")
+        };
         assert_eq!(text.matches("八、三、一、二、五、六、七、零").count(), 2, "{text}");
         assert_eq!(actions.last(), Some(&Action::Hangup));
     }
@@ -137,7 +152,7 @@ mod tests {
         let with_human = fallback(&p, "+862912348", "每天八点到二十点");
         assert!(matches!(with_human.last(), Some(Action::Dial { number, .. }) if number == "+862912348"));
         let without = fallback(&p, "", "每天八点到二十点");
-        assert!(matches!(&without[1], Action::Say { text } if text.contains("每天八点到二十点")));
+        assert!(matches!(&without[1], Action::Say { text, .. } if text.contains("每天八点到二十点")));
         assert_eq!(without.last(), Some(&Action::Hangup));
     }
 }

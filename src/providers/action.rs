@@ -4,9 +4,11 @@
 /// provider adapter makes them absolute.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// Speak text in Mandarin.
+    /// Speak text in Mandarin. `key` names a static prompt (for recorded audio); texts made
+    /// for one turn (a ticket number) have none.
     Say {
         text: String,
+        key: Option<String>,
     },
     /// Play an audio file.
     Play {

@@ -4,6 +4,7 @@ use sqlx::Row;
 
 use super::{new_id, now, Db, StorageError};
 use crate::domain::PhoneNumber;
+use crate::speech::SpeechRate;
 
 impl Db {
     /// The caller's id, creating the caller on first contact.
@@ -40,5 +41,24 @@ impl Db {
                 Ok(Some(self.key().decrypt_string(&sealed)?))
             }
         }
+    }
+
+    /// The caller's remembered speech rate.
+    pub async fn caller_speech_rate(&self, caller_id: &str) -> Result<SpeechRate, StorageError> {
+        let row = sqlx::query("SELECT speech_rate FROM callers WHERE id = $1")
+            .bind(caller_id)
+            .fetch_optional(self.pool())
+            .await?;
+        let rate: Option<String> = row.map(|r| r.try_get("speech_rate")).transpose()?;
+        Ok(rate.as_deref().and_then(SpeechRate::parse).unwrap_or_default())
+    }
+
+    pub async fn set_caller_speech_rate(&self, caller_id: &str, rate: SpeechRate) -> Result<(), StorageError> {
+        sqlx::query("UPDATE callers SET speech_rate = $1 WHERE id = $2")
+            .bind(rate.as_str())
+            .bind(caller_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 }

@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::Router;
 use hotline::app::AppState;
-use hotline::config::Settings;
+use hotline::config::{Settings, SpeechEngine};
 use rand::RngCore;
 use secrecy::SecretString;
 use sqlx::Connection;
@@ -66,6 +66,12 @@ pub struct Options {
     pub database_url: Option<String>,
     pub human_number: String,
     pub public_url: Option<String>,
+    /// Which speech engine; tests that do not listen to audio use none (the provider's Say),
+    /// so what the caller hears can be read as text.
+    pub speech: Option<SpeechEngine>,
+    /// For `SpeechEngine::Http`.
+    pub tts_url: Option<String>,
+    pub recorded_dir: Option<std::path::PathBuf>,
 }
 
 pub struct TestApp {
@@ -131,6 +137,12 @@ pub async fn spawn_app_with(backend: Backend, opts: Options) -> TestApp {
     s.twilio.auth_token = SecretString::from(auth_token.clone());
     s.twilio.api_base = provider.base.parse().unwrap();
     s.fallback.human_number = opts.human_number.clone();
+    s.speech.engine = opts.speech.unwrap_or(SpeechEngine::None);
+    s.speech.cache_dir = dir.path().join("prompt-cache");
+    s.speech.recorded_dir = opts.recorded_dir.clone().unwrap_or_else(|| dir.path().join("recorded"));
+    if let Some(url) = &opts.tts_url {
+        s.speech.http_url = url.clone();
+    }
     let public_url = s.public_url.as_str().trim_end_matches('/').to_owned();
 
     let state = AppState::new(s).expect("state");

@@ -9,5 +9,6 @@ mod health;
 mod openapi;
 mod resilience;
 mod sms;
+mod speech;
 mod voice;
 mod webhooks;

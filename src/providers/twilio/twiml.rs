@@ -31,7 +31,7 @@ fn write_document(w: &mut Writer<Cursor<Vec<u8>>>, actions: &[Action], base: &ur
 
 fn write_action(w: &mut Writer<Cursor<Vec<u8>>>, action: &Action, base: &url::Url) -> io::Result<()> {
     match action {
-        Action::Say { text } => {
+        Action::Say { text, .. } => {
             w.create_element("Say")
                 .with_attribute(("language", "zh-CN"))
                 .write_text_content(BytesText::new(text))?;
@@ -176,6 +176,7 @@ mod tests {
         let xml = render(
             &[Action::Say {
                 text: "A&B <律师> \"x\"".into(),
+                key: None,
             }],
             &base(),
         );
@@ -197,7 +198,10 @@ mod tests {
                 finish_on_key: None,
                 action: "/twilio/voice/menu".into(),
                 prompts: vec![
-                    Action::Say { text: "请按1".into() },
+                    Action::Say {
+                        text: "请按1".into(),
+                        key: Some("menu".into()),
+                    },
                     Action::Play {
                         url: "/audio/a.wav".into(),
                     },

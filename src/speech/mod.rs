@@ -1,0 +1,94 @@
+//! Speech output: Mandarin prompts rendered to telephone audio and served to the provider.
+//!
+//! tts-rs cannot render into a buffer on Linux (it drives the speech-dispatcher daemon, which
+//! plays on a sound card), so the embedded engine is libespeak-ng in-process ([`espeak`]).
+//! Engines sit behind [`Synthesizer`]: an OpenAI-compatible HTTP server ([`http_engine`]) can
+//! replace it, and recorded files in `prompts/zh-CN/audio/` override both ([`voice`]). Every
+//! result goes through [`telephone`] (band-limit, resample, G.711 µ-law WAV) into the on-disk
+//! [`cache`], from which `/audio/<hash>.wav` serves it.
+
+pub mod cache;
+pub mod espeak;
+pub mod http_engine;
+pub mod telephone;
+pub mod voice;
+
+use serde::{Deserialize, Serialize};
+
+pub use voice::Voice;
+
+/// The caller's chosen speech rate (rule R4).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SpeechRate {
+    Slower,
+    #[default]
+    Normal,
+    Faster,
+}
+
+impl SpeechRate {
+    pub const ALL: [SpeechRate; 3] = [SpeechRate::Slower, SpeechRate::Normal, SpeechRate::Faster];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpeechRate::Slower => "slower",
+            SpeechRate::Normal => "normal",
+            SpeechRate::Faster => "faster",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == value)
+    }
+
+    pub fn slower(self) -> Self {
+        match self {
+            SpeechRate::Faster => SpeechRate::Normal,
+            _ => SpeechRate::Slower,
+        }
+    }
+
+    pub fn faster(self) -> Self {
+        match self {
+            SpeechRate::Slower => SpeechRate::Normal,
+            _ => SpeechRate::Faster,
+        }
+    }
+}
+
+/// Mono audio as an engine produced it.
+#[derive(Debug, Clone)]
+pub struct Pcm {
+    /// Samples in -1.0..=1.0.
+    pub samples: Vec<f32>,
+    pub sample_rate: u32,
+}
+
+impl Pcm {
+    pub fn duration_secs(&self) -> f64 {
+        self.samples.len() as f64 / f64::from(self.sample_rate)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpeechError {
+    #[error("speech engine failed: {0}")]
+    Engine(String),
+    #[error("audio could not be processed: {0}")]
+    Audio(String),
+    #[error("no speech engine is configured")]
+    NoEngine,
+    #[error("prompt cache: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A text-to-speech engine.
+#[async_trait::async_trait]
+pub trait Synthesizer: Send + Sync {
+    /// Names the engine, voice and settings: part of the cache key, so a change of engine or
+    /// voice renders anew.
+    fn id(&self) -> String;
+
+    async fn synthesize(&self, text: &str, rate: SpeechRate) -> Result<Pcm, SpeechError>;
+}

@@ -1,0 +1,234 @@
+//! The voice of the hotline: turns the IVR's `Say` actions into `Play` of telephone audio.
+//!
+//! For each prompt: a recorded file (`<recorded_dir>/<key>.<rate>.wav`, then `<key>.wav`) wins;
+//! otherwise the engine renders the text. Either way the result is converted once and cached.
+//! Whatever cannot be rendered within the time budget stays a `Say` (the provider's own Mandarin
+//! voice) and is logged, so a caller always hears the prompt.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use super::cache::{cache_key, PromptCache};
+use super::espeak::Espeak;
+use super::http_engine::HttpEngine;
+use super::telephone::{decode_wav, to_telephone_wav};
+use super::{Pcm, SpeechError, SpeechRate, Synthesizer};
+use crate::config::{SpeechEngine, SpeechSettings};
+use crate::providers::Action;
+
+pub struct Voice {
+    engine: Option<Arc<dyn Synthesizer>>,
+    cache: PromptCache,
+    recorded_dir: PathBuf,
+    budget: Duration,
+}
+
+/// Where rendered audio is served; the cache key is the file name.
+pub fn audio_path(key: &str) -> String {
+    format!("/audio/{key}.wav")
+}
+
+impl Voice {
+    /// The configured engine, cache and recorded prompts. An engine that cannot start is
+    /// logged and left out: the hotline then speaks through the provider's `Say`.
+    pub fn from_settings(s: &SpeechSettings) -> Result<Self, SpeechError> {
+        let engine: Option<Arc<dyn Synthesizer>> = match s.engine {
+            SpeechEngine::None => None,
+            SpeechEngine::Http => Some(Arc::new(HttpEngine::new(
+                &s.http_url,
+                &s.http_model,
+                &s.http_voice,
+                Duration::from_millis(s.budget_ms),
+            ))),
+            SpeechEngine::Espeak => match Espeak::start(&s.voice) {
+                Ok(engine) => Some(Arc::new(engine)),
+                Err(e) => {
+                    tracing::error!(error = %e, "speech engine unavailable; prompts will use the provider's Say");
+                    None
+                }
+            },
+        };
+        let cache = PromptCache::new(&s.cache_dir, s.cache_max_mb * 1024 * 1024)?;
+        Ok(Self::new(
+            engine,
+            cache,
+            &s.recorded_dir,
+            Duration::from_millis(s.budget_ms),
+        ))
+    }
+
+    pub fn new(
+        engine: Option<Arc<dyn Synthesizer>>,
+        cache: PromptCache,
+        recorded_dir: &Path,
+        budget: Duration,
+    ) -> Self {
+        Self {
+            engine,
+            cache,
+            recorded_dir: recorded_dir.to_owned(),
+            budget,
+        }
+    }
+
+    pub fn has_engine(&self) -> bool {
+        self.engine.is_some()
+    }
+
+    /// Renders (or finds) the audio for a prompt and returns its cache key.
+    pub async fn render(&self, key: Option<&str>, text: &str, rate: SpeechRate) -> Result<String, SpeechError> {
+        if let Some(recorded) = self.recorded(key, rate).await {
+            let source = format!("recorded:{}", hex::encode(Sha256::digest(&recorded)));
+            let cache_key = cache_key(&source, rate, key.unwrap_or_default());
+            if !self.cache.contains(&cache_key) {
+                let wav = tokio::task::spawn_blocking(move || decode_wav(&recorded).and_then(|p| to_telephone_wav(&p)))
+                    .await
+                    .map_err(|e| SpeechError::Audio(e.to_string()))??;
+                self.cache.put(&cache_key, &wav).await?;
+            }
+            return Ok(cache_key);
+        }
+        let engine = self.engine.as_ref().ok_or(SpeechError::NoEngine)?;
+        let cache_key = cache_key(&engine.id(), rate, text);
+        if self.cache.contains(&cache_key) {
+            return Ok(cache_key);
+        }
+        let pcm: Pcm = engine.synthesize(text, rate).await?;
+        let wav = tokio::task::spawn_blocking(move || to_telephone_wav(&pcm))
+            .await
+            .map_err(|e| SpeechError::Audio(e.to_string()))??;
+        self.cache.put(&cache_key, &wav).await?;
+        Ok(cache_key)
+    }
+
+    async fn recorded(&self, key: Option<&str>, rate: SpeechRate) -> Option<Vec<u8>> {
+        let key = key?;
+        for name in [format!("{key}.{}.wav", rate.as_str()), format!("{key}.wav")] {
+            if let Ok(bytes) = tokio::fs::read(self.recorded_dir.join(name)).await {
+                return Some(bytes);
+            }
+        }
+        None
+    }
+
+    /// The served bytes of a rendered prompt.
+    pub async fn audio(&self, cache_key: &str) -> Option<Vec<u8>> {
+        self.cache.get(cache_key).await
+    }
+
+    /// Every `Say` (also inside a `Gather`) becomes a `Play` of rendered audio, within one time
+    /// budget for the whole answer; what misses it stays a `Say`.
+    pub async fn speak(&self, actions: Vec<Action>, rate: SpeechRate) -> Vec<Action> {
+        let deadline = tokio::time::Instant::now() + self.budget;
+        let mut out = Vec::with_capacity(actions.len());
+        for action in actions {
+            out.push(match action {
+                Action::Gather {
+                    input,
+                    num_digits,
+                    timeout_secs,
+                    finish_on_key,
+                    action,
+                    prompts,
+                } => Action::Gather {
+                    input,
+                    num_digits,
+                    timeout_secs,
+                    finish_on_key,
+                    action,
+                    prompts: Box::pin(self.speak_until(prompts, rate, deadline)).await,
+                },
+                other => self.speak_one(other, rate, deadline).await,
+            });
+        }
+        out
+    }
+
+    async fn speak_until(&self, actions: Vec<Action>, rate: SpeechRate, deadline: tokio::time::Instant) -> Vec<Action> {
+        let mut out = Vec::with_capacity(actions.len());
+        for a in actions {
+            out.push(self.speak_one(a, rate, deadline).await);
+        }
+        out
+    }
+
+    async fn speak_one(&self, action: Action, rate: SpeechRate, deadline: tokio::time::Instant) -> Action {
+        let Action::Say { text, key } = action else {
+            return action;
+        };
+        match tokio::time::timeout_at(deadline, self.render(key.as_deref(), &text, rate)).await {
+            Ok(Ok(cache_key)) => Action::Play {
+                url: audio_path(&cache_key),
+            },
+            Ok(Err(SpeechError::NoEngine)) => Action::Say { text, key },
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, prompt = key.as_deref(), "synthesis failed; the provider will say it");
+                Action::Say { text, key }
+            }
+            Err(_) => {
+                tracing::warn!(prompt = key.as_deref(), budget = ?self.budget, "synthesis too slow; the provider will say it");
+                Action::Say { text, key }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::speech::telephone::parse_wav;
+
+    fn espeak_voice(dir: &Path) -> Voice {
+        let engine: Arc<dyn Synthesizer> = Arc::new(Espeak::start("cmn-latn-pinyin").expect("libespeak-ng installed"));
+        let cache = PromptCache::new(&dir.join("cache"), 1 << 20).unwrap();
+        Voice::new(Some(engine), cache, &dir.join("recorded"), Duration::from_secs(10))
+    }
+
+    #[tokio::test]
+    async fn rates_change_the_length_and_a_hit_serves_the_same_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let voice = espeak_voice(dir.path());
+        let text = "法律咨询，请按1。转人工服务，请按0。";
+        let mut secs = Vec::new();
+        for rate in SpeechRate::ALL {
+            let key = voice.render(Some("menu"), text, rate).await.unwrap();
+            secs.push(parse_wav(&voice.audio(&key).await.unwrap()).unwrap().duration_secs());
+        }
+        assert!(
+            secs[0] > secs[1] && secs[1] > secs[2],
+            "slower > normal > faster: {secs:?}"
+        );
+        assert!(secs[1] > 1.0 && secs[1] < 10.0, "plausible: {secs:?}");
+
+        let key = voice.render(None, text, SpeechRate::Normal).await.unwrap();
+        let first = voice.audio(&key).await.unwrap();
+        assert_eq!(voice.render(None, text, SpeechRate::Normal).await.unwrap(), key);
+        assert_eq!(voice.audio(&key).await.unwrap(), first, "a hit serves identical bytes");
+    }
+
+    #[tokio::test]
+    async fn say_stays_when_there_is_no_engine_or_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let none = Voice::new(
+            None,
+            PromptCache::new(dir.path(), 1 << 20).unwrap(),
+            &dir.path().join("recorded"),
+            Duration::from_secs(1),
+        );
+        let say = Action::Say {
+            text: "您好".into(),
+            key: Some("welcome".into()),
+        };
+        assert_eq!(
+            none.speak(vec![say.clone()], SpeechRate::Normal).await,
+            vec![say.clone()]
+        );
+
+        let mut slow = espeak_voice(dir.path());
+        slow.budget = Duration::ZERO;
+        assert_eq!(slow.speak(vec![say.clone()], SpeechRate::Normal).await, vec![say]);
+    }
+}
