@@ -80,6 +80,7 @@ pub struct IvrSettings {
     pub no_input_timeout_secs: u32,
     pub max_tries: u32,
     pub webhook_budget_ms: u64,
+    pub one_as_yao: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -2,6 +2,7 @@
 
 pub mod consultation;
 pub mod phone;
+pub mod spoken;
 pub mod ticket;
 
 pub use consultation::{Channel, ConsultationStatus};

@@ -35,7 +35,7 @@ impl Ticket {
 
     /// Digit by digit in Chinese characters, separated by pauses: "八、三、一…".
     pub fn spoken(&self) -> String {
-        spoken_digits(&self.0)
+        super::spoken::digits(&self.0)
     }
 }
 
@@ -43,17 +43,6 @@ impl std::fmt::Display for Ticket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-/// Reads a string of digits one by one, so that 1234 is not read as 一千二百三十四.
-pub fn spoken_digits(digits: &str) -> String {
-    const NAMES: [&str; 10] = ["零", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
-    digits
-        .chars()
-        .filter_map(|c| c.to_digit(10))
-        .map(|d| NAMES[d as usize])
-        .collect::<Vec<_>>()
-        .join("、")
 }
 
 #[cfg(test)]

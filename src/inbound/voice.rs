@@ -5,7 +5,7 @@
 //! session's try counter cannot be kept.
 
 use crate::app::{AppState, PROVIDER};
-use crate::domain::{Channel, PhoneNumber};
+use crate::domain::{spoken, Channel, PhoneNumber};
 use crate::ivr::{script, step, Decision, Session, Turn};
 use crate::providers::{Action, CallStatus};
 use crate::routing::reconcile::epoch_ms;
@@ -146,9 +146,10 @@ async fn callback(state: &AppState, call_sid: &str, gave_up: bool, turn: u32) ->
         .caller_phone(&caller_id)
         .await?
         .and_then(|p| PhoneNumber::parse(&p).ok())
-        .filter(|p| p.is_mobile() && state.rest.is_configured());
-    let by_sms = phone.is_some();
-    if let (true, Some(phone)) = (created, phone) {
+        .ok_or_else(|| HandleError::UnknownCall(call_sid.to_owned()))?;
+    let callback_number = spoken::phone(&phone, state.settings.ivr.one_as_yao);
+    let by_sms = phone.is_mobile() && state.rest.is_configured();
+    if created && by_sms {
         let text = crate::ivr::prompts::fill(&state.prompts.sms_ticket, &[("ticket", consultation.ticket.as_str())]);
         notify::send_in_background(state.clone(), caller_id.clone(), consultation.id.clone(), phone, text);
     }
@@ -156,6 +157,7 @@ async fn callback(state: &AppState, call_sid: &str, gave_up: bool, turn: u32) ->
     Ok(script::callback_registered(
         &state.prompts,
         &consultation.ticket,
+        &callback_number,
         gave_up,
         by_sms,
     ))

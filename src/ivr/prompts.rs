@@ -32,6 +32,7 @@ prompts!(
     rate_faster,
     too_many_tries,
     callback_registered,
+    callback_number,
     ticket_by_sms,
     goodbye,
     no_caller_number,

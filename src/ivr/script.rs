@@ -52,13 +52,21 @@ pub fn menu(p: &Prompts, welcome: bool, notice: Option<Notice>, action: &str, ti
     ]
 }
 
-/// The ticket, twice, digit by digit; whether it also comes by SMS (R6); goodbye.
-pub fn callback_registered(p: &Prompts, ticket: &Ticket, gave_up: bool, by_sms: bool) -> Vec<Action> {
+/// The ticket, twice, digit by digit; the number the lawyer will call (already spoken digit by
+/// digit); whether the ticket also comes by SMS (R6); goodbye.
+pub fn callback_registered(
+    p: &Prompts,
+    ticket: &Ticket,
+    callback_number: &str,
+    gave_up: bool,
+    by_sms: bool,
+) -> Vec<Action> {
     let mut actions = Vec::new();
     if gave_up {
         actions.push(prompt!(p.too_many_tries));
     }
     actions.push(say(fill(&p.callback_registered, &[("ticket", &ticket.spoken())])));
+    actions.push(say(fill(&p.callback_number, &[("phone", callback_number)])));
     if by_sms {
         actions.push(prompt!(p.ticket_by_sms));
     }
@@ -138,7 +146,7 @@ mod tests {
     fn ticket_is_read_twice_digit_by_digit() {
         let p = Prompts::zh_cn();
         let ticket = Ticket::parse("83125670").unwrap();
-        let actions = callback_registered(&p, &ticket, false, true);
+        let actions = callback_registered(&p, &ticket, "幺三八", false, true);
         let Action::Say { text, key: None } = &actions[0] else {
             panic!("a ticket is a dynamic text")
         };

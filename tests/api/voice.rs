@@ -27,6 +27,10 @@ async fn callback_request_reads_the_ticket_and_queues_it(backend: Backend) {
     assert!(said.contains("12348公共法律服务热线"), "greeting: {said}");
     assert!(said.contains("需要律师给您回电，请按1"), "menu: {said}");
     assert!(said.contains("受理编号也会用短信发给您"), "{said}");
+    assert!(
+        said.contains("律师会打您现在的号码：幺三八，零零幺三，八零零零"),
+        "{said}"
+    );
     assert!(said.contains("再见"), "{said}");
     assert_eq!(phone.heard.last(), Some(&Heard::Hangup));
 
