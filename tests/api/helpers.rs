@@ -190,6 +190,17 @@ impl TestApp {
         }
     }
 
+    /// The consultation with this ticket number; fails the test if there is none.
+    pub async fn consultation(&self, ticket: &str) -> hotline::storage::consultations::Consultation {
+        let ticket = hotline::domain::Ticket::parse(ticket).unwrap_or_else(|_| panic!("{ticket:?} is not a ticket"));
+        self.state
+            .db
+            .consultation_by_ticket(&ticket)
+            .await
+            .expect("database reachable")
+            .unwrap_or_else(|| panic!("no consultation with ticket {ticket}"))
+    }
+
     /// A count from SQL, for assertions.
     pub async fn count(&self, sql: &str) -> i64 {
         use sqlx::Row;
@@ -291,4 +302,22 @@ async fn create(
         [("content-type", "application/json")],
         format!(r#"{{"sid":"{sid}","status":"queued"}}"#),
     )
+}
+
+/// A mono 16-bit PCM WAV of a sine tone, for recorded-prompt and TTS-server tests.
+pub fn tone_wav(sample_rate: u32, secs: f32, freq: f32) -> Vec<u8> {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::new(&mut buf, spec).unwrap();
+    for i in 0..(sample_rate as f32 * secs) as usize {
+        let s = (2.0 * std::f32::consts::PI * freq * i as f32 / sample_rate as f32).sin();
+        w.write_sample((s * 12000.0) as i16).unwrap();
+    }
+    w.finalize().unwrap();
+    buf.into_inner()
 }

@@ -1,7 +1,6 @@
 //! A blind caller never hears "an application error has occurred": with Redis or the database
 //! down, or the provider asking the fallback URL, every voice webhook answers 200 and TwiML.
 
-use hotline::domain::Ticket;
 use hotline::routing::{reconcile, CallbackQueue};
 
 use crate::backends;
@@ -32,14 +31,8 @@ async fn redis_down_the_call_still_works_and_the_queue_catches_up(backend: Backe
     // is the record, Redis only a helper.
     let said = phone.said();
     assert!(said.contains("没有听到您的按键"), "{said}");
-    let ticket = Ticket::parse(&ticket_from_speech(&said)).expect("ticket read out");
-    let consultation = app
-        .state
-        .db
-        .consultation_by_ticket(&ticket)
-        .await
-        .unwrap()
-        .expect("in SQL");
+    let ticket = ticket_from_speech(&said);
+    let consultation = app.consultation(&ticket).await;
 
     let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 503);

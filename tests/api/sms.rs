@@ -39,14 +39,7 @@ async fn texts_open_and_join_a_consultation(backend: Backend) {
         .unwrap();
     assert!(message.contains("受理编号"), "{message}");
     let ticket: String = message.chars().filter(char::is_ascii_digit).collect();
-    let ticket = hotline::domain::Ticket::parse(&ticket[ticket.len() - 8..]).unwrap();
-    let consultation = app
-        .state
-        .db
-        .consultation_by_ticket(&ticket)
-        .await
-        .unwrap()
-        .expect("opened");
+    let consultation = app.consultation(&ticket[ticket.len() - 8..]).await;
     assert_eq!(consultation.channel, "sms");
 
     // The same delivery again: same answer, nothing new stored.

@@ -5,7 +5,7 @@ use hotline::config::SpeechEngine;
 use hotline::speech::telephone::{decode_wav, parse_wav, to_telephone_wav};
 
 use crate::backends;
-use crate::helpers::{spawn_app_with, Backend, Options, TestApp};
+use crate::helpers::{spawn_app_with, tone_wav, Backend, Options, TestApp};
 use crate::provider::{Heard, Input, Phone};
 
 backends!(
@@ -135,20 +135,8 @@ async fn a_failing_engine_falls_back_to_say(backend: Backend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorded_prompt_replaces_synthesis() {
     let recorded = tempfile::tempdir().unwrap();
-    let mut buf = std::io::Cursor::new(Vec::new());
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 16000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::new(&mut buf, spec).unwrap();
-    for i in 0..16000 * 2 {
-        let s = (2.0 * std::f32::consts::PI * 440.0 * i as f32 / 16000.0).sin();
-        w.write_sample((s * 12000.0) as i16).unwrap();
-    }
-    w.finalize().unwrap();
-    std::fs::write(recorded.path().join("welcome.wav"), buf.get_ref()).unwrap();
+    let wav = tone_wav(16000, 2.0, 440.0);
+    std::fs::write(recorded.path().join("welcome.wav"), &wav).unwrap();
 
     let app = spawn_app_with(
         Backend::Sqlite,
@@ -166,7 +154,7 @@ async fn a_recorded_prompt_replaces_synthesis() {
         (secs - 2.0).abs() < 0.05,
         "the recording's length, not a synthesised one: {secs}"
     );
-    let expected = to_telephone_wav(&decode_wav(buf.get_ref()).unwrap()).unwrap();
+    let expected = to_telephone_wav(&decode_wav(&wav).unwrap()).unwrap();
     assert_eq!(bytes, expected, "the recording, converted to telephone audio");
     app.stop().await;
 }
@@ -181,20 +169,8 @@ async fn an_openai_compatible_tts_server_is_used() {
         assert_eq!(req["model"], "tts-1");
         assert_eq!(req["response_format"], "wav");
         assert!(req["input"].as_str().unwrap().contains("律师"));
-        let speed = req["speed"].as_f64().unwrap();
-        let mut buf = std::io::Cursor::new(Vec::new());
-        let spec = hound::WavSpec {
-            channels: 1,
-            sample_rate: 24000,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let mut w = hound::WavWriter::new(&mut buf, spec).unwrap();
-        for i in 0..(24000.0 / speed) as usize {
-            w.write_sample(((i as f32 * 0.1).sin() * 8000.0) as i16).unwrap();
-        }
-        w.finalize().unwrap();
-        buf.into_inner()
+        let speed = req["speed"].as_f64().unwrap() as f32;
+        tone_wav(24000, 1.0 / speed, 300.0)
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/v1/audio/speech", listener.local_addr().unwrap());
