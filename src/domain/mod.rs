@@ -1,10 +1,16 @@
 //! Pure domain types, no I/O. Each type parses its input, so a value that exists is valid.
 
+pub mod certificate;
 pub mod consultation;
+pub mod legal_aid;
+pub mod matter;
 pub mod phone;
+pub mod region;
 pub mod spoken;
 pub mod ticket;
 
+pub use certificate::{DisabilityCategory, DisabilityCertificate, IdError, ResidentId};
 pub use consultation::{Channel, ConsultationStatus};
+pub use matter::Matter;
 pub use phone::PhoneNumber;
 pub use ticket::Ticket;
