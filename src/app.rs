@@ -90,6 +90,7 @@ impl AppState {
     ) -> std::io::Result<()> {
         let (stop_jobs, jobs_stopped) = watch::channel(false);
         let jobs = tokio::spawn(crate::jobs::run(self.clone(), jobs_stopped));
+        tokio::spawn(crate::jobs::prerender_prompts(self.clone()));
         let router = crate::http::router(self.clone());
         let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
         let _ = stop_jobs.send(true);

@@ -33,6 +33,8 @@ pub mod kv;
 pub mod providers;
 /// The callback queue in Redis and its reconciliation with SQL.
 pub mod routing;
+/// SMS: segment counting and splitting.
+pub mod sms;
 /// Speech output: synthesised Mandarin prompts as telephone audio, cached and served.
 pub mod speech;
 /// SQL storage on SQLite or PostgreSQL.

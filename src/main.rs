@@ -108,18 +108,9 @@ async fn tts(settings: &Settings, text: &str, output: &PathBuf, rate: SpeechRate
 
 async fn render_prompts(settings: &Settings) -> anyhow::Result<()> {
     let voice = Voice::from_settings(&settings.speech).context("starting the speech engine")?;
-    let prompts = Prompts::zh_cn();
+    anyhow::ensure!(voice.has_engine(), "no speech engine is available (speech.engine)");
     let started = std::time::Instant::now();
-    let mut rendered = 0;
-    for (key, text) in prompts.spoken() {
-        for rate in SpeechRate::ALL {
-            voice
-                .render(Some(key), text, rate)
-                .await
-                .with_context(|| format!("rendering prompt {key} at rate {}", rate.as_str()))?;
-            rendered += 1;
-        }
-    }
+    let rendered = voice.render_all(&Prompts::zh_cn()).await.context("rendering prompts")?;
     println!(
         "rendered {rendered} prompt files in {:.1} s",
         started.elapsed().as_secs_f64()

@@ -17,6 +17,7 @@ use super::http_engine::HttpEngine;
 use super::telephone::{decode_wav, to_telephone_wav};
 use super::{Pcm, SpeechError, SpeechRate, Synthesizer};
 use crate::config::{SpeechEngine, SpeechSettings};
+use crate::ivr::Prompts;
 use crate::providers::Action;
 
 pub struct Voice {
@@ -102,6 +103,18 @@ impl Voice {
             .map_err(|e| SpeechError::Audio(e.to_string()))??;
         self.cache.put(&cache_key, &wav).await?;
         Ok(cache_key)
+    }
+
+    /// Renders every spoken prompt at every rate (cached ones cost nothing); returns how many.
+    pub async fn render_all(&self, prompts: &Prompts) -> Result<usize, SpeechError> {
+        let mut rendered = 0;
+        for (key, text) in prompts.spoken() {
+            for rate in SpeechRate::ALL {
+                self.render(Some(key), text, rate).await?;
+                rendered += 1;
+            }
+        }
+        Ok(rendered)
     }
 
     async fn recorded(&self, key: Option<&str>, rate: SpeechRate) -> Option<Vec<u8>> {
