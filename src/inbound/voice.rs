@@ -39,11 +39,15 @@ pub async fn call_started(state: &AppState, call_sid: &str, from: &str, to: &str
         Some(id) => state.db.caller_speech_rate(id).await?,
         None => SpeechRate::default(),
     };
+    let open_ticket = match &caller_id {
+        Some(id) => state.db.open_consultation_of(id).await?.map(|c| c.ticket),
+        None => None,
+    };
     save_session(state, call_sid, Session { tries: 0, rate }).await;
     tracing::info!(call_sid, number_shown = caller_id.is_some(), "call started");
     Ok(script::menu(
         &state.prompts,
-        true,
+        script::greeting(&state.prompts, open_ticket.as_ref()),
         None,
         &menu_url(1),
         state.settings.ivr.no_input_timeout_secs,
@@ -69,10 +73,16 @@ pub async fn keys(state: &AppState, call_sid: &str, digits: &str, turn: u32) -> 
     }
     let timeout = state.settings.ivr.no_input_timeout_secs;
     match decision {
-        Decision::Welcome => Ok(script::menu(&state.prompts, true, None, &menu_url(turn + 1), timeout)),
+        Decision::Welcome => Ok(script::menu(
+            &state.prompts,
+            script::greeting(&state.prompts, None),
+            None,
+            &menu_url(turn + 1),
+            timeout,
+        )),
         Decision::Menu(notice) => Ok(script::menu(
             &state.prompts,
-            false,
+            Vec::new(),
             notice,
             &menu_url(turn + 1),
             timeout,
@@ -125,15 +135,21 @@ async fn callback(state: &AppState, call_sid: &str, gave_up: bool, turn: u32) ->
             state.settings.ivr.no_input_timeout_secs,
         ));
     };
-    let (consultation, created) = state
-        .db
-        .open_consultation(&NewConsultation {
-            origin_key: &format!("call:{call_sid}:callback"),
-            caller_id: &caller_id,
-            call_sid: Some(call_sid),
-            channel: Channel::Voice,
-        })
-        .await?;
+    // A caller already waiting keeps their place and ticket: one queue entry per person.
+    let (consultation, created) = match state.db.open_consultation_of(&caller_id).await? {
+        Some(open) => (open, false),
+        None => {
+            state
+                .db
+                .open_consultation(&NewConsultation {
+                    origin_key: &format!("call:{call_sid}:callback"),
+                    caller_id: &caller_id,
+                    call_sid: Some(call_sid),
+                    channel: Channel::Voice,
+                })
+                .await?
+        }
+    };
     let queue = CallbackQueue::new(&state.kv);
     if let Err(e) = queue
         .enqueue(&consultation.id, epoch_ms(&consultation.created_at))
@@ -199,7 +215,7 @@ async fn remember_rate(state: &AppState, call_sid: &str, rate: SpeechRate) -> Re
 /// The rate to speak at on this call; normal when the session cannot be read.
 pub async fn speech_rate(state: &AppState, call_sid: &str) -> SpeechRate {
     match state.kv.load_session::<Session>(call_sid).await {
-        Ok(Some(session)) => session.rate,
+        Ok(Some(session)) => session.speaking_rate(),
         _ => SpeechRate::default(),
     }
 }

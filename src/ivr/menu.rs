@@ -17,6 +17,18 @@ pub struct Session {
     pub rate: SpeechRate,
 }
 
+impl Session {
+    /// The rate to speak at this turn: after a silent or wrong turn the prompt is said again
+    /// more slowly (issue rule: re-prompts slower and more explicit).
+    pub fn speaking_rate(&self) -> SpeechRate {
+        if self.tries > 0 {
+            self.rate.slower()
+        } else {
+            self.rate
+        }
+    }
+}
+
 /// What the caller did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Turn {
@@ -134,6 +146,34 @@ mod tests {
         for (before, turn, after, decision) in cases {
             assert_eq!(step(before, &turn, 3), (after, decision), "{before:?} {turn:?}");
         }
+    }
+
+    #[test]
+    fn a_failed_turn_is_answered_more_slowly() {
+        let s = Session::default();
+        assert_eq!(s.speaking_rate(), SpeechRate::Normal);
+        let (after_silence, _) = step(s, &keys(""), 3);
+        assert_eq!(after_silence.speaking_rate(), SpeechRate::Slower);
+        assert_eq!(
+            after_silence.rate,
+            SpeechRate::Normal,
+            "the caller's own choice is kept"
+        );
+        let (after_choice, _) = step(after_silence, &keys("*"), 3);
+        assert_eq!(
+            after_choice.speaking_rate(),
+            SpeechRate::Slower,
+            "still after a failure"
+        );
+        let (fast, _) = step(
+            Session {
+                rate: SpeechRate::Faster,
+                ..s
+            },
+            &keys("5"),
+            3,
+        );
+        assert_eq!(fast.speaking_rate(), SpeechRate::Normal);
     }
 
     #[test]

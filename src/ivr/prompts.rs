@@ -25,6 +25,7 @@ macro_rules! prompts {
 
 prompts!(
     welcome,
+    welcome_back,
     menu,
     no_input,
     invalid_key,

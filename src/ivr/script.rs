@@ -23,14 +23,21 @@ fn say(text: String) -> Action {
     Action::Say { text, key: None }
 }
 
-/// The menu inside a keys-only `Gather`, so any key interrupts the prompt (R3). `action` must be
-/// unique per turn (it carries the turn number). The trailing `Redirect` reaches the same
-/// handler for providers that do not call the action on an empty result.
-pub fn menu(p: &Prompts, welcome: bool, notice: Option<Notice>, action: &str, timeout_secs: u32) -> Vec<Action> {
-    let mut prompts = Vec::new();
-    if welcome {
-        prompts.push(prompt!(p.welcome));
+/// What is said before the menu on a call's first turn: the greeting and, for a caller with a
+/// consultation still open, its ticket (so they know it is in hand and need not ask again).
+pub fn greeting(p: &Prompts, open_ticket: Option<&Ticket>) -> Vec<Action> {
+    let mut intro = vec![prompt!(p.welcome)];
+    if let Some(ticket) = open_ticket {
+        intro.push(say(fill(&p.welcome_back, &[("ticket", &ticket.spoken())])));
     }
+    intro
+}
+
+/// The menu inside a keys-only `Gather`, so any key interrupts the prompt (R3), `intro` too.
+/// `action` must be unique per turn (it carries the turn number). The trailing `Redirect`
+/// reaches the same handler for providers that do not call the action on an empty result.
+pub fn menu(p: &Prompts, intro: Vec<Action>, notice: Option<Notice>, action: &str, timeout_secs: u32) -> Vec<Action> {
+    let mut prompts = intro;
     match notice {
         Some(Notice::NoInput) => prompts.push(prompt!(p.no_input)),
         Some(Notice::InvalidKey) => prompts.push(prompt!(p.invalid_key)),
@@ -77,9 +84,7 @@ pub fn callback_registered(
 
 /// The number was withheld: no callback is possible, so say so and offer the menu again.
 pub fn no_caller_number(p: &Prompts, action: &str, timeout_secs: u32) -> Vec<Action> {
-    let mut actions = vec![prompt!(p.no_caller_number)];
-    actions.extend(menu(p, false, None, action, timeout_secs));
-    actions
+    menu(p, vec![prompt!(p.no_caller_number)], None, action, timeout_secs)
 }
 
 /// Put the caller through to a person; `action` learns whether the transfer was answered.
@@ -121,7 +126,13 @@ mod tests {
     #[test]
     fn menu_is_interruptible_and_never_a_dead_end() {
         let p = Prompts::zh_cn();
-        let actions = menu(&p, true, Some(Notice::NoInput), "/twilio/voice/menu?turn=2", 10);
+        let actions = menu(
+            &p,
+            greeting(&p, None),
+            Some(Notice::NoInput),
+            "/twilio/voice/menu?turn=2",
+            10,
+        );
         let Action::Gather {
             prompts,
             timeout_secs,
@@ -140,6 +151,17 @@ mod tests {
                 url: "/twilio/voice/menu?turn=2".into()
             }
         );
+    }
+
+    #[test]
+    fn a_caller_with_an_open_consultation_hears_its_ticket() {
+        let p = Prompts::zh_cn();
+        let ticket = Ticket::parse("83125670").unwrap();
+        let intro = greeting(&p, Some(&ticket));
+        assert!(
+            matches!(&intro[1], Action::Say { text, key: None } if text.contains("八、三、一、二、五、六、七、零"))
+        );
+        assert_eq!(greeting(&p, None).len(), 1);
     }
 
     #[test]

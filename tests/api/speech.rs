@@ -81,6 +81,12 @@ async fn every_prompt_plays_our_audio_and_the_rate_choice_changes_and_sticks(bac
     again.call(&[]).await;
     assert_eq!(plays(&again.documents[0]).last(), Some(&slower_menu));
 
+    // After a silent turn the menu is said again more slowly, without changing the profile.
+    let mut quiet = Phone::new(&app, "+8613900139009");
+    quiet.call(&[Input::Silence]).await;
+    assert_eq!(plays(&quiet.documents[0]).last(), Some(&normal_menu));
+    assert_eq!(plays(&quiet.documents[1]).last(), Some(&slower_menu));
+
     // Caching headers, HEAD, conditional GET, unknown keys.
     let path = slower_menu.strip_prefix(&app.public_url).unwrap();
     let head = app.http.head(app.url(path)).send().await.unwrap();

@@ -9,6 +9,7 @@ use crate::provider::{post_signed, ticket_from_speech, Heard, Input, Phone};
 
 backends!(
     callback_request_reads_the_ticket_and_queues_it,
+    a_caller_already_waiting_hears_their_ticket_and_keeps_their_place,
     three_silent_turns_lead_to_a_callback,
     star_repeats_and_wrong_keys_are_explained,
     zero_reaches_a_person_and_an_unanswered_transfer_becomes_a_callback,
@@ -85,6 +86,32 @@ async fn callback_request_reads_the_ticket_and_queues_it(backend: Backend) {
     app.stop().await;
 }
 
+async fn a_caller_already_waiting_hears_their_ticket_and_keeps_their_place(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut first = Phone::new(&app, "+8613800138000");
+    first.call(&[Input::Keys("1")]).await;
+    let ticket = ticket_from_speech(&first.said());
+    let spoken: String = hotline::domain::spoken::digits(&ticket);
+
+    let mut again = Phone::new(&app, "+8613800138000");
+    again.call(&[Input::Keys("1")]).await;
+    let said = again.said();
+    assert!(
+        said.contains(&format!("您有一个正在办理的法律咨询，受理编号是：{spoken}")),
+        "greeted with the open ticket: {said}"
+    );
+    assert_eq!(ticket_from_speech(&said), ticket, "the same ticket, not a new one");
+    assert_eq!(app.count("SELECT COUNT(*) FROM consultations").await, 1);
+    let queue = CallbackQueue::new(&app.state.kv);
+    assert_eq!(
+        queue.position(&app.consultation(&ticket).await.id).await.unwrap(),
+        Some(1)
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.provider.requests().len(), 1, "the ticket is texted once");
+    app.stop().await;
+}
+
 async fn three_silent_turns_lead_to_a_callback(backend: Backend) {
     let app = spawn_app(backend).await;
     let mut phone = Phone::new(&app, "+8613900139000");
@@ -105,7 +132,7 @@ async fn star_repeats_and_wrong_keys_are_explained(backend: Backend) {
         .await;
     let said = phone.said();
     assert_eq!(said.matches("需要律师给您回电，请按1").count(), 4, "{said}");
-    assert_eq!(said.matches("您按的键无效").count(), 1, "{said}");
+    assert_eq!(said.matches("您按的键不在选项中").count(), 1, "{said}");
     assert_eq!(app.count("SELECT COUNT(*) FROM consultations").await, 0);
     // Each turn has its own action URL, so equal keys on different turns are not duplicates.
     let actions: Vec<&String> = phone.documents.iter().collect();
