@@ -48,13 +48,7 @@ pub struct ResidentId(String);
 
 impl ResidentId {
     pub fn parse(input: &str) -> Result<Self, IdError> {
-        let id = normalise(input);
-        if id.len() != 18 {
-            return Err(IdError::Length {
-                expected: 18,
-                got: id.chars().count(),
-            });
-        }
+        let id = normalise(input, 18)?;
         check_id(&id)?;
         Ok(Self(id))
     }
@@ -126,11 +120,7 @@ pub struct DisabilityCertificate {
 impl DisabilityCertificate {
     /// Accepts the number as typed on a keypad (`*` for `X`) or written (`x` or `X`, spaces).
     pub fn parse(input: &str) -> Result<Self, IdError> {
-        let number = normalise(input);
-        let got = number.chars().count();
-        if got != 20 {
-            return Err(IdError::Length { expected: 20, got });
-        }
+        let number = normalise(input, 20)?;
         check_id(&number[..18])?;
         let digit = |i: usize| number.as_bytes()[i].wrapping_sub(b'0');
         let category = DisabilityCategory::from_digit(digit(18)).ok_or(IdError::Category)?;
@@ -181,16 +171,27 @@ impl fmt::Debug for DisabilityCertificate {
     }
 }
 
-/// Upper case, `*` → `X`, separators dropped.
-fn normalise(input: &str) -> String {
-    input
+/// Upper case, `*` → `X`, separators dropped; then exactly `len` ASCII characters (anything
+/// else is named by its position, so the byte slicing after this is safe).
+fn normalise(input: &str, len: usize) -> Result<String, IdError> {
+    let chars: Vec<char> = input
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
         .map(|c| match c {
             '*' | 'x' => 'X',
             c => c,
         })
-        .collect()
+        .collect();
+    if chars.len() != len {
+        return Err(IdError::Length {
+            expected: len,
+            got: chars.len(),
+        });
+    }
+    if let Some(i) = chars.iter().position(|c| !c.is_ascii()) {
+        return Err(IdError::NotADigit { position: i + 1 });
+    }
+    Ok(chars.into_iter().collect())
 }
 
 /// The 18 ID characters: digits, a real birth date, the check character.
@@ -263,5 +264,27 @@ mod tests {
             assert!(!error.chinese().is_empty());
         }
         assert!(IdError::Checksum { expected: '8' }.chinese().contains("第18位"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_input_is_accepted_or_named_never_a_panic(input in "\\PC{0,30}") {
+            let _ = DisabilityCertificate::parse(&input);
+            let _ = ResidentId::parse(&input);
+        }
+
+        /// Any valid certificate survives a round trip; changing one ID digit is always caught.
+        #[test]
+        fn one_wrong_digit_is_always_caught(seq in 0u32..1000, pos in 0usize..17, delta in 1u8..10) {
+            let body = format!("11010519800101{seq:03}");
+            let sum: u32 = body.bytes().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
+            let number = format!("{body}{}23", char::from(CHECK[(sum % 11) as usize]));
+            let cert = DisabilityCertificate::parse(&number).unwrap();
+            proptest::prop_assert_eq!(cert.number(), number.clone());
+            let mut wrong = number.into_bytes();
+            wrong[pos] = b'0' + (wrong[pos] - b'0' + delta) % 10;
+            let wrong = String::from_utf8(wrong).unwrap();
+            proptest::prop_assert!(DisabilityCertificate::parse(&wrong).is_err(), "{} accepted", wrong);
+        }
     }
 }

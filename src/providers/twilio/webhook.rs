@@ -364,4 +364,31 @@ mod tests {
             assert_eq!(&parse_event(*kind, &form), expected, "{kind:?} {body}");
         }
     }
+
+    proptest::proptest! {
+        /// Whatever arrives, decoding and parsing answer Ok or a typed error; never a panic.
+        #[test]
+        fn arbitrary_bodies_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            if let Ok(form) = parse_form(&body) {
+                for kind in [
+                    WebhookKind::VoiceIncoming, WebhookKind::VoiceGather, WebhookKind::VoiceRecording,
+                    WebhookKind::VoiceDial, WebhookKind::VoiceStatus, WebhookKind::VoiceFallback,
+                    WebhookKind::SmsIncoming, WebhookKind::SmsStatus,
+                ] {
+                    let _ = parse_event(kind, &form);
+                }
+            }
+        }
+
+        /// Form-shaped input with arbitrary names and values round-trips through encoding.
+        #[test]
+        fn encoded_pairs_round_trip(pairs in proptest::collection::vec(("[A-Za-z]{1,12}", "\\PC{0,40}"), 0..8)) {
+            let mut s = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in &pairs {
+                s.append_pair(k, v);
+            }
+            let decoded = parse_form(s.finish().as_bytes()).unwrap();
+            proptest::prop_assert_eq!(decoded, pairs);
+        }
+    }
 }
