@@ -38,6 +38,17 @@ enum Command {
         #[command(subcommand)]
         command: PromptsCommand,
     },
+    /// The callback queue.
+    Queue {
+        #[command(subcommand)]
+        command: QueueCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum QueueCommand {
+    /// Print every consultation waiting for a callback as JSON lines, oldest first.
+    Show,
 }
 
 #[derive(Subcommand)]
@@ -73,6 +84,15 @@ async fn main() -> anyhow::Result<()> {
         Command::Prompts {
             command: PromptsCommand::Render,
         } => render_prompts(&settings).await,
+        Command::Queue {
+            command: QueueCommand::Show,
+        } => {
+            let state = AppState::new(settings).context("preparing the service")?;
+            for entry in hotline::routing::report::waiting(&state.db, &state.kv).await? {
+                println!("{}", serde_json::to_string(&entry)?);
+            }
+            Ok(())
+        }
         Command::Migrate => {
             let state = AppState::new(settings).context("preparing the service")?;
             state.db.migrate().await.context("running database migrations")?;

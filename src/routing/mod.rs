@@ -6,6 +6,7 @@
 
 pub mod queue;
 pub mod reconcile;
+pub mod report;
 
 pub use queue::CallbackQueue;
 pub use reconcile::reconcile;

@@ -34,6 +34,13 @@ async fn redis_down_the_call_still_works_and_the_queue_catches_up(backend: Backe
     let ticket = ticket_from_speech(&said);
     let consultation = app.consultation(&ticket).await;
 
+    // Operators still see it waiting, with no place in the (unreachable) queue.
+    let waiting = hotline::routing::report::waiting(&app.state.db, &app.state.kv)
+        .await
+        .unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].queue_position, None);
+
     let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 503);
     let details: serde_json::Value = ready.json().await.unwrap();

@@ -41,9 +41,18 @@ async fn callback_request_reads_the_ticket_and_queues_it(backend: Backend) {
     assert_eq!(consultation.status, "waiting_callback");
     assert_eq!(consultation.channel, "voice");
 
-    // ...and it waits in the Redis queue.
+    // ...and it waits in the Redis queue, as operators see it.
     let queue = CallbackQueue::new(&app.state.kv);
     assert_eq!(queue.position(&consultation.id).await.unwrap(), Some(1));
+    let waiting = hotline::routing::report::waiting(&app.state.db, &app.state.kv)
+        .await
+        .unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(
+        (waiting[0].ticket.as_str(), waiting[0].queue_position),
+        (ticket.as_str(), Some(1))
+    );
+    assert!(waiting[0].waiting_secs < 60);
 
     // The caller and call are stored, the number only as ciphertext.
     assert_eq!(app.count("SELECT COUNT(*) FROM callers").await, 1);

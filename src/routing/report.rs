@@ -1,0 +1,42 @@
+//! What `hotline queue show` prints: every consultation waiting for a callback, from SQL (the
+//! record), with its place in the Redis queue (none if Redis has lost it and the reconciler has
+//! not put it back yet).
+
+use serde::Serialize;
+
+use super::reconcile::{epoch_ms, ReconcileError};
+use super::CallbackQueue;
+use crate::kv::Kv;
+use crate::storage::Db;
+
+#[derive(Debug, Serialize)]
+pub struct WaitingEntry {
+    pub id: String,
+    pub ticket: String,
+    pub priority: String,
+    pub channel: String,
+    pub state: String,
+    pub waiting_secs: i64,
+    /// 1-based; `None` when the entry is not in Redis.
+    pub queue_position: Option<u64>,
+}
+
+/// Oldest first. With Redis down every position is `None` rather than an error.
+pub async fn waiting(db: &Db, kv: &Kv) -> Result<Vec<WaitingEntry>, ReconcileError> {
+    let queue = CallbackQueue::new(kv);
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut out = Vec::new();
+    for c in db.waiting_consultations().await? {
+        let queue_position = queue.position(&c.id).await.unwrap_or(None);
+        out.push(WaitingEntry {
+            waiting_secs: (now - epoch_ms(&c.created_at)).max(0) / 1000,
+            ticket: c.ticket.to_string(),
+            id: c.id,
+            priority: c.priority,
+            channel: c.channel,
+            state: c.status,
+            queue_position,
+        });
+    }
+    Ok(out)
+}
