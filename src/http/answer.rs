@@ -19,6 +19,7 @@ use crate::providers::twilio::{parse_event, twiml, WebhookKind};
 use crate::providers::InboundEvent;
 use crate::speech::SpeechRate;
 use crate::storage::events::{Delivery, NewEvent};
+use crate::storage::StorageError;
 
 use super::webhook::{Rejection, SignedWebhook};
 
@@ -27,24 +28,9 @@ pub async fn answer(State(state): State<AppState>, kind: WebhookKind, hook: Sign
         Ok(event) => event,
         Err(e) => return Rejection::Malformed(e).into_response(),
     };
-    if let Some(xml) = remembered(&state, kind, &hook, &event).await {
-        metrics::counter!("hotline_webhooks_total", "kind" => kind.as_str(), "outcome" => "replayed").increment(1);
-        return twiml_response(xml);
-    }
-    let budget = Duration::from_millis(state.settings.ivr.webhook_budget_ms);
-    // Spawned, so a panic is caught as a JoinError and the work finishes even if the provider
-    // hangs up on us.
-    let work = tokio::spawn(inbound::handle(state.clone(), event, hook.turn));
-    let failure = match tokio::time::timeout(budget, work).await {
-        Ok(Ok(Ok(actions))) => {
-            let xml = twiml::render(&actions, &state.settings.public_url);
-            remember(&state, &hook.dedup_key, &xml).await;
-            metrics::counter!("hotline_webhooks_total", "kind" => kind.as_str(), "outcome" => "ok").increment(1);
-            return twiml_response(xml);
-        }
-        Ok(Ok(Err(e))) => e.to_string(),
-        Ok(Err(join)) => format!("handler panicked: {join}"),
-        Err(_) => format!("handler took longer than {budget:?}"),
+    let failure = match deliver(&state, kind, &hook, event).await {
+        Ok(xml) => return twiml_response(xml),
+        Err(failure) => failure,
     };
     tracing::error!(kind = kind.as_str(), error = %failure, "webhook handling failed");
     metrics::counter!("hotline_webhooks_total", "kind" => kind.as_str(), "outcome" => "failed").increment(1);
@@ -56,6 +42,46 @@ pub async fn answer(State(state): State<AppState>, kind: WebhookKind, hook: Sign
             "temporarily unavailable, please retry\n",
         )
             .into_response()
+    }
+}
+
+/// The answer to one delivery: the one given before, or the handler's.
+async fn deliver(
+    state: &AppState,
+    kind: WebhookKind,
+    hook: &SignedWebhook,
+    event: InboundEvent,
+) -> Result<String, String> {
+    let replayed = |xml: String| {
+        metrics::counter!("hotline_webhooks_total", "kind" => kind.as_str(), "outcome" => "replayed").increment(1);
+        Ok(xml)
+    };
+    match state.kv.remembered_response(&hook.dedup_key).await {
+        Ok(Some(xml)) => return replayed(xml),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "redis unavailable for de-duplication; using SQL alone"),
+    }
+    // Nothing is acted on before it is stored; and when the database cannot store it, the
+    // handler could not work either, so the caller hears the fallback without waiting twice.
+    match store_delivery(state, kind, hook, &event).await {
+        Ok(Delivery::Seen { response: Some(xml) }) => return replayed(xml),
+        Ok(_) => {}
+        Err(e) => return Err(format!("could not store the delivery: {e}")),
+    }
+    let budget = Duration::from_millis(state.settings.ivr.webhook_budget_ms);
+    // Spawned, so a panic is caught as a JoinError and the work finishes even if the provider
+    // hangs up on us.
+    let work = tokio::spawn(inbound::handle(state.clone(), event, hook.turn));
+    match tokio::time::timeout(budget, work).await {
+        Ok(Ok(Ok(actions))) => {
+            let xml = twiml::render(&actions, &state.settings.public_url);
+            remember(state, &hook.dedup_key, &xml).await;
+            metrics::counter!("hotline_webhooks_total", "kind" => kind.as_str(), "outcome" => "ok").increment(1);
+            Ok(xml)
+        }
+        Ok(Ok(Err(e))) => Err(e.to_string()),
+        Ok(Err(join)) => Err(format!("handler panicked: {join}")),
+        Err(_) => Err(format!("handler took longer than {budget:?}")),
     }
 }
 
@@ -75,21 +101,20 @@ async fn fallback_twiml(state: &AppState) -> String {
     twiml::render(&spoken, &state.settings.public_url)
 }
 
-/// The answer given to an earlier delivery of the same webhook, from Redis or else SQL. Stores
-/// the delivery when it is new. Storage trouble here is logged, not fatal: the handler decides.
-async fn remembered(state: &AppState, kind: WebhookKind, hook: &SignedWebhook, event: &InboundEvent) -> Option<String> {
-    match state.kv.remembered_response(&hook.dedup_key).await {
-        Ok(Some(xml)) => return Some(xml),
-        Ok(None) => {}
-        Err(e) => tracing::warn!(error = %e, "redis unavailable for de-duplication; using SQL alone"),
-    }
+/// Stores the delivery (raw form encrypted) once; a repeat finds the answer given before.
+async fn store_delivery(
+    state: &AppState,
+    kind: WebhookKind,
+    hook: &SignedWebhook,
+    event: &InboundEvent,
+) -> Result<Delivery, StorageError> {
     let payload = serde_json::Value::Object(
         hook.params
             .iter()
             .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
             .collect(),
     );
-    let stored = state
+    state
         .db
         .record_event(&NewEvent {
             dedup_key: &hook.dedup_key,
@@ -98,15 +123,7 @@ async fn remembered(state: &AppState, kind: WebhookKind, hook: &SignedWebhook, e
             subject_sid: subject_sid(event),
             payload: &payload,
         })
-        .await;
-    match stored {
-        Ok(Delivery::Seen { response }) => response,
-        Ok(Delivery::New) => None,
-        Err(e) => {
-            tracing::error!(error = %e, "could not store the webhook delivery");
-            None
-        }
-    }
+        .await
 }
 
 async fn remember(state: &AppState, dedup_key: &str, xml: &str) {

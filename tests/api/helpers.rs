@@ -15,7 +15,6 @@ use rand::RngCore;
 use secrecy::SecretString;
 use sqlx::Connection;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -82,7 +81,7 @@ pub struct TestApp {
     pub public_url: String,
     pub provider: FakeProvider,
     pub http: reqwest::Client,
-    shutdown: Option<oneshot::Sender<()>>,
+    shutdown: Arc<tokio::sync::Notify>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     postgres_db: Option<String>,
     _dir: tempfile::TempDir,
@@ -149,10 +148,9 @@ pub async fn spawn_app_with(backend: Backend, opts: Options) -> TestApp {
     if opts.database_url.is_none() {
         state.db.migrate().await.expect("migrations");
     }
-    let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(state.clone().serve(listener, async {
-        let _ = rx.await;
-    }));
+    let shutdown = Arc::new(tokio::sync::Notify::new());
+    let signal = shutdown.clone();
+    let server = tokio::spawn(state.clone().serve(listener, async move { signal.notified().await }));
     TestApp {
         addr,
         state,
@@ -160,7 +158,7 @@ pub async fn spawn_app_with(backend: Backend, opts: Options) -> TestApp {
         public_url,
         provider,
         http: reqwest::Client::new(),
-        shutdown: Some(tx),
+        shutdown,
         server: Some(server),
         postgres_db,
         _dir: dir,
@@ -172,11 +170,14 @@ impl TestApp {
         format!("http://{}{path}", self.addr)
     }
 
+    /// What SIGTERM does to `hotline serve`: stop accepting, let in-flight requests finish.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.notify_one();
+    }
+
     /// Stops the server gracefully and drops the test's PostgreSQL database.
     pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.begin_shutdown();
         if let Some(server) = self.server.take() {
             server.await.expect("server task").expect("server stopped cleanly");
         }

@@ -152,3 +152,42 @@ async fn fallback_route_apologises_and_puts_through_to_a_person(backend: Backend
     assert!(xml.contains("<Number>+862987654321</Number>"), "{xml}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_an_in_flight_call_turn_finish() {
+    // A database that accepts connections and never answers: a turn then takes until the pool
+    // gives up (2 s), long enough to stop the server in the middle of it.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = silent.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let app = spawn_app_with(
+        Backend::Postgres,
+        Options {
+            database_url: Some(format!("postgres://postgres@{addr}/hotline")),
+            ..Options::default()
+        },
+    )
+    .await;
+    let phone = Phone::new(&app, "+8613800138000");
+    let params = phone.params(&[]);
+    let started = std::time::Instant::now();
+    let (reply, ()) = tokio::join!(post_signed(&app, "/twilio/voice", &params, &[]), async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        app.begin_shutdown();
+    });
+    assert!(
+        started.elapsed() > std::time::Duration::from_secs(1),
+        "the turn was in flight at shutdown"
+    );
+    assert!(
+        reply.assert_twiml().contains("非常抱歉"),
+        "and it was answered: {}",
+        reply.body
+    );
+    app.stop().await; // the server task ends cleanly
+}
