@@ -113,6 +113,7 @@ pub struct SpeechSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct JobSettings {
     pub reconcile_interval_secs: u64,
+    pub offer_check_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

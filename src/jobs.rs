@@ -1,13 +1,13 @@
-//! Background jobs run beside the server: the queue reconciler, at start and then periodically,
-//! until told to stop; and, once at start, rendering every static prompt so that no caller
-//! waits for synthesis.
+//! Background jobs run beside the server until told to stop: the queue reconciler (at start,
+//! then periodically), returning lapsed callback offers to the queue, and, once at start,
+//! rendering every static prompt so that no caller waits for synthesis.
 
 use std::time::Duration;
 
 use tokio::sync::watch;
 
 use crate::app::AppState;
-use crate::routing::reconcile;
+use crate::routing::{reconcile, CallbackQueue};
 
 /// Renders every static prompt into the cache once at start.
 pub async fn prerender_prompts(state: AppState) {
@@ -26,18 +26,29 @@ pub async fn prerender_prompts(state: AppState) {
 }
 
 pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
-    let every = Duration::from_secs(state.settings.jobs.reconcile_interval_secs.max(1));
-    let mut ticker = tokio::time::interval(every);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let every = |secs: u64| {
+        let mut ticker = tokio::time::interval(Duration::from_secs(secs.max(1)));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker
+    };
+    let mut reconcile_tick = every(state.settings.jobs.reconcile_interval_secs);
+    let mut offers_tick = every(state.settings.jobs.offer_check_interval_secs);
     loop {
         tokio::select! {
-            _ = ticker.tick() => {}
+            _ = reconcile_tick.tick() => match reconcile(&state.db, &state.kv).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(requeued = n, "callback queue reconciled from SQL"),
+                Err(e) => tracing::warn!(error = %e, "callback queue reconciliation failed; will retry"),
+            },
+            _ = offers_tick.tick() => {
+                let now = chrono::Utc::now().timestamp_millis();
+                match CallbackQueue::new(&state.kv).expire_offers(now).await {
+                    Ok(lapsed) if lapsed.is_empty() => {}
+                    Ok(lapsed) => tracing::info!(count = lapsed.len(), "lapsed callback offers back in the queue"),
+                    Err(e) => tracing::warn!(error = %e, "could not check callback offers; will retry"),
+                }
+            }
             _ = stop.changed() => return,
-        }
-        match reconcile(&state.db, &state.kv).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(requeued = n, "callback queue reconciled from SQL"),
-            Err(e) => tracing::warn!(error = %e, "callback queue reconciliation failed; will retry"),
         }
     }
 }

@@ -53,6 +53,17 @@ pub enum Priority {
 }
 
 impl Priority {
+    pub const ALL: [Priority; 4] = [
+        Priority::CriminalNotification,
+        Priority::Urgent,
+        Priority::SevereDisability,
+        Priority::Normal,
+    ];
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == value)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Priority::CriminalNotification => "criminal_notification",

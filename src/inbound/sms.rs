@@ -5,7 +5,7 @@ use crate::app::AppState;
 use crate::domain::{Channel, PhoneNumber};
 use crate::ivr::prompts::fill;
 use crate::providers::{Action, MessageStatus};
-use crate::routing::reconcile::epoch_ms;
+use crate::routing::queue::Waiting;
 use crate::routing::CallbackQueue;
 use crate::storage::consultations::NewConsultation;
 use crate::storage::messages::NewMessage;
@@ -46,10 +46,7 @@ pub async fn received(state: &AppState, message_sid: &str, from: &str, body: &st
     if !created {
         return Ok(Vec::new());
     }
-    if let Err(e) = CallbackQueue::new(&state.kv)
-        .enqueue(&consultation.id, epoch_ms(&consultation.created_at))
-        .await
-    {
+    if let Err(e) = CallbackQueue::new(&state.kv).enqueue(&Waiting::of(&consultation)).await {
         tracing::warn!(error = %e, "consultation saved but not queued yet; the reconciler will queue it");
     }
     Ok(vec![Action::Message {

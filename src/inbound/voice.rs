@@ -8,7 +8,7 @@ use crate::app::{AppState, PROVIDER};
 use crate::domain::{spoken, Channel, PhoneNumber};
 use crate::ivr::{script, step, Decision, Session, Turn};
 use crate::providers::{Action, CallStatus};
-use crate::routing::reconcile::epoch_ms;
+use crate::routing::queue::Waiting;
 use crate::routing::CallbackQueue;
 use crate::speech::SpeechRate;
 use crate::storage::consultations::NewConsultation;
@@ -151,10 +151,7 @@ async fn callback(state: &AppState, call_sid: &str, gave_up: bool, turn: u32) ->
         }
     };
     let queue = CallbackQueue::new(&state.kv);
-    if let Err(e) = queue
-        .enqueue(&consultation.id, epoch_ms(&consultation.created_at))
-        .await
-    {
+    if let Err(e) = queue.enqueue(&Waiting::of(&consultation)).await {
         tracing::warn!(error = %e, "consultation saved but not queued yet; the reconciler will queue it");
     }
     let phone = state

@@ -100,6 +100,15 @@ impl Kv {
         }
     }
 
+    /// Runs a Lua script (atomic on the server) with the configured time limit.
+    pub async fn eval<T: redis::FromRedisValue>(&self, invocation: &redis::ScriptInvocation<'_>) -> Result<T, KvError> {
+        let mut conn = self.connection().await?;
+        match tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn)).await {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(KvError::Timeout(self.timeout)),
+        }
+    }
+
     pub async fn ping(&self) -> Result<(), KvError> {
         let _: String = self.run(&redis::cmd("PING")).await?;
         Ok(())

@@ -1,7 +1,141 @@
-//! `<prefix>:v1:queue:callbacks`, a sorted set of consultation ids scored by when they started
-//! waiting (epoch milliseconds): the lowest score is served first.
+//! The callback queue in Redis: who waits, in what order, and which lawyer holds an offer.
+//!
+//! Keys (`<prefix>:v1:queue:…`):
+//! - `entry:<id>`: hash {bucket, score, state (waiting | offered | accepted), holder}
+//! - `bucket:<matter>:<prefecture>`: sorted set of waiting ids, one per (matter, prefecture), so
+//!   a lawyer's eligible entries are a handful of sets; `unknown` where not yet known
+//! - `all`: every waiting id (place in the queue, operators' view)
+//! - `offers`: offered ids scored by when the offer lapses
+//! - `declined:<id>`: lawyers who declined (or let lapse) that entry; it is not offered to them again
+//!
+//! The score is the time the entry started waiting minus a head start for its priority class,
+//! so a more urgent entry goes first and yet anything that has waited long enough overtakes it:
+//! nothing starves. Every change of state is one Lua script, so an entry is never offered to
+//! two lawyers at once however many claim at the same moment. The scripts touch keys they
+//! compute from the prefix: one Redis server (or a primary with replicas), not a cluster.
 
+use redis::Script;
+
+use crate::domain::legal_aid::Priority;
+use crate::domain::Matter;
 use crate::kv::{Kv, KvError};
+use crate::routing::reconcile::epoch_ms;
+use crate::storage::consultations::Consultation;
+
+/// Head start of each priority class, in milliseconds of waiting.
+pub fn head_start_ms(priority: Priority) -> i64 {
+    const HOUR: i64 = 3_600_000;
+    match priority {
+        Priority::CriminalNotification => 24 * HOUR,
+        Priority::Urgent => 4 * HOUR,
+        Priority::SevereDisability => HOUR,
+        Priority::Normal => 0,
+    }
+}
+
+/// A consultation to queue.
+#[derive(Debug, Clone)]
+pub struct Waiting<'a> {
+    pub id: &'a str,
+    pub matter: Option<Matter>,
+    /// GB/T 2260 prefecture code.
+    pub prefecture: Option<&'a str>,
+    pub priority: Priority,
+    pub waiting_since_ms: i64,
+}
+
+impl<'a> Waiting<'a> {
+    /// A consultation as stored: matter and place are not asked for yet by the first menu.
+    pub fn of(c: &'a Consultation) -> Self {
+        Self {
+            id: &c.id,
+            matter: None,
+            prefecture: None,
+            priority: Priority::parse(&c.priority).unwrap_or(Priority::Normal),
+            waiting_since_ms: epoch_ms(&c.created_at),
+        }
+    }
+}
+
+/// Who is asking for work: what matters they take and where.
+#[derive(Debug, Clone)]
+pub struct Lawyer<'a> {
+    pub id: &'a str,
+    pub matters: &'a [Matter],
+    pub prefectures: &'a [String],
+}
+
+const UNKNOWN: &str = "unknown";
+
+const ENQUEUE: &str = r#"
+-- KEYS: all, bucket. ARGV: id, score, entry key
+if redis.call('EXISTS', ARGV[3]) == 1 then return 0 end
+redis.call('HSET', ARGV[3], 'bucket', KEYS[2], 'score', ARGV[2], 'state', 'waiting', 'holder', '')
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return 1
+"#;
+
+const CLAIM: &str = r#"
+-- KEYS: all, offers, bucket… ARGV: lawyer, offer lapses at, entry prefix, declined prefix
+local best_id, best_score, best_bucket
+for i = 3, #KEYS do
+  local items = redis.call('ZRANGE', KEYS[i], 0, 19, 'WITHSCORES')
+  for j = 1, #items, 2 do
+    local id, score = items[j], tonumber(items[j + 1])
+    if redis.call('SISMEMBER', ARGV[4] .. id, ARGV[1]) == 0 then
+      if best_score == nil or score < best_score then
+        best_id, best_score, best_bucket = id, score, KEYS[i]
+      end
+      break
+    end
+  end
+end
+if not best_id then return false end
+redis.call('ZREM', best_bucket, best_id)
+redis.call('ZREM', KEYS[1], best_id)
+redis.call('HSET', ARGV[3] .. best_id, 'state', 'offered', 'holder', ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[2], best_id)
+return best_id
+"#;
+
+const ACCEPT: &str = r#"
+-- KEYS: offers. ARGV: id, lawyer, now, entry key
+if redis.call('HGET', ARGV[4], 'state') ~= 'offered' then return 0 end
+if redis.call('HGET', ARGV[4], 'holder') ~= ARGV[2] then return 0 end
+local lapses = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not lapses or tonumber(lapses) <= tonumber(ARGV[3]) then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HSET', ARGV[4], 'state', 'accepted')
+return 1
+"#;
+
+const RELEASE: &str = r#"
+-- Back to waiting, in its old place. KEYS: all, offers. ARGV: id, lawyer ('' = whoever holds
+-- it), entry key, declined key
+if redis.call('HGET', ARGV[3], 'state') ~= 'offered' then return 0 end
+local holder = redis.call('HGET', ARGV[3], 'holder')
+if ARGV[2] ~= '' and holder ~= ARGV[2] then return 0 end
+local bucket = redis.call('HGET', ARGV[3], 'bucket')
+local score = redis.call('HGET', ARGV[3], 'score')
+redis.call('ZADD', bucket, score, ARGV[1])
+redis.call('ZADD', KEYS[1], score, ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HSET', ARGV[3], 'state', 'waiting', 'holder', '')
+redis.call('SADD', ARGV[4], holder)
+return 1
+"#;
+
+const REMOVE: &str = r#"
+-- KEYS: all, offers. ARGV: id, entry key, declined key
+local bucket = redis.call('HGET', ARGV[2], 'bucket')
+if not bucket then return 0 end
+redis.call('ZREM', bucket, ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('DEL', ARGV[2], ARGV[3])
+return 1
+"#;
 
 pub struct CallbackQueue<'a> {
     kv: &'a Kv,
@@ -12,32 +146,146 @@ impl<'a> CallbackQueue<'a> {
         Self { kv }
     }
 
-    fn key(&self) -> String {
-        self.kv.key("queue", "callbacks")
+    fn key(&self, name: &str) -> String {
+        self.kv.key("queue", name)
     }
 
-    /// Adds the consultation unless it is queued already (its place is kept). Returns whether it
-    /// was added.
-    pub async fn enqueue(&self, consultation_id: &str, waiting_since_ms: i64) -> Result<bool, KvError> {
+    fn entry(&self, id: &str) -> String {
+        self.key(&format!("entry:{id}"))
+    }
+
+    fn declined(&self, id: &str) -> String {
+        self.key(&format!("declined:{id}"))
+    }
+
+    fn bucket(&self, matter: &str, prefecture: &str) -> String {
+        self.key(&format!("bucket:{matter}:{prefecture}"))
+    }
+
+    /// Queues a consultation unless it is queued already, in any state (its place is kept).
+    /// Returns whether it was added.
+    pub async fn enqueue(&self, w: &Waiting<'_>) -> Result<bool, KvError> {
+        let bucket = self.bucket(
+            w.matter.map_or(UNKNOWN, Matter::as_str),
+            w.prefecture.unwrap_or(UNKNOWN),
+        );
+        let score = w.waiting_since_ms - head_start_ms(w.priority);
         let added: i64 = self
             .kv
-            .run(
-                redis::cmd("ZADD")
-                    .arg(self.key())
-                    .arg("NX")
-                    .arg(waiting_since_ms)
-                    .arg(consultation_id),
+            .eval(
+                Script::new(ENQUEUE)
+                    .key(self.key("all"))
+                    .key(bucket)
+                    .arg(w.id)
+                    .arg(score)
+                    .arg(self.entry(w.id)),
             )
             .await?;
         Ok(added == 1)
     }
 
-    /// 1-based place in the queue, if queued.
-    pub async fn position(&self, consultation_id: &str) -> Result<Option<u64>, KvError> {
-        let rank: Option<u64> = self
-            .kv
-            .run(redis::cmd("ZRANK").arg(self.key()).arg(consultation_id))
-            .await?;
+    /// 1-based place among everyone waiting; `None` if not waiting (offered, taken, or not queued).
+    pub async fn position(&self, id: &str) -> Result<Option<u64>, KvError> {
+        let rank: Option<u64> = self.kv.run(redis::cmd("ZRANK").arg(self.key("all")).arg(id)).await?;
         Ok(rank.map(|r| r + 1))
+    }
+
+    /// How many are waiting.
+    pub async fn waiting(&self) -> Result<u64, KvError> {
+        self.kv.run(redis::cmd("ZCARD").arg(self.key("all"))).await
+    }
+
+    /// The best waiting entry this lawyer may take (their matters and prefectures, and entries
+    /// whose matter or place is not known yet), offered to them until `now_ms + offer_ms`.
+    pub async fn claim_next(&self, lawyer: &Lawyer<'_>, now_ms: i64, offer_ms: i64) -> Result<Option<String>, KvError> {
+        let claim = Script::new(CLAIM);
+        let mut script = claim.prepare_invoke();
+        script.key(self.key("all")).key(self.key("offers"));
+        let matters = lawyer.matters.iter().map(|m| m.as_str()).chain([UNKNOWN]);
+        for matter in matters {
+            for prefecture in lawyer.prefectures.iter().map(String::as_str).chain([UNKNOWN]) {
+                script.key(self.bucket(matter, prefecture));
+            }
+        }
+        script
+            .arg(lawyer.id)
+            .arg(now_ms + offer_ms)
+            .arg(self.key("entry:"))
+            .arg(self.key("declined:"));
+        self.kv.eval(&script).await
+    }
+
+    /// The lawyer takes the entry they were offered. False if the offer is not theirs or lapsed.
+    pub async fn accept(&self, id: &str, lawyer_id: &str, now_ms: i64) -> Result<bool, KvError> {
+        let done: i64 = self
+            .kv
+            .eval(
+                Script::new(ACCEPT)
+                    .key(self.key("offers"))
+                    .arg(id)
+                    .arg(lawyer_id)
+                    .arg(now_ms)
+                    .arg(self.entry(id)),
+            )
+            .await?;
+        Ok(done == 1)
+    }
+
+    /// The lawyer turns the offer down: the entry waits again in its old place, not for them.
+    pub async fn decline(&self, id: &str, lawyer_id: &str) -> Result<bool, KvError> {
+        self.release(id, lawyer_id).await
+    }
+
+    async fn release(&self, id: &str, lawyer_id: &str) -> Result<bool, KvError> {
+        let done: i64 = self
+            .kv
+            .eval(
+                Script::new(RELEASE)
+                    .key(self.key("all"))
+                    .key(self.key("offers"))
+                    .arg(id)
+                    .arg(lawyer_id)
+                    .arg(self.entry(id))
+                    .arg(self.declined(id)),
+            )
+            .await?;
+        Ok(done == 1)
+    }
+
+    /// Offers that lapsed by `now_ms` go back to waiting (to be offered to someone else).
+    /// Returns their ids.
+    pub async fn expire_offers(&self, now_ms: i64) -> Result<Vec<String>, KvError> {
+        let lapsed: Vec<String> = self
+            .kv
+            .run(
+                redis::cmd("ZRANGEBYSCORE")
+                    .arg(self.key("offers"))
+                    .arg("-inf")
+                    .arg(now_ms),
+            )
+            .await?;
+        let mut released = Vec::new();
+        for id in lapsed {
+            if self.release(&id, "").await? {
+                released.push(id);
+            }
+        }
+        Ok(released)
+    }
+
+    /// Completed or cancelled: gone from the queue in whatever state.
+    pub async fn remove(&self, id: &str) -> Result<bool, KvError> {
+        let done: i64 = self
+            .kv
+            .eval(
+                Script::new(REMOVE)
+                    .key(self.key("all"))
+                    .key(self.key("offers"))
+                    .arg(id)
+                    .arg(self.entry(id))
+                    .arg(self.declined(id)),
+            )
+            .await?;
+        Ok(done == 1)
     }
 }

@@ -2,6 +2,7 @@
 //! keeping the place of those already there.
 
 use crate::kv::Kv;
+use crate::routing::queue::Waiting;
 use crate::routing::CallbackQueue;
 use crate::storage::Db;
 
@@ -18,7 +19,7 @@ pub async fn reconcile(db: &Db, kv: &Kv) -> Result<usize, ReconcileError> {
     let queue = CallbackQueue::new(kv);
     let mut added = 0;
     for c in db.waiting_consultations().await? {
-        if queue.enqueue(&c.id, epoch_ms(&c.created_at)).await? {
+        if queue.enqueue(&Waiting::of(&c)).await? {
             added += 1;
         }
     }

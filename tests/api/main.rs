@@ -7,6 +7,7 @@ mod provider;
 
 mod health;
 mod openapi;
+mod queue;
 mod resilience;
 mod sms;
 mod speech;

@@ -65,10 +65,7 @@ async fn redis_down_the_call_still_works_and_the_queue_catches_up(backend: Backe
         CallbackQueue::new(&redis).position(&consultation.id).await.unwrap(),
         Some(1)
     );
-    let _: i64 = redis
-        .run(redis::cmd("DEL").arg(redis.key("queue", "callbacks")))
-        .await
-        .unwrap();
+    assert!(CallbackQueue::new(&redis).remove(&consultation.id).await.unwrap());
     app.stop().await;
 }
 
