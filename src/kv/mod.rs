@@ -100,6 +100,16 @@ impl Kv {
         }
     }
 
+    /// Runs a pipeline, allowing the configured time limit per 100 commands.
+    pub async fn run_pipeline<T: redis::FromRedisValue>(&self, pipe: &redis::Pipeline) -> Result<T, KvError> {
+        let mut conn = self.connection().await?;
+        let limit = self.timeout * (1 + pipe.len() as u32 / 100);
+        match tokio::time::timeout(limit, pipe.query_async(&mut conn)).await {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(KvError::Timeout(limit)),
+        }
+    }
+
     /// Runs a Lua script (atomic on the server) with the configured time limit.
     pub async fn eval<T: redis::FromRedisValue>(&self, invocation: &redis::ScriptInvocation<'_>) -> Result<T, KvError> {
         let mut conn = self.connection().await?;

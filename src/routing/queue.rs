@@ -162,26 +162,45 @@ impl<'a> CallbackQueue<'a> {
         self.key(&format!("bucket:{matter}:{prefecture}"))
     }
 
-    /// Queues a consultation unless it is queued already, in any state (its place is kept).
-    /// Returns whether it was added.
-    pub async fn enqueue(&self, w: &Waiting<'_>) -> Result<bool, KvError> {
+    fn enqueue_invocation<'s>(&self, script: &'s Script, w: &Waiting<'_>) -> redis::ScriptInvocation<'s> {
         let bucket = self.bucket(
             w.matter.map_or(UNKNOWN, Matter::as_str),
             w.prefecture.unwrap_or(UNKNOWN),
         );
-        let score = w.waiting_since_ms - head_start_ms(w.priority);
-        let added: i64 = self
-            .kv
-            .eval(
-                Script::new(ENQUEUE)
-                    .key(self.key("all"))
-                    .key(bucket)
-                    .arg(w.id)
-                    .arg(score)
-                    .arg(self.entry(w.id)),
-            )
-            .await?;
+        let mut invocation = script.prepare_invoke();
+        invocation
+            .key(self.key("all"))
+            .key(bucket)
+            .arg(w.id)
+            .arg(w.waiting_since_ms - head_start_ms(w.priority))
+            .arg(self.entry(w.id));
+        invocation
+    }
+
+    /// Queues a consultation unless it is queued already, in any state (its place is kept).
+    /// Returns whether it was added.
+    pub async fn enqueue(&self, w: &Waiting<'_>) -> Result<bool, KvError> {
+        let script = Script::new(ENQUEUE);
+        let added: i64 = self.kv.eval(&self.enqueue_invocation(&script, w)).await?;
         Ok(added == 1)
+    }
+
+    /// [`enqueue`](Self::enqueue) for many, pipelined (the reconciler after Redis lost
+    /// everything). Returns how many were added.
+    pub async fn enqueue_many(&self, entries: &[Waiting<'_>]) -> Result<usize, KvError> {
+        let script = Script::new(ENQUEUE);
+        let mut added = 0;
+        for batch in entries.chunks(500) {
+            let invocations: Vec<_> = batch.iter().map(|w| self.enqueue_invocation(&script, w)).collect();
+            let mut pipe = redis::pipe();
+            pipe.load_script(&script).ignore();
+            for invocation in &invocations {
+                pipe.invoke_script(invocation);
+            }
+            let results: Vec<i64> = self.kv.run_pipeline(&pipe).await?;
+            added += results.iter().filter(|r| **r == 1).count();
+        }
+        Ok(added)
     }
 
     /// 1-based place among everyone waiting; `None` if not waiting (offered, taken, or not queued).

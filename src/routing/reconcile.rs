@@ -16,14 +16,9 @@ pub enum ReconcileError {
 
 /// Returns how many consultations had to be re-queued.
 pub async fn reconcile(db: &Db, kv: &Kv) -> Result<usize, ReconcileError> {
-    let queue = CallbackQueue::new(kv);
-    let mut added = 0;
-    for c in db.waiting_consultations().await? {
-        if queue.enqueue(&Waiting::of(&c)).await? {
-            added += 1;
-        }
-    }
-    Ok(added)
+    let waiting = db.waiting_consultations().await?;
+    let entries: Vec<Waiting> = waiting.iter().map(Waiting::of).collect();
+    Ok(CallbackQueue::new(kv).enqueue_many(&entries).await?)
 }
 
 /// Stored RFC 3339 time → epoch milliseconds (0 for an unreadable value: served first).

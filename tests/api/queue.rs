@@ -250,3 +250,39 @@ async fn declined_and_lapsed_offers_keep_their_place_and_go_to_someone_else() {
         .await
         .unwrap());
 }
+
+#[tokio::test]
+async fn rebuilding_in_batches_keeps_what_is_there() {
+    let kv = kv();
+    let q = CallbackQueue::new(&kv);
+    let ids: Vec<String> = (0..1200).map(|i| format!("r{i}")).collect();
+    let entries: Vec<Waiting> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| Waiting {
+            id,
+            matter: None,
+            prefecture: None,
+            priority: Priority::Normal,
+            waiting_since_ms: T0 + i as i64,
+        })
+        .collect();
+    // Some are queued already, one of them offered to a lawyer right now.
+    assert_eq!(q.enqueue_many(&entries[..100]).await.unwrap(), 100);
+    let (matters, places) = everyone();
+    let lawyer = Lawyer {
+        id: "L",
+        matters: &matters,
+        prefectures: &places,
+    };
+    assert_eq!(q.claim_next(&lawyer, T0, 120_000).await.unwrap().as_deref(), Some("r0"));
+    // The rebuild spans several pipelined batches and adds only what was missing.
+    assert_eq!(q.enqueue_many(&entries).await.unwrap(), 1100);
+    assert_eq!(
+        q.waiting().await.unwrap(),
+        1199,
+        "r0 stays with its lawyer, not queued twice"
+    );
+    assert_eq!(q.position("r1").await.unwrap(), Some(1));
+    assert_eq!(q.position("r1199").await.unwrap(), Some(1199));
+}
