@@ -82,21 +82,37 @@ impl AppState {
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish, stops the
-    /// background jobs and closes the pool.
+    /// background jobs (when `jobs.in_serve` runs them here) and closes the pool.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop_jobs, jobs_stopped) = watch::channel(false);
-        let jobs = tokio::spawn(crate::jobs::run(self.clone(), jobs_stopped));
+        let jobs = self
+            .settings
+            .jobs
+            .in_serve
+            .then(|| tokio::spawn(crate::jobs::run(self.clone(), jobs_stopped)));
         tokio::spawn(crate::jobs::prerender_prompts(self.clone()));
         let router = crate::http::router(self.clone());
         let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
         let _ = stop_jobs.send(true);
-        let _ = jobs.await;
+        if let Some(jobs) = jobs {
+            let _ = jobs.await;
+        }
         self.db.close().await;
         served
+    }
+
+    /// `hotline worker`: the background jobs alone, until `shutdown` resolves.
+    pub async fn work(self, shutdown: impl Future<Output = ()>) {
+        let (stop_jobs, jobs_stopped) = watch::channel(false);
+        let jobs = tokio::spawn(crate::jobs::run(self.clone(), jobs_stopped));
+        shutdown.await;
+        let _ = stop_jobs.send(true);
+        let _ = jobs.await;
+        self.db.close().await;
     }
 }
 

@@ -112,6 +112,7 @@ pub struct SpeechSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct JobSettings {
+    pub in_serve: bool,
     pub reconcile_interval_secs: u64,
     pub offer_check_interval_secs: u64,
 }

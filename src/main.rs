@@ -25,6 +25,9 @@ enum Command {
     Serve,
     /// Run the database migrations and exit.
     Migrate,
+    /// Run the background jobs (queue reconciler, lapsed offers) without serving, until
+    /// SIGTERM or Ctrl-C.
+    Worker,
     /// Synthesise a text as telephone audio (8 kHz µ-law WAV).
     Tts {
         text: String,
@@ -98,6 +101,14 @@ async fn main() -> anyhow::Result<()> {
             state.db.migrate().await.context("running database migrations")?;
             tracing::info!("migrations applied");
             state.db.close().await;
+            Ok(())
+        }
+        Command::Worker => {
+            let state = AppState::new(settings).context("preparing the worker")?;
+            state.db.migrate().await.context("running database migrations")?;
+            tracing::info!("worker running");
+            state.work(shutdown_signal()).await;
+            tracing::info!("stopped");
             Ok(())
         }
         Command::Serve => {

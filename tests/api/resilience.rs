@@ -188,3 +188,33 @@ async fn shutdown_lets_an_in_flight_call_turn_finish() {
     );
     app.stop().await; // the server task ends cleanly
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_process_puts_back_what_redis_lost() {
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await;
+    let mut phone = Phone::new(&app, "+8613800138000");
+    phone.call(&[Input::Keys("1")]).await;
+    let consultation = app.consultation(&ticket_from_speech(&phone.said())).await;
+    let queue = CallbackQueue::new(&app.state.kv);
+    assert!(queue.remove(&consultation.id).await.unwrap(), "Redis loses the entry");
+
+    // `hotline worker` against the same database and Redis.
+    let mut settings = (*app.state.settings).clone();
+    settings.jobs.reconcile_interval_secs = 1;
+    let worker = hotline::app::AppState::new(settings).unwrap();
+    let stop = std::sync::Arc::new(tokio::sync::Notify::new());
+    let signal = stop.clone();
+    let running = tokio::spawn(worker.work(async move { signal.notified().await }));
+    let mut position = None;
+    for _ in 0..50 {
+        position = queue.position(&consultation.id).await.unwrap();
+        if position.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(position, Some(1), "the worker's reconciler queued it again");
+    stop.notify_one();
+    running.await.unwrap();
+    app.stop().await;
+}
