@@ -154,6 +154,7 @@ async fn callback(state: &AppState, call_sid: &str, gave_up: bool, turn: u32) ->
     if let Err(e) = queue.enqueue(&Waiting::of(&consultation)).await {
         tracing::warn!(error = %e, "consultation saved but not queued yet; the reconciler will queue it");
     }
+    let ahead = queue.position(&consultation.id).await.ok().flatten().map(|p| p - 1);
     let phone = state
         .db
         .caller_phone(&caller_id)
@@ -169,10 +170,13 @@ async fn callback(state: &AppState, call_sid: &str, gave_up: bool, turn: u32) ->
     tracing::info!(call_sid, consultation = %consultation.id, created, gave_up, "callback registered");
     Ok(script::callback_registered(
         &state.prompts,
-        &consultation.ticket,
-        &callback_number,
-        gave_up,
-        by_sms,
+        &script::Registered {
+            ticket: &consultation.ticket,
+            callback_number: &callback_number,
+            ahead,
+            gave_up,
+            by_sms,
+        },
     ))
 }
 

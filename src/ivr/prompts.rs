@@ -34,6 +34,8 @@ prompts!(
     too_many_tries,
     callback_registered,
     callback_number,
+    queue_ahead,
+    queue_next,
     ticket_by_sms,
     goodbye,
     no_caller_number,

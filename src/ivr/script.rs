@@ -2,7 +2,7 @@
 
 use super::prompts::{fill, Prompts};
 use super::Notice;
-use crate::domain::Ticket;
+use crate::domain::{spoken, Ticket};
 use crate::providers::{Action, GatherInput};
 
 /// Seconds a transfer rings before it counts as not answered.
@@ -59,22 +59,35 @@ pub fn menu(p: &Prompts, intro: Vec<Action>, notice: Option<Notice>, action: &st
     ]
 }
 
-/// The ticket, twice, digit by digit; the number the lawyer will call (already spoken digit by
-/// digit); whether the ticket also comes by SMS (R6); goodbye.
-pub fn callback_registered(
-    p: &Prompts,
-    ticket: &Ticket,
-    callback_number: &str,
-    gave_up: bool,
-    by_sms: bool,
-) -> Vec<Action> {
+/// A registered callback, as the caller is told about it.
+#[derive(Debug, Clone)]
+pub struct Registered<'a> {
+    pub ticket: &'a Ticket,
+    /// The number the lawyer will call, already spoken digit by digit.
+    pub callback_number: &'a str,
+    /// How many wait before this caller (unknown while Redis is unreachable).
+    pub ahead: Option<u64>,
+    /// The caller could not choose and is given a callback anyway (R1).
+    pub gave_up: bool,
+    /// The ticket also goes out by SMS (R6).
+    pub by_sms: bool,
+}
+
+/// The ticket, twice, digit by digit; the number the lawyer will call; how many wait before
+/// them; whether the ticket also comes by SMS; goodbye.
+pub fn callback_registered(p: &Prompts, r: &Registered<'_>) -> Vec<Action> {
     let mut actions = Vec::new();
-    if gave_up {
+    if r.gave_up {
         actions.push(prompt!(p.too_many_tries));
     }
-    actions.push(say(fill(&p.callback_registered, &[("ticket", &ticket.spoken())])));
-    actions.push(say(fill(&p.callback_number, &[("phone", callback_number)])));
-    if by_sms {
+    actions.push(say(fill(&p.callback_registered, &[("ticket", &r.ticket.spoken())])));
+    actions.push(say(fill(&p.callback_number, &[("phone", r.callback_number)])));
+    match r.ahead {
+        Some(0) => actions.push(prompt!(p.queue_next)),
+        Some(n) => actions.push(say(fill(&p.queue_ahead, &[("ahead", &spoken::integer(n))]))),
+        None => {}
+    }
+    if r.by_sms {
         actions.push(prompt!(p.ticket_by_sms));
     }
     actions.push(prompt!(p.goodbye));
@@ -168,7 +181,18 @@ mod tests {
     fn ticket_is_read_twice_digit_by_digit() {
         let p = Prompts::zh_cn();
         let ticket = Ticket::parse("83125670").unwrap();
-        let actions = callback_registered(&p, &ticket, "幺三八", false, true);
+        let registered = Registered {
+            ticket: &ticket,
+            callback_number: "幺三八",
+            ahead: Some(12),
+            gave_up: false,
+            by_sms: true,
+        };
+        let actions = callback_registered(&p, &registered);
+        assert!(
+            actions.contains(&say("您前面还有十二位在等待律师回电。".into())),
+            "{actions:?}"
+        );
         let Action::Say { text, key: None } = &actions[0] else {
             panic!("a ticket is a dynamic text")
         };

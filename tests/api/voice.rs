@@ -32,6 +32,7 @@ async fn callback_request_reads_the_ticket_and_queues_it(backend: Backend) {
         said.contains("律师会打您现在的号码：幺三八，零零幺三，八零零零"),
         "{said}"
     );
+    assert!(said.contains("您是下一位"), "{said}");
     assert!(said.contains("再见"), "{said}");
     assert_eq!(phone.heard.last(), Some(&Heard::Hangup));
 
