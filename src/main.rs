@@ -46,6 +46,18 @@ enum Command {
         #[command(subcommand)]
         command: QueueCommand,
     },
+    /// Duty lawyers and their shifts.
+    Roster {
+        #[command(subcommand)]
+        command: RosterCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RosterCommand {
+    /// Add or update the lawyers of a roster CSV file (format: README, "Rosters"). Nothing is
+    /// stored unless every row is valid.
+    Import { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -94,6 +106,26 @@ async fn main() -> anyhow::Result<()> {
             for entry in hotline::routing::report::waiting(&state.db, &state.kv).await? {
                 println!("{}", serde_json::to_string(&entry)?);
             }
+            Ok(())
+        }
+        Command::Roster {
+            command: RosterCommand::Import { file },
+        } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let lawyers = match hotline::domain::roster::parse_csv(&text) {
+                Ok(lawyers) => lawyers,
+                Err(errors) => {
+                    for e in &errors {
+                        eprintln!("{}: {e}", file.display());
+                    }
+                    anyhow::bail!("{} problem(s) in {}; nothing imported", errors.len(), file.display());
+                }
+            };
+            let state = AppState::new(settings).context("preparing the service")?;
+            state.db.migrate().await.context("running database migrations")?;
+            let summary = state.db.import_roster(&lawyers).await.context("storing the roster")?;
+            println!("{} lawyer(s) added, {} updated", summary.added, summary.updated);
+            state.db.close().await;
             Ok(())
         }
         Command::Migrate => {

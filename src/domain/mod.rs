@@ -6,6 +6,7 @@ pub mod legal_aid;
 pub mod matter;
 pub mod phone;
 pub mod region;
+pub mod roster;
 pub mod spoken;
 pub mod ticket;
 

@@ -8,6 +8,7 @@ pub mod callers;
 pub mod calls;
 pub mod consultations;
 pub mod events;
+pub mod lawyers;
 pub mod messages;
 
 use std::path::Path;

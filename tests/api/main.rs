@@ -9,6 +9,7 @@ mod health;
 mod openapi;
 mod queue;
 mod resilience;
+mod roster;
 mod sms;
 mod speech;
 mod voice;
