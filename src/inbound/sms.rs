@@ -18,20 +18,15 @@ pub async fn received(state: &AppState, message_sid: &str, from: &str, body: &st
         return Ok(Vec::new());
     };
     let caller_id = state.db.upsert_caller(&phone).await?;
-    let (consultation, created) = match state.db.open_consultation_of(&caller_id).await? {
-        Some(open) => (open, false),
-        None => {
-            state
-                .db
-                .open_consultation(&NewConsultation {
-                    origin_key: &format!("sms:{message_sid}"),
-                    caller_id: &caller_id,
-                    call_sid: None,
-                    channel: Channel::Sms,
-                })
-                .await?
-        }
-    };
+    let (consultation, created) = state
+        .db
+        .consultation_for(&NewConsultation {
+            origin_key: &format!("sms:{message_sid}"),
+            caller_id: &caller_id,
+            call_sid: None,
+            channel: Channel::Sms,
+        })
+        .await?;
     state
         .db
         .insert_message(&NewMessage {

@@ -135,21 +135,16 @@ async fn callback(state: &AppState, call_sid: &str, gave_up: bool, turn: u32) ->
             state.settings.ivr.no_input_timeout_secs,
         ));
     };
-    // A caller already waiting keeps their place and ticket: one queue entry per person.
-    let (consultation, created) = match state.db.open_consultation_of(&caller_id).await? {
-        Some(open) => (open, false),
-        None => {
-            state
-                .db
-                .open_consultation(&NewConsultation {
-                    origin_key: &format!("call:{call_sid}:callback"),
-                    caller_id: &caller_id,
-                    call_sid: Some(call_sid),
-                    channel: Channel::Voice,
-                })
-                .await?
-        }
-    };
+    // A caller already waiting keeps their place and ticket.
+    let (consultation, created) = state
+        .db
+        .consultation_for(&NewConsultation {
+            origin_key: &format!("call:{call_sid}:callback"),
+            caller_id: &caller_id,
+            call_sid: Some(call_sid),
+            channel: Channel::Voice,
+        })
+        .await?;
     let queue = CallbackQueue::new(&state.kv);
     if let Err(e) = queue.enqueue(&Waiting::of(&consultation)).await {
         tracing::warn!(error = %e, "consultation saved but not queued yet; the reconciler will queue it");

@@ -69,6 +69,15 @@ impl Db {
         )))
     }
 
+    /// The person's consultation that is still open, or a new one: one case (and one queue
+    /// entry) per person at a time, whichever way they reach us. The flag says whether it is new.
+    pub async fn consultation_for(&self, new: &NewConsultation<'_>) -> Result<(Consultation, bool), StorageError> {
+        match self.open_consultation_of(new.caller_id).await? {
+            Some(open) => Ok((open, false)),
+            None => self.open_consultation(new).await,
+        }
+    }
+
     pub async fn consultation_by_origin(&self, origin_key: &str) -> Result<Option<Consultation>, StorageError> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM consultations WHERE origin_key = $1"))
             .bind(origin_key)
