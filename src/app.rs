@@ -9,9 +9,14 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::config::IvrSettings;
 use crate::config::Settings;
 use crate::crypto::{CryptoError, DataKey};
-use crate::ivr::Prompts;
+use crate::domain::region::RegionError;
+use crate::domain::Regions;
+use crate::ivr::flow::FlowError;
+use crate::ivr::prompts::PromptsError;
+use crate::ivr::{Flow, Prompts};
 use crate::kv::{Kv, KvError};
 use crate::providers::twilio::{RestClient, Validator};
 use crate::speech::{SpeechError, Voice};
@@ -30,6 +35,12 @@ pub enum AppError {
     Kv(#[from] KvError),
     #[error(transparent)]
     Speech(#[from] SpeechError),
+    #[error(transparent)]
+    Prompts(#[from] PromptsError),
+    #[error(transparent)]
+    Flow(#[from] FlowError),
+    #[error(transparent)]
+    Regions(#[from] RegionError),
 }
 
 /// Everything a request handler needs. Cheap to clone.
@@ -41,6 +52,7 @@ pub struct AppState {
     pub rest: RestClient,
     pub validator: Validator,
     pub prompts: Arc<Prompts>,
+    pub flow: Arc<Flow>,
     pub voice: Arc<Voice>,
     pub metrics: PrometheusHandle,
 }
@@ -69,6 +81,9 @@ impl AppState {
             Duration::from_millis(settings.twilio.request_timeout_ms),
         );
         let voice = Voice::from_settings(&settings.speech)?;
+        let prompts = Prompts::load(IvrSettings::file(&settings.ivr.prompts_file))?;
+        let regions = Regions::load(IvrSettings::file(&settings.ivr.regions_file))?;
+        let flow = Flow::load(IvrSettings::file(&settings.ivr.flow_file), &prompts, regions)?;
         Ok(Self {
             voice: Arc::new(voice),
             validator: Validator::new(settings.twilio.auth_token.expose_secret()),
@@ -76,7 +91,8 @@ impl AppState {
             db,
             kv: Arc::new(kv),
             rest,
-            prompts: Arc::new(Prompts::zh_cn()),
+            prompts: Arc::new(prompts),
+            flow: Arc::new(flow),
             metrics: metrics_handle(),
         })
     }

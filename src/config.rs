@@ -81,6 +81,19 @@ pub struct IvrSettings {
     pub max_tries: u32,
     pub webhook_budget_ms: u64,
     pub one_as_yao: bool,
+    /// Timeouts are this many times longer for callers who asked for longer timeouts (R2).
+    pub long_timeout_factor: u32,
+    /// Empty: the built-in file.
+    pub flow_file: String,
+    pub prompts_file: String,
+    pub regions_file: String,
+}
+
+impl IvrSettings {
+    /// A configured file, or None for the built-in one.
+    pub fn file(name: &str) -> Option<&Path> {
+        (!name.is_empty()).then(|| Path::new(name))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -170,6 +183,9 @@ impl Settings {
                 "ivr.no_input_timeout_secs",
                 "must be at least 10 (accessibility rule R2)",
             );
+        }
+        if !(1..=10).contains(&self.ivr.long_timeout_factor) {
+            return invalid("ivr.long_timeout_factor", "must be 1 to 10 (accessibility rule R2)");
         }
         if self.ivr.max_tries == 0 {
             return invalid("ivr.max_tries", "must be at least 1");

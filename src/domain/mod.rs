@@ -14,4 +14,5 @@ pub use certificate::{DisabilityCategory, DisabilityCertificate, IdError, Reside
 pub use consultation::{Channel, ConsultationStatus};
 pub use matter::Matter;
 pub use phone::PhoneNumber;
+pub use region::Regions;
 pub use ticket::Ticket;

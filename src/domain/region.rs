@@ -32,11 +32,25 @@ pub enum RegionError {
     Toml(String),
     #[error("region file: {0}")]
     Invalid(String),
+    #[error("region file {0}: {1}")]
+    Read(String, String),
 }
 
 impl Regions {
     pub fn shaanxi() -> Self {
         Self::parse(SHAANXI).expect("config/regions/shaanxi.toml is valid (checked by a unit test)")
+    }
+
+    /// The configured file, or the built-in Shaanxi list.
+    pub fn load(file: Option<&std::path::Path>) -> Result<Self, RegionError> {
+        match file {
+            None => Ok(Self::shaanxi()),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| RegionError::Read(path.display().to_string(), e.to_string()))?;
+                Self::parse(&text)
+            }
+        }
     }
 
     /// Parses and checks a region file: 6-digit codes, each county inside its prefecture,

@@ -24,6 +24,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/twilio/voice", hook(WebhookKind::VoiceIncoming))
         .route("/twilio/voice/menu", hook(WebhookKind::VoiceGather))
+        .route("/twilio/voice/recording", hook(WebhookKind::VoiceRecording))
         .route("/twilio/voice/dial", hook(WebhookKind::VoiceDial))
         .route("/twilio/voice/status", hook(WebhookKind::VoiceStatus))
         .route("/twilio/voice/fallback", hook(WebhookKind::VoiceFallback))

@@ -14,8 +14,6 @@ pub enum HandleError {
     Storage(#[from] crate::storage::StorageError),
     #[error("call {0} is not on record (its first webhook was not stored)")]
     UnknownCall(String),
-    #[error("this route does not take {0} events")]
-    Unexpected(&'static str),
 }
 
 /// The actions answering one event; on a call, what is said is rendered as audio at the
@@ -25,6 +23,7 @@ pub async fn handle(state: AppState, event: InboundEvent, turn: u32) -> Result<V
         InboundEvent::CallStarted { call_sid, .. }
         | InboundEvent::KeysGathered { call_sid, .. }
         | InboundEvent::DialFinished { call_sid, .. }
+        | InboundEvent::RecordingReady { call_sid, .. }
         | InboundEvent::VoiceFallback { call_sid, .. } => Some(call_sid.clone()),
         _ => None,
     };
@@ -60,6 +59,17 @@ async fn act(state: &AppState, event: InboundEvent, turn: u32) -> Result<Vec<Act
             status,
             error_code,
         } => sms::status_changed(&state, &message_sid, status, error_code.as_deref()).await,
-        InboundEvent::RecordingReady { .. } => Err(HandleError::Unexpected("recording")),
+        InboundEvent::RecordingReady {
+            call_sid,
+            recording_url,
+            duration_secs,
+            digits,
+        } => {
+            let recording = crate::ivr::Recording {
+                url: recording_url,
+                secs: duration_secs.unwrap_or_default(),
+            };
+            voice::recorded(&state, &call_sid, recording, digits, turn).await
+        }
     }
 }

@@ -1,10 +1,12 @@
-//! The voice menu, free of I/O: [`menu::step`] decides, [`script`] turns a decision into the
-//! provider-neutral actions a caller hears. The HTTP edge does the storage and queueing between
-//! the two.
+//! The voice menus, free of I/O: [`flow`] loads and checks the menu tree (data in
+//! `config/flows/`), [`engine::step`] decides each turn, [`script`] turns the engine's lines and
+//! waits into provider-neutral actions. The HTTP edge does the storage and queueing between them.
 
-pub mod menu;
+pub mod engine;
+pub mod flow;
 pub mod prompts;
 pub mod script;
 
-pub use menu::{step, Decision, Notice, Session, Turn};
+pub use engine::{step, Ask, CallState, Event, Line, Next, Profile, Recording, Reply, Task};
+pub use flow::Flow;
 pub use prompts::Prompts;

@@ -1,62 +1,96 @@
-//! Decisions → what the caller hears, as provider-neutral actions.
+//! The engine's lines and waits → what the caller hears, as provider-neutral actions.
 
+use super::engine::{Ask, Line};
 use super::prompts::{fill, Prompts};
-use super::Notice;
 use crate::domain::{spoken, Ticket};
 use crate::providers::{Action, GatherInput};
 
 /// Seconds a transfer rings before it counts as not answered.
 const DIAL_TIMEOUT_SECS: u32 = 30;
+/// Longest spoken message, and the silence that ends it.
+const RECORD_MAX_SECS: u32 = 120;
+const RECORD_SILENCE_SECS: u32 = 5;
+/// Any key ends a recording (and says which, as `Digits`).
+const EVERY_KEY: &str = "0123456789*#";
 
-/// A static prompt, by its key: `prompt!(p.menu)`.
-macro_rules! prompt {
-    ($p:ident . $key:ident) => {
-        Action::Say {
-            text: $p.$key.clone(),
-            key: Some(stringify!($key).to_owned()),
-        }
-    };
+/// Where this turn's answers go. Each carries the turn number, so every turn's URL is unique.
+#[derive(Debug, Clone)]
+pub struct Urls {
+    pub keys: String,
+    pub recording: String,
+    pub dial: String,
 }
 
-/// A text made for this turn (a ticket, the office hours): no key, rendered on demand.
-fn say(text: String) -> Action {
+impl Urls {
+    pub fn for_turn(turn: u32) -> Self {
+        Self {
+            keys: format!("/twilio/voice/menu?turn={turn}"),
+            recording: format!("/twilio/voice/recording?turn={turn}"),
+            dial: format!("/twilio/voice/dial?turn={turn}"),
+        }
+    }
+}
+
+/// A static prompt keeps its key (for recorded and pre-rendered audio); a filled template or a
+/// text the code wrote is rendered on demand.
+pub fn say(p: &Prompts, line: &Line) -> Action {
+    match line {
+        Line::Prompt { key, vars } if vars.is_empty() => Action::Say {
+            text: p.get(key).unwrap_or_default().to_owned(),
+            key: Some(key.clone()),
+        },
+        Line::Prompt { key, vars } => {
+            let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            text(fill(p.get(key).unwrap_or_default(), &vars))
+        }
+        Line::Text(t) => text(t.clone()),
+    }
+}
+
+pub fn text(text: String) -> Action {
     Action::Say { text, key: None }
 }
 
-/// What is said before the menu on a call's first turn: the greeting and, for a caller with a
-/// consultation still open, its ticket (so they know it is in hand and need not ask again).
-pub fn greeting(p: &Prompts, open_ticket: Option<&Ticket>) -> Vec<Action> {
-    let mut intro = vec![prompt!(p.welcome)];
-    if let Some(ticket) = open_ticket {
-        intro.push(say(fill(&p.welcome_back, &[("ticket", &ticket.spoken())])));
-    }
-    intro
+fn prompt(p: &Prompts, key: &str) -> Action {
+    say(
+        p,
+        &Line::Prompt {
+            key: key.to_owned(),
+            vars: Vec::new(),
+        },
+    )
 }
 
-/// The menu inside a keys-only `Gather`, so any key interrupts the prompt (R3), `intro` too.
-/// `action` must be unique per turn (it carries the turn number). The trailing `Redirect`
-/// reaches the same handler for providers that do not call the action on an empty result.
-pub fn menu(p: &Prompts, intro: Vec<Action>, notice: Option<Notice>, action: &str, timeout_secs: u32) -> Vec<Action> {
-    let mut prompts = intro;
-    match notice {
-        Some(Notice::NoInput) => prompts.push(prompt!(p.no_input)),
-        Some(Notice::InvalidKey) => prompts.push(prompt!(p.invalid_key)),
-        Some(Notice::Slower) => prompts.push(prompt!(p.rate_slower)),
-        Some(Notice::Faster) => prompts.push(prompt!(p.rate_faster)),
-        None => {}
+/// The lines said and the wait that follows. Every prompt plays inside a keys-only `Gather`, so
+/// any key interrupts it (R3); the trailing `Redirect` reaches the same handler for providers
+/// that do not call the action on an empty result. A recording prompt is a short `Gather` (a
+/// key still interrupts it) and then the `Record`, which any key ends.
+pub fn ask(prompts: Vec<Action>, ask: Ask, urls: &Urls, timeout_secs: u32) -> Vec<Action> {
+    let gather = |num_digits, timeout_secs, finish_on_key: Option<&str>, empty_result| Action::Gather {
+        input: GatherInput::Dtmf,
+        num_digits,
+        timeout_secs,
+        finish_on_key: finish_on_key.map(str::to_owned),
+        action: urls.keys.clone(),
+        prompts: prompts.clone(),
+        empty_result,
+    };
+    let redirect = Action::Redirect { url: urls.keys.clone() };
+    match ask {
+        Ask::Choice => vec![gather(Some(1), timeout_secs, None, true), redirect],
+        Ask::Digits => vec![gather(None, timeout_secs, Some("#"), true), redirect],
+        Ask::Record => vec![
+            gather(Some(1), 1, None, false),
+            Action::Record {
+                action: urls.recording.clone(),
+                max_length_secs: RECORD_MAX_SECS,
+                timeout_secs: RECORD_SILENCE_SECS,
+                finish_on_key: EVERY_KEY.into(),
+                play_beep: true,
+            },
+            redirect,
+        ],
     }
-    prompts.push(prompt!(p.menu));
-    vec![
-        Action::Gather {
-            input: GatherInput::Dtmf,
-            num_digits: Some(1),
-            timeout_secs,
-            finish_on_key: None,
-            action: action.to_owned(),
-            prompts,
-        },
-        Action::Redirect { url: action.to_owned() },
-    ]
 }
 
 /// A registered callback, as the caller is told about it.
@@ -74,36 +108,38 @@ pub struct Registered<'a> {
 }
 
 /// The ticket, twice, digit by digit; the number the lawyer will call; how many wait before
-/// them; whether the ticket also comes by SMS; goodbye.
+/// them; whether the ticket also comes by SMS; the Art. 23 notice; goodbye.
 pub fn callback_registered(p: &Prompts, r: &Registered<'_>) -> Vec<Action> {
     let mut actions = Vec::new();
     if r.gave_up {
-        actions.push(prompt!(p.too_many_tries));
+        actions.push(prompt(p, "too_many_tries"));
     }
-    actions.push(say(fill(&p.callback_registered, &[("ticket", &r.ticket.spoken())])));
-    actions.push(say(fill(&p.callback_number, &[("phone", r.callback_number)])));
-    match r.ahead {
-        Some(0) => actions.push(prompt!(p.queue_next)),
-        Some(n) => actions.push(say(fill(&p.queue_ahead, &[("ahead", &spoken::integer(n))]))),
-        None => {}
+    actions.push(text(fill(&p.callback_registered, &[("ticket", &r.ticket.spoken())])));
+    actions.push(text(fill(&p.callback_number, &[("phone", r.callback_number)])));
+    if let Some(ahead) = r.ahead {
+        actions.push(queue_place(p, ahead));
     }
     if r.by_sms {
-        actions.push(prompt!(p.ticket_by_sms));
+        actions.push(prompt(p, "ticket_by_sms"));
     }
-    actions.push(prompt!(p.goodbye));
+    actions.push(prompt(p, "art23_notice"));
+    actions.push(prompt(p, "goodbye"));
     actions.push(Action::Hangup);
     actions
 }
 
-/// The number was withheld: no callback is possible, so say so and offer the menu again.
-pub fn no_caller_number(p: &Prompts, action: &str, timeout_secs: u32) -> Vec<Action> {
-    menu(p, vec![prompt!(p.no_caller_number)], None, action, timeout_secs)
+/// "You are next" or "N wait before you".
+pub fn queue_place(p: &Prompts, ahead: u64) -> Action {
+    match ahead {
+        0 => prompt(p, "queue_next"),
+        n => text(fill(&p.queue_ahead, &[("ahead", &spoken::integer(n))])),
+    }
 }
 
 /// Put the caller through to a person; `action` learns whether the transfer was answered.
 pub fn transfer(p: &Prompts, number: &str, action: &str) -> Vec<Action> {
     vec![
-        prompt!(p.transferring),
+        prompt(p, "transferring"),
         Action::Dial {
             number: number.to_owned(),
             caller_id: None,
@@ -116,12 +152,12 @@ pub fn transfer(p: &Prompts, number: &str, action: &str) -> Vec<Action> {
 /// When the service cannot help: an apology, then a person if one is configured, or when to
 /// call again. Needs nothing but configuration, so it works with the database and Redis down.
 pub fn fallback(p: &Prompts, human_number: &str, office_hours: &str) -> Vec<Action> {
-    let mut actions = vec![prompt!(p.apology)];
+    let mut actions = vec![prompt(p, "apology")];
     if human_number.is_empty() {
-        actions.push(say(fill(&p.call_again, &[("office_hours", office_hours)])));
+        actions.push(text(fill(&p.call_again, &[("office_hours", office_hours)])));
         actions.push(Action::Hangup);
     } else {
-        actions.push(prompt!(p.transferring));
+        actions.push(prompt(p, "transferring"));
         actions.push(Action::Dial {
             number: human_number.to_owned(),
             caller_id: None,
@@ -136,28 +172,40 @@ pub fn fallback(p: &Prompts, human_number: &str, office_hours: &str) -> Vec<Acti
 mod tests {
     use super::*;
 
+    fn line(key: &str) -> Line {
+        Line::Prompt {
+            key: key.into(),
+            vars: Vec::new(),
+        }
+    }
+
     #[test]
-    fn menu_is_interruptible_and_never_a_dead_end() {
+    fn a_choice_is_interruptible_and_never_a_dead_end() {
         let p = Prompts::zh_cn();
-        let actions = menu(
-            &p,
-            greeting(&p, None),
-            Some(Notice::NoInput),
-            "/twilio/voice/menu?turn=2",
-            10,
-        );
+        let lines = [say(&p, &line("welcome")), say(&p, &line("menu_main"))];
+        let actions = ask(lines.to_vec(), Ask::Choice, &Urls::for_turn(2), 10);
         let Action::Gather {
             prompts,
             timeout_secs,
             input,
+            num_digits,
+            empty_result,
             ..
         } = &actions[0]
         else {
             panic!("the menu plays inside a Gather");
         };
-        assert_eq!(*input, GatherInput::Dtmf);
-        assert_eq!(*timeout_secs, 10);
-        assert_eq!(prompts.len(), 3, "welcome, notice, menu");
+        assert_eq!(
+            (*input, *timeout_secs, *num_digits, *empty_result),
+            (GatherInput::Dtmf, 10, Some(1), true)
+        );
+        assert_eq!(
+            prompts[1],
+            Action::Say {
+                text: p.get("menu_main").unwrap().into(),
+                key: Some("menu_main".into())
+            }
+        );
         assert_eq!(
             actions[1],
             Action::Redirect {
@@ -167,14 +215,39 @@ mod tests {
     }
 
     #[test]
-    fn a_caller_with_an_open_consultation_hears_its_ticket() {
+    fn a_recording_prompt_can_be_interrupted_and_any_key_ends_the_recording() {
         let p = Prompts::zh_cn();
-        let ticket = Ticket::parse("83125670").unwrap();
-        let intro = greeting(&p, Some(&ticket));
-        assert!(
-            matches!(&intro[1], Action::Say { text, key: None } if text.contains("八、三、一、二、五、六、七、零"))
+        let actions = ask(
+            vec![say(&p, &line("record_description"))],
+            Ask::Record,
+            &Urls::for_turn(5),
+            10,
         );
-        assert_eq!(greeting(&p, None).len(), 1);
+        assert!(matches!(
+            &actions[0],
+            Action::Gather {
+                empty_result: false,
+                timeout_secs: 1,
+                ..
+            }
+        ));
+        assert!(
+            matches!(&actions[1], Action::Record { action, finish_on_key, .. } if action == "/twilio/voice/recording?turn=5" && finish_on_key == EVERY_KEY)
+        );
+        assert!(matches!(&actions[2], Action::Redirect { url } if url == "/twilio/voice/menu?turn=5"));
+    }
+
+    #[test]
+    fn templates_are_filled_and_lose_their_key() {
+        let p = Prompts::zh_cn();
+        let filled = say(
+            &p,
+            &Line::Prompt {
+                key: "pick_option".into(),
+                vars: vec![("name".into(), "工伤".into()), ("key".into(), "2".into())],
+            },
+        );
+        assert_eq!(filled, text("工伤，请按2。".into()));
     }
 
     #[test]
@@ -190,13 +263,14 @@ mod tests {
         };
         let actions = callback_registered(&p, &registered);
         assert!(
-            actions.contains(&say("您前面还有十二位在等待律师回电。".into())),
+            actions.contains(&text("您前面还有十二位在等待律师回电。".into())),
             "{actions:?}"
         );
         let Action::Say { text, key: None } = &actions[0] else {
             panic!("a ticket is a dynamic text")
         };
         assert_eq!(text.matches("八、三、一、二、五、六、七、零").count(), 2, "{text}");
+        assert!(actions.contains(&prompt(&p, "art23_notice")), "Art. 23 notice given");
         assert_eq!(actions.last(), Some(&Action::Hangup));
     }
 

@@ -22,6 +22,8 @@ pub enum Action {
         finish_on_key: Option<String>,
         action: String,
         prompts: Vec<Action>,
+        /// Call `action` also when nothing was pressed; otherwise the next action follows.
+        empty_result: bool,
     },
     /// Record the caller; `finish_on_key` lists the keys that stop it.
     Record {

@@ -45,12 +45,12 @@ pub struct Waiting<'a> {
 }
 
 impl<'a> Waiting<'a> {
-    /// A consultation as stored: matter and place are not asked for yet by the first menu.
+    /// A consultation as stored.
     pub fn of(c: &'a Consultation) -> Self {
         Self {
             id: &c.id,
-            matter: None,
-            prefecture: None,
+            matter: c.matter.as_deref().and_then(Matter::parse),
+            prefecture: c.prefecture.as_deref(),
             priority: Priority::parse(&c.priority).unwrap_or(Priority::Normal),
             waiting_since_ms: epoch_ms(&c.created_at),
         }

@@ -4,6 +4,7 @@ use sqlx::Row;
 
 use super::{new_id, now, Db, StorageError};
 use crate::domain::PhoneNumber;
+use crate::ivr::Profile;
 use crate::speech::SpeechRate;
 
 impl Db {
@@ -43,22 +44,35 @@ impl Db {
         }
     }
 
-    /// The caller's remembered speech rate.
-    pub async fn caller_speech_rate(&self, caller_id: &str) -> Result<SpeechRate, StorageError> {
-        let row = sqlx::query("SELECT speech_rate FROM callers WHERE id = $1")
-            .bind(caller_id)
-            .fetch_optional(self.pool())
-            .await?;
-        let rate: Option<String> = row.map(|r| r.try_get("speech_rate")).transpose()?;
-        Ok(rate.as_deref().and_then(SpeechRate::parse).unwrap_or_default())
+    /// The caller's accessibility profile, as remembered from earlier calls (R2, R4).
+    pub async fn caller_profile(&self, caller_id: &str) -> Result<Profile, StorageError> {
+        let row =
+            sqlx::query("SELECT speech_rate, long_timeouts, keypad_only, sms_follow_up FROM callers WHERE id = $1")
+                .bind(caller_id)
+                .fetch_optional(self.pool())
+                .await?;
+        let Some(row) = row else { return Ok(Profile::default()) };
+        let rate: String = row.try_get("speech_rate")?;
+        let flag = |name: &str| -> Result<bool, StorageError> { Ok(row.try_get::<i64, _>(name)? != 0) };
+        Ok(Profile {
+            rate: SpeechRate::parse(&rate).unwrap_or_default(),
+            long_timeouts: flag("long_timeouts")?,
+            keypad_only: flag("keypad_only")?,
+            sms_follow_up: flag("sms_follow_up")?,
+        })
     }
 
-    pub async fn set_caller_speech_rate(&self, caller_id: &str, rate: SpeechRate) -> Result<(), StorageError> {
-        sqlx::query("UPDATE callers SET speech_rate = $1 WHERE id = $2")
-            .bind(rate.as_str())
-            .bind(caller_id)
-            .execute(self.pool())
-            .await?;
+    pub async fn set_caller_profile(&self, caller_id: &str, profile: &Profile) -> Result<(), StorageError> {
+        sqlx::query(
+            "UPDATE callers SET speech_rate = $1, long_timeouts = $2, keypad_only = $3, sms_follow_up = $4 WHERE id = $5",
+        )
+        .bind(profile.rate.as_str())
+        .bind(i64::from(profile.long_timeouts))
+        .bind(i64::from(profile.keypad_only))
+        .bind(i64::from(profile.sms_follow_up))
+        .bind(caller_id)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 }

@@ -82,4 +82,29 @@ impl Db {
         .await?;
         Ok(())
     }
+
+    /// Keeps the call's IVR state (sealed) beside the Redis session, so a call goes on where it
+    /// was when Redis is unreachable.
+    pub async fn save_ivr_state(&self, provider: &str, call_sid: &str, state: &[u8]) -> Result<(), StorageError> {
+        sqlx::query("UPDATE calls SET ivr_state_enc = $1 WHERE provider = $2 AND call_sid = $3")
+            .bind(self.key().encrypt(state))
+            .bind(provider)
+            .bind(call_sid)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn ivr_state(&self, provider: &str, call_sid: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        let row = sqlx::query("SELECT ivr_state_enc FROM calls WHERE provider = $1 AND call_sid = $2")
+            .bind(provider)
+            .bind(call_sid)
+            .fetch_optional(self.pool())
+            .await?;
+        let sealed: Option<Vec<u8>> = match row {
+            Some(r) => r.try_get("ivr_state_enc")?,
+            None => None,
+        };
+        Ok(sealed.map(|s| self.key().decrypt(&s)).transpose()?)
+    }
 }

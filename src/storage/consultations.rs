@@ -3,6 +3,7 @@
 use sqlx::Row;
 
 use super::{is_unique_violation, new_id, now, Db, StorageError};
+use crate::domain::legal_aid::Priority;
 use crate::domain::{Channel, ConsultationStatus, Ticket};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,7 +14,19 @@ pub struct Consultation {
     pub channel: String,
     pub status: String,
     pub priority: String,
+    pub matter: Option<String>,
+    pub prefecture: Option<String>,
+    pub county: Option<String>,
+    pub urgent: bool,
     pub created_at: String,
+}
+
+/// What the caller said the consultation is about; unknown parts stay as they were.
+#[derive(Debug, Clone, Default)]
+pub struct Details<'a> {
+    pub matter: Option<&'a str>,
+    pub prefecture: Option<&'a str>,
+    pub county: Option<&'a str>,
 }
 
 /// A consultation to open.
@@ -26,7 +39,8 @@ pub struct NewConsultation<'a> {
     pub channel: Channel,
 }
 
-const COLUMNS: &str = "id, ticket, caller_id, channel, status, priority, created_at";
+const COLUMNS: &str =
+    "id, ticket, caller_id, channel, status, priority, matter, prefecture, county, urgent, created_at";
 
 impl Db {
     /// Opens a consultation waiting for a callback, or returns the one this origin opened
@@ -106,6 +120,65 @@ impl Db {
         row.map(|r| consultation(&r)).transpose()
     }
 
+    /// The person's consultations, newest first (what `progress` reads out).
+    pub async fn consultations_of(&self, caller_id: &str, limit: i64) -> Result<Vec<Consultation>, StorageError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM consultations WHERE caller_id = $1 ORDER BY created_at DESC, id LIMIT $2"
+        ))
+        .bind(caller_id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(consultation).collect()
+    }
+
+    /// Fills in what the consultation is about; a later contact adds to it, never erases.
+    pub async fn add_details(&self, id: &str, d: &Details<'_>) -> Result<(), StorageError> {
+        sqlx::query(
+            "UPDATE consultations SET matter = COALESCE($1, matter), prefecture = COALESCE($2, prefecture),
+                 county = COALESCE($3, county), updated_at = $4 WHERE id = $5",
+        )
+        .bind(d.matter)
+        .bind(d.prefecture)
+        .bind(d.county)
+        .bind(now())
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Raises (never lowers) the callback priority, and sets the Art. 44 urgency flag.
+    pub async fn raise_priority(&self, id: &str, priority: Priority, urgent: bool) -> Result<(), StorageError> {
+        let current = sqlx::query("SELECT priority FROM consultations WHERE id = $1")
+            .bind(id)
+            .fetch_one(self.pool())
+            .await?;
+        let current: String = current.try_get("priority")?;
+        let keep = Priority::parse(&current).is_some_and(|p| p <= priority);
+        sqlx::query(
+            "UPDATE consultations SET priority = $1, urgent = CASE WHEN $2 = 1 THEN 1 ELSE urgent END, updated_at = $3
+             WHERE id = $4",
+        )
+        .bind(if keep { current.as_str() } else { priority.as_str() })
+        .bind(i64::from(urgent))
+        .bind(now())
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Art. 23: the caller was told of their right to apply, its conditions and procedure.
+    pub async fn record_art23_notice(&self, id: &str) -> Result<(), StorageError> {
+        sqlx::query("UPDATE consultations SET art23_notice_at = COALESCE(art23_notice_at, $1) WHERE id = $2")
+            .bind(now())
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Every consultation waiting for a callback, oldest first: what the Redis queue must hold.
     pub async fn waiting_consultations(&self) -> Result<Vec<Consultation>, StorageError> {
         let rows = sqlx::query(&format!(
@@ -127,6 +200,10 @@ fn consultation(r: &sqlx::any::AnyRow) -> Result<Consultation, StorageError> {
         channel: r.try_get("channel")?,
         status: r.try_get("status")?,
         priority: r.try_get("priority")?,
+        matter: r.try_get("matter")?,
+        prefecture: r.try_get("prefecture")?,
+        county: r.try_get("county")?,
+        urgent: r.try_get::<i64, _>("urgent")? != 0,
         created_at: r.try_get("created_at")?,
     })
 }

@@ -4,12 +4,14 @@
 //! on both); each backend has its own migrations folder with the same tables. Ids are UUID
 //! text, times RFC 3339 text, personal data ciphertext (see [`crate::crypto`]).
 
+pub mod applications;
 pub mod callers;
 pub mod calls;
 pub mod consultations;
 pub mod events;
 pub mod lawyers;
 pub mod messages;
+pub mod recordings;
 
 use std::path::Path;
 use std::time::Duration;

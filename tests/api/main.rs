@@ -6,6 +6,7 @@ mod helpers;
 mod provider;
 
 mod health;
+mod ivr;
 mod openapi;
 mod queue;
 mod resilience;

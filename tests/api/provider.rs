@@ -127,6 +127,8 @@ pub enum Input {
     Silence,
     /// How a Dial ends (DialCallStatus).
     DialResult(&'static str),
+    /// Speak at a Record: the provider posts this recording URL, ended by `#`.
+    Speak(&'static str),
 }
 
 pub struct Phone<'a> {
@@ -176,7 +178,7 @@ impl<'a> Phone<'a> {
     /// Places the call and follows the TwiML until the call ends or the script runs out (the
     /// caller hangs up). Returns true when the service ended the call itself.
     pub async fn call(&mut self, script: &[Input]) -> bool {
-        let mut inputs = script.iter();
+        let mut inputs = script.iter().peekable();
         let mut next = Some(("/twilio/voice".to_owned(), Vec::new()));
         let mut ended_by_service = false;
         while let Some((path, extra)) = next.take() {
@@ -204,6 +206,12 @@ impl<'a> Phone<'a> {
                             }
                         }
                         let action = self.path_of(verb.attribute("action").expect("Gather has an action"));
+                        // Without actionOnEmptyResult a Gather nobody presses a key at falls
+                        // through to the next verb (the Record after a recording prompt).
+                        let on_empty = verb.attribute("actionOnEmptyResult") == Some("true");
+                        if !on_empty && matches!(inputs.peek(), Some(Input::Speak(_) | Input::Silence)) {
+                            continue;
+                        }
                         next = match inputs.next() {
                             Some(Input::Keys(k)) => Some((action, vec![("Digits".into(), k.to_string())])),
                             Some(Input::Silence) => Some((action, vec![("Digits".into(), String::new())])),
@@ -211,6 +219,26 @@ impl<'a> Phone<'a> {
                             None => None,
                         };
                         break;
+                    }
+                    "Record" => {
+                        let action = self.path_of(verb.attribute("action").expect("Record has an action"));
+                        match inputs.next() {
+                            Some(Input::Speak(url)) => {
+                                next = Some((
+                                    action,
+                                    vec![
+                                        ("RecordingUrl".into(), url.to_string()),
+                                        ("RecordingDuration".into(), "6".into()),
+                                        ("RecordingSid".into(), sid("RE")),
+                                        ("Digits".into(), "#".into()),
+                                    ],
+                                ));
+                                break;
+                            }
+                            // Nothing said: Twilio moves on to the next verb.
+                            Some(Input::Silence) => continue,
+                            other => panic!("script wanted {other:?} but the call records"),
+                        }
                     }
                     "Redirect" => {
                         next = Some((self.path_of(&text), Vec::new()));

@@ -26,13 +26,27 @@ async fn redis_down_the_call_still_works_and_the_queue_catches_up(backend: Backe
     )
     .await;
     let mut phone = Phone::new(&app, "+8613800138000");
-    phone.call(&[Input::Silence, Input::Keys("1")]).await;
+    // A whole consult flow: the call's state lives in SQL while Redis is away.
+    let message = "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE0002";
+    phone
+        .call(&[
+            Input::Silence,
+            Input::Keys("1"),
+            Input::Keys("2"),
+            Input::Speak(message),
+        ])
+        .await;
     // Every turn was valid TwiML (checked by the simulator), and the caller was served: SQL
     // is the record, Redis only a helper.
     let said = phone.said();
     assert!(said.contains("没有听到您的按键"), "{said}");
     let ticket = ticket_from_speech(&said);
     let consultation = app.consultation(&ticket).await;
+    assert_eq!(
+        consultation.matter.as_deref(),
+        Some("work_injury"),
+        "the choice survived"
+    );
 
     // Operators still see it waiting, with no place in the (unreachable) queue.
     let waiting = hotline::routing::report::waiting(&app.state.db, &app.state.kv)
@@ -193,7 +207,7 @@ async fn shutdown_lets_an_in_flight_call_turn_finish() {
 async fn a_worker_process_puts_back_what_redis_lost() {
     let app = crate::helpers::spawn_app(Backend::Sqlite).await;
     let mut phone = Phone::new(&app, "+8613800138000");
-    phone.call(&[Input::Keys("1")]).await;
+    phone.call(&[Input::Keys("0")]).await;
     let consultation = app.consultation(&ticket_from_speech(&phone.said())).await;
     let queue = CallbackQueue::new(&app.state.kv);
     assert!(queue.remove(&consultation.id).await.unwrap(), "Redis loses the entry");

@@ -78,7 +78,7 @@ async fn delivery_reports_update_messages(backend: Backend) {
     let app = spawn_app(backend).await;
     // A caller asks for a callback, which texts the ticket out.
     let mut phone = crate::provider::Phone::new(&app, "+8613800138000");
-    phone.call(&[crate::provider::Input::Keys("1")]).await;
+    phone.call(&[crate::provider::Input::Keys("0")]).await;
     app.provider.wait_for(1).await;
     let message_sid = loop {
         let sid: Option<String> = {

@@ -35,7 +35,7 @@ async fn fetch_audio(app: &TestApp, url: &str) -> (Vec<u8>, f64) {
         (7, 1, 8000, 8)
     );
     let secs = info.duration_secs();
-    assert!(secs > 0.3 && secs < 30.0, "plausible prompt length: {secs}");
+    assert!(secs > 0.3 && secs < 60.0, "plausible prompt length: {secs}");
     (bytes, secs)
 }
 
@@ -50,8 +50,11 @@ fn plays(xml: &str) -> Vec<String> {
 
 async fn every_prompt_plays_our_audio_and_the_rate_choice_changes_and_sticks(backend: Backend) {
     let app = spawn_app_with(backend, espeak()).await;
+    // As `hotline serve` does at start-up (here before the call, so the answers' time budget
+    // is not spent on prompts a test running in parallel is also rendering).
+    app.state.voice.render_all(&app.state.prompts).await.unwrap();
     let mut phone = Phone::new(&app, "+8613800138000");
-    phone.call(&[Input::Keys("7"), Input::Keys("1")]).await;
+    phone.call(&[Input::Keys("7"), Input::Keys("0")]).await;
     for doc in &phone.documents {
         assert!(!doc.contains("<Say"), "every prompt is our audio: {doc}");
     }
@@ -76,8 +79,10 @@ async fn every_prompt_plays_our_audio_and_the_rate_choice_changes_and_sticks(bac
         fetch_audio(&app, &url).await;
     }
 
-    // R4: the next call from this number starts at the slower rate.
-    let mut again = Phone::new(&app, "+8613800138000");
+    // R4: the next call from a number that chose 7 starts at the slower rate.
+    let mut chooser = Phone::new(&app, "+8613800138111");
+    chooser.call(&[Input::Keys("7")]).await;
+    let mut again = Phone::new(&app, "+8613800138111");
     again.call(&[]).await;
     assert_eq!(plays(&again.documents[0]).last(), Some(&slower_menu));
 
@@ -132,8 +137,8 @@ async fn a_failing_engine_falls_back_to_say(backend: Backend) {
     )
     .await;
     let mut phone = Phone::new(&app, "+8613800138000");
-    phone.call(&[Input::Keys("1")]).await;
-    assert!(phone.said().contains("需要律师给您回电，请按1"), "{}", phone.said());
+    phone.call(&[Input::Keys("0")]).await;
+    assert!(phone.said().contains("法律咨询，请按1"), "{}", phone.said());
     assert!(phone.documents.iter().all(|d| !d.contains("<Play")));
     app.stop().await;
 }

@@ -20,13 +20,14 @@ backends!(
 async fn callback_request_reads_the_ticket_and_queues_it(backend: Backend) {
     let app = spawn_app(backend).await;
     let mut phone = Phone::new(&app, "+8613800138000");
-    let ended = phone.call(&[Input::Keys("1")]).await;
+    let ended = phone.call(&[Input::Keys("0")]).await;
     assert!(ended, "the service ends the call politely");
     assert_eq!(phone.status_reply, Some(200));
 
     let said = phone.said();
     assert!(said.contains("12348公共法律服务热线"), "greeting: {said}");
-    assert!(said.contains("需要律师给您回电，请按1"), "menu: {said}");
+    assert!(said.contains("法律咨询，请按1"), "menu: {said}");
+    assert!(said.contains("现在没有律师可以接听"), "no person free: {said}");
     assert!(said.contains("受理编号也会用短信发给您"), "{said}");
     assert!(
         said.contains("律师会打您现在的号码：幺三八，零零幺三，八零零零"),
@@ -99,12 +100,12 @@ async fn callback_request_reads_the_ticket_and_queues_it(backend: Backend) {
 async fn a_caller_already_waiting_hears_their_ticket_and_keeps_their_place(backend: Backend) {
     let app = spawn_app(backend).await;
     let mut first = Phone::new(&app, "+8613800138000");
-    first.call(&[Input::Keys("1")]).await;
+    first.call(&[Input::Keys("0")]).await;
     let ticket = ticket_from_speech(&first.said());
     let spoken: String = hotline::domain::spoken::digits(&ticket);
 
     let mut again = Phone::new(&app, "+8613800138000");
-    again.call(&[Input::Keys("1")]).await;
+    again.call(&[Input::Keys("0")]).await;
     let said = again.said();
     assert!(
         said.contains(&format!("您有一个正在办理的法律咨询，受理编号是：{spoken}")),
@@ -141,7 +142,7 @@ async fn star_repeats_and_wrong_keys_are_explained(backend: Backend) {
         .call(&[Input::Keys("*"), Input::Keys("5"), Input::Keys("*")])
         .await;
     let said = phone.said();
-    assert_eq!(said.matches("需要律师给您回电，请按1").count(), 4, "{said}");
+    assert_eq!(said.matches("法律咨询，请按1").count(), 4, "{said}");
     assert_eq!(said.matches("您按的键不在选项中").count(), 1, "{said}");
     assert_eq!(app.count("SELECT COUNT(*) FROM consultations").await, 0);
     // Each turn has its own action URL, so equal keys on different turns are not duplicates.
@@ -188,7 +189,7 @@ async fn withheld_number_cannot_get_a_callback_but_is_not_dropped(backend: Backe
     let app = spawn_app(backend).await;
     let mut phone = Phone::new(&app, "anonymous");
     phone
-        .call(&[Input::Keys("1"), Input::Silence, Input::Silence, Input::Silence])
+        .call(&[Input::Keys("0"), Input::Silence, Input::Silence, Input::Silence])
         .await;
     let said = phone.said();
     assert!(said.contains("您的来电号码没有显示"), "{said}");
@@ -205,7 +206,7 @@ async fn status_callback_ends_the_call_and_its_session(backend: Backend) {
     post_signed(&app, "/twilio/voice", &phone.params(&[]), &[])
         .await
         .assert_twiml();
-    let session: Option<hotline::ivr::Session> = app.state.kv.load_session(&phone.call_sid).await.unwrap();
+    let session: Option<String> = app.state.kv.load_session(&phone.call_sid).await.unwrap();
     assert!(session.is_some(), "session kept in Redis during the call");
 
     let reply = post_signed(
@@ -231,7 +232,7 @@ async fn status_callback_ends_the_call_and_its_session(backend: Backend) {
         .await,
         1
     );
-    let session: Option<hotline::ivr::Session> = app.state.kv.load_session(&phone.call_sid).await.unwrap();
+    let session: Option<String> = app.state.kv.load_session(&phone.call_sid).await.unwrap();
     assert!(session.is_none(), "session dropped at the end of the call");
     app.stop().await;
 }

@@ -47,14 +47,17 @@ fn write_action(w: &mut Writer<Cursor<Vec<u8>>>, action: &Action, base: &url::Ur
             finish_on_key,
             action,
             prompts,
+            empty_result,
         } => {
             let mut el = w
                 .create_element("Gather")
                 .with_attribute(("input", gather_input(*input)))
                 .with_attribute(("action", absolute(base, action).as_str()))
                 .with_attribute(("method", "POST"))
-                .with_attribute(("timeout", timeout_secs.to_string().as_str()))
-                .with_attribute(("actionOnEmptyResult", "true"));
+                .with_attribute(("timeout", timeout_secs.to_string().as_str()));
+            if *empty_result {
+                el = el.with_attribute(("actionOnEmptyResult", "true"));
+            }
             if let Some(n) = num_digits {
                 el = el.with_attribute(("numDigits", n.to_string().as_str()));
             }
@@ -197,6 +200,7 @@ mod tests {
                 timeout_secs: 10,
                 finish_on_key: None,
                 action: "/twilio/voice/menu".into(),
+                empty_result: true,
                 prompts: vec![
                     Action::Say {
                         text: "请按1".into(),

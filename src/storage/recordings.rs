@@ -1,0 +1,58 @@
+//! What callers said into a recording prompt: the provider's recording, kept per consultation.
+//! The transcript is filled in by speech recognition.
+
+use sqlx::Row;
+
+use super::{new_id, now, Db, StorageError};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingRow {
+    pub purpose: String,
+    pub url: String,
+    pub duration_secs: i64,
+}
+
+impl Db {
+    /// Adds a recording to a consultation once (a retried webhook adds nothing).
+    pub async fn add_recording(
+        &self,
+        consultation_id: &str,
+        call_sid: &str,
+        purpose: &str,
+        url: &str,
+        duration_secs: u32,
+    ) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO recordings (id, consultation_id, call_sid, purpose, url, duration_secs, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (call_sid, url) DO NOTHING",
+        )
+        .bind(new_id())
+        .bind(consultation_id)
+        .bind(call_sid)
+        .bind(purpose)
+        .bind(url)
+        .bind(i64::from(duration_secs))
+        .bind(now())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn recordings_of(&self, consultation_id: &str) -> Result<Vec<RecordingRow>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT purpose, url, duration_secs FROM recordings WHERE consultation_id = $1 ORDER BY created_at, id",
+        )
+        .bind(consultation_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RecordingRow {
+                    purpose: r.try_get("purpose")?,
+                    url: r.try_get("url")?,
+                    duration_secs: r.try_get("duration_secs")?,
+                })
+            })
+            .collect()
+    }
+}

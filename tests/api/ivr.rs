@@ -1,0 +1,235 @@
+//! The four sub-flows of the main menu, end to end through signed webhooks, with their records
+//! in SQL and their queue entries in Redis (issue: accessible IVR).
+
+use hotline::routing::CallbackQueue;
+
+use crate::backends;
+use crate::helpers::{spawn_app, Backend};
+use crate::provider::{ticket_from_speech, Heard, Input, Phone};
+
+backends!(
+    consult_by_keys_records_the_matter_and_the_message,
+    apply_by_keys_assesses_and_queues_with_priority,
+    a_wrong_certificate_number_says_which_part_is_wrong,
+    progress_reads_the_callers_cases_and_a_typed_ticket,
+    settings_are_remembered_for_the_next_call,
+    a_known_caller_adds_a_note_to_their_open_case,
+);
+
+const MESSAGE: &str = "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE0001";
+
+async fn consult_by_keys_records_the_matter_and_the_message(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut phone = Phone::new(&app, "+8613800138001");
+    // 1 consult → page 2 (4) → 1 housing and property → a spoken message.
+    let ended = phone
+        .call(&[
+            Input::Keys("1"),
+            Input::Keys("4"),
+            Input::Keys("1"),
+            Input::Speak(MESSAGE),
+        ])
+        .await;
+    assert!(ended);
+    let said = phone.said();
+    assert!(
+        said.contains("劳动和工资，请按1。") && said.contains("听更多选项，请按4"),
+        "{said}"
+    );
+    assert!(said.contains("房产和财产，请按1。"), "{said}");
+    assert!(said.contains("请在嘀声后"), "{said}");
+    assert!(said.contains("可以依法申请法律援助"), "the Art. 23 notice: {said}");
+    assert_eq!(phone.heard.last(), Some(&Heard::Hangup));
+    let ticket = ticket_from_speech(&said);
+    let c = app.consultation(&ticket).await;
+    assert_eq!(c.matter.as_deref(), Some("housing_property"));
+    let recordings = app.state.db.recordings_of(&c.id).await.unwrap();
+    assert_eq!(recordings.len(), 1);
+    assert_eq!(
+        (recordings[0].purpose.as_str(), recordings[0].url.as_str()),
+        ("description", MESSAGE)
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM consultations WHERE art23_notice_at IS NOT NULL")
+            .await,
+        1
+    );
+    let queue = CallbackQueue::new(&app.state.kv);
+    assert_eq!(queue.position(&c.id).await.unwrap(), Some(1));
+    app.stop().await;
+}
+
+async fn apply_by_keys_assesses_and_queues_with_priority(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // A normal caller comes first...
+    let mut earlier = Phone::new(&app, "+8613800138003");
+    earlier.call(&[Input::Keys("0")]).await;
+    let mut phone = Phone::new(&app, "+8613800138002");
+    phone
+        .call(&[
+            Input::Keys("2"),                    // apply
+            Input::Keys("1"),                    // has a certificate
+            Input::Keys("11010519491231002*11"), // vision, level 1 (* = X)
+            Input::Keys("1"),                    // confirmed
+            Input::Keys("1"),                    // 西安市
+            Input::Keys("2"),                    // its second county
+            Input::Keys("1"),                    // labour and wages
+            Input::Keys("1"),                    // no fixed income: yes
+            Input::Keys("2"),                    // assistance: no
+            Input::Keys("2"),                    // migrant worker: no
+            Input::Keys("1"),                    // deadline within 7 days: yes
+            Input::Keys("2"),                    // evidence at risk: no
+            Input::Silence,                      // says nothing at the beep...
+            Input::Speak(MESSAGE),               // ...then speaks
+        ])
+        .await;
+    let said = phone.said();
+    assert!(said.contains("您的残疾人证是：视力残疾一级"), "read back: {said}");
+    assert!(said.contains("没有听到您说话"), "{said}");
+    assert!(
+        said.contains("预审结果：根据您的回答，您很可能符合法律援助条件"),
+        "{said}"
+    );
+    assert!(said.contains("可以依法申请法律援助"), "Art. 23: {said}");
+    let c = app.consultation(&ticket_from_speech(&said)).await;
+    assert_eq!(c.priority, "urgent", "Art. 44: a deadline within 7 days");
+    assert!(c.urgent);
+    assert_eq!(c.prefecture.as_deref(), Some("610100"));
+    assert!(c.county.as_deref().is_some_and(|county| county.starts_with("6101")));
+    let application = app
+        .state
+        .db
+        .application_of(&c.id)
+        .await
+        .unwrap()
+        .expect("an application");
+    assert_eq!(application.outcome, "likely_eligible");
+    assert_eq!(application.answers, "no_fixed_income,deadline_within_7_days");
+    assert_eq!(
+        (application.disability_category, application.disability_level),
+        (Some(1), Some(1))
+    );
+    // The certificate number is kept, encrypted.
+    assert_eq!(
+        app.state
+            .db
+            .application_certificate(&application.id)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("11010519491231002X11")
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM applications WHERE certificate_enc LIKE '%110105%'")
+            .await,
+        0
+    );
+    // ...but the urgent application is called back first.
+    let queue = CallbackQueue::new(&app.state.kv);
+    assert_eq!(queue.position(&c.id).await.unwrap(), Some(1));
+    app.stop().await;
+}
+
+async fn a_wrong_certificate_number_says_which_part_is_wrong(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut phone = Phone::new(&app, "+8613800138004");
+    phone
+        .call(&[
+            Input::Keys("2"),
+            Input::Keys("1"),
+            Input::Keys("1101051949123100211"),
+            Input::Keys("11010519491231002111"),
+            Input::Keys("11010519491231002*81"),
+        ])
+        .await;
+    let said = phone.said();
+    assert!(said.contains("残疾人证号应为20位，您输入了19位"), "{said}");
+    assert!(said.contains("第18位校验码与前17位不符"), "{said}");
+    // The third wrong number: a callback, not a hang-up (R1).
+    assert!(said.contains("我们将为您安排律师回电"), "{said}");
+    assert!(
+        said.contains("残疾人证号码就是您的身份证号码"),
+        "the hint after a failure: {said}"
+    );
+    app.stop().await;
+}
+
+async fn progress_reads_the_callers_cases_and_a_typed_ticket(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut first = Phone::new(&app, "+8613800138005");
+    first.call(&[Input::Keys("0")]).await;
+    let ticket = ticket_from_speech(&first.said());
+    let spoken = hotline::domain::spoken::digits(&ticket);
+
+    // Someone else asks about that ticket from another phone, then about a wrong one.
+    let mut other = Phone::new(&app, "+8613800138006");
+    other
+        .call(&[
+            Input::Keys("3"),
+            Input::Keys("1"),
+            Input::Keys(Box::leak(ticket.clone().into_boxed_str())),
+            Input::Keys("1"),
+            Input::Keys("12345678"),
+            Input::Keys("2"),
+        ])
+        .await;
+    let said = other.said();
+    assert!(
+        said.contains("没有查到您正在办理的事项"),
+        "their own number has none: {said}"
+    );
+    assert!(said.contains(&format!("受理编号{spoken}，正在等待律师回电")), "{said}");
+    assert!(said.contains("您是下一位"), "{said}");
+    assert!(said.contains("没有查到这个受理编号"), "{said}");
+    assert!(said.ends_with("调快语速，请按9。"), "back at the main menu: {said}");
+
+    // The first caller asks by their own number: welcomed back, then 2 → main menu → 3.
+    let mut again = Phone::new(&app, "+8613800138005");
+    again.call(&[Input::Keys("2"), Input::Keys("3")]).await;
+    let said = again.said();
+    assert!(said.contains(&format!("受理编号{spoken}，正在等待律师回电")), "{said}");
+    app.stop().await;
+}
+
+async fn settings_are_remembered_for_the_next_call(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut phone = Phone::new(&app, "+8613800138007");
+    phone
+        .call(&[Input::Keys("4"), Input::Keys("1"), Input::Keys("2"), Input::Keys("7")])
+        .await;
+    let said = phone.said();
+    assert!(said.contains("已开启较长的按键等待时间"), "{said}");
+    assert!(said.contains("已开启短信跟进"), "{said}");
+    assert!(said.contains("已为您调慢语速"), "{said}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM callers WHERE long_timeouts = 1 AND sms_follow_up = 1 AND keypad_only = 0 AND speech_rate = 'slower'")
+            .await,
+        1
+    );
+    // From the first prompt of the next call: timeouts three times as long.
+    let mut next = Phone::new(&app, "+8613800138007");
+    next.call(&[]).await;
+    assert!(next.documents[0].contains(r#"timeout="30""#), "{}", next.documents[0]);
+    app.stop().await;
+}
+
+async fn a_known_caller_adds_a_note_to_their_open_case(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut first = Phone::new(&app, "+8613800138008");
+    first.call(&[Input::Keys("0")]).await;
+    let ticket = ticket_from_speech(&first.said());
+
+    let mut again = Phone::new(&app, "+8613800138008");
+    again.call(&[Input::Keys("1"), Input::Speak(MESSAGE)]).await;
+    let said = again.said();
+    assert!(said.contains("继续办理这个咨询"), "{said}");
+    assert_eq!(ticket_from_speech(&said), ticket, "the same case");
+    let c = app.consultation(&ticket).await;
+    let recordings = app.state.db.recordings_of(&c.id).await.unwrap();
+    assert_eq!(
+        recordings.iter().map(|r| r.purpose.as_str()).collect::<Vec<_>>(),
+        ["note"]
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM consultations").await, 1);
+    app.stop().await;
+}
