@@ -62,6 +62,10 @@ impl AppState {
     /// first use, so the service can start (and answer calls with the fallback) while either is
     /// down.
     pub fn new(settings: Settings) -> Result<Self, AppError> {
+        // The IVR files first: a broken one stops start-up before anything else happens.
+        let prompts = Prompts::load(IvrSettings::file(&settings.ivr.prompts_file))?;
+        let regions = Regions::load(IvrSettings::file(&settings.ivr.regions_file))?;
+        let flow = Flow::load(IvrSettings::file(&settings.ivr.flow_file), &prompts, regions)?;
         let key = data_key(&settings)?;
         let db = Db::connect(
             settings.database.url.expose_secret(),
@@ -81,9 +85,6 @@ impl AppState {
             Duration::from_millis(settings.twilio.request_timeout_ms),
         );
         let voice = Voice::from_settings(&settings.speech)?;
-        let prompts = Prompts::load(IvrSettings::file(&settings.ivr.prompts_file))?;
-        let regions = Regions::load(IvrSettings::file(&settings.ivr.regions_file))?;
-        let flow = Flow::load(IvrSettings::file(&settings.ivr.flow_file), &prompts, regions)?;
         Ok(Self {
             voice: Arc::new(voice),
             validator: Validator::new(settings.twilio.auth_token.expose_secret()),

@@ -23,7 +23,7 @@ pub mod domain;
 pub mod http;
 /// What the service does with each provider event.
 pub mod inbound;
-/// The voice menu (pure) and its prompts.
+/// The voice menus: flow files, the pure engine, prompts.
 pub mod ivr;
 /// Background jobs run beside the server.
 pub mod jobs;
@@ -33,6 +33,8 @@ pub mod kv;
 pub mod providers;
 /// The callback queue in Redis and its reconciliation with SQL.
 pub mod routing;
+/// `hotline simulate`: the provider's part, played against a running server.
+pub mod simulate;
 /// SMS: segment counting and splitting.
 pub mod sms;
 /// Speech output: synthesised Mandarin prompts as telephone audio, cached and served.

@@ -1,12 +1,16 @@
-//! The `hotline` command: `serve`, `migrate`, `tts` and `prompts render`.
+//! The `hotline` command: `serve`, `migrate`, `worker`, `simulate`, `flows`, `tts`, `prompts`,
+//! `queue` and `roster`.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use hotline::app::AppState;
+use hotline::config::IvrSettings;
 use hotline::config::Settings;
-use hotline::ivr::Prompts;
+use hotline::domain::Regions;
+use hotline::ivr::{Flow, Prompts};
+use hotline::simulate::{parse_script, Call, Step};
 use hotline::speech::{SpeechRate, Voice};
 
 #[derive(Parser)]
@@ -28,6 +32,24 @@ enum Command {
     /// Run the background jobs (queue reconciler, lapsed offers) without serving, until
     /// SIGTERM or Ctrl-C.
     Worker,
+    /// Play the telephony provider against a running server: sign webhooks, follow the TwiML,
+    /// print what the caller hears; the caller's part comes from the keyboard or a script.
+    Simulate {
+        /// The server's public URL (signatures cover it). Default: the configured public_url.
+        #[arg(long)]
+        url: Option<String>,
+        /// The caller's number.
+        #[arg(long, default_value = "+8613800138000")]
+        from: String,
+        /// Run these steps instead of asking (press KEYS, wait, say URL, dial STATUS, hangup).
+        #[arg(long, value_name = "FILE")]
+        script: Option<PathBuf>,
+    },
+    /// The voice menu tree.
+    Flows {
+        #[command(subcommand)]
+        command: FlowsCommand,
+    },
     /// Synthesise a text as telephone audio (8 kHz µ-law WAV).
     Tts {
         text: String,
@@ -51,6 +73,12 @@ enum Command {
         #[command(subcommand)]
         command: RosterCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum FlowsCommand {
+    /// Check the configured flow, prompts and regions, and print the menu tree.
+    Show,
 }
 
 #[derive(Subcommand)]
@@ -95,6 +123,16 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref()).context("loading settings")?;
     hotline::telemetry::init(&settings.log, settings.mode);
     match cli.command {
+        Command::Simulate { url, from, script } => simulate(&settings, url, &from, script).await,
+        Command::Flows {
+            command: FlowsCommand::Show,
+        } => {
+            let prompts = Prompts::load(IvrSettings::file(&settings.ivr.prompts_file))?;
+            let regions = Regions::load(IvrSettings::file(&settings.ivr.regions_file))?;
+            let flow = Flow::load(IvrSettings::file(&settings.ivr.flow_file), &prompts, regions)?;
+            print!("{}", flow.tree(&prompts));
+            Ok(())
+        }
         Command::Tts { text, output, rate } => tts(&settings, &text, &output, rate.into()).await,
         Command::Prompts {
             command: PromptsCommand::Render,
@@ -173,11 +211,79 @@ async fn render_prompts(settings: &Settings) -> anyhow::Result<()> {
     let voice = Voice::from_settings(&settings.speech).context("starting the speech engine")?;
     anyhow::ensure!(voice.has_engine(), "no speech engine is available (speech.engine)");
     let started = std::time::Instant::now();
-    let rendered = voice.render_all(&Prompts::zh_cn()).await.context("rendering prompts")?;
+    let prompts = Prompts::load(IvrSettings::file(&settings.ivr.prompts_file))?;
+    let rendered = voice.render_all(&prompts).await.context("rendering prompts")?;
     println!(
         "rendered {rendered} prompt files in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+async fn simulate(settings: &Settings, url: Option<String>, from: &str, script: Option<PathBuf>) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret;
+    anyhow::ensure!(
+        !settings.twilio.auth_token.expose_secret().is_empty(),
+        "set HOTLINE_TWILIO_AUTH_TOKEN to the server's token: webhooks are signed with it"
+    );
+    let base = url.unwrap_or_else(|| settings.public_url.as_str().to_owned());
+    let to = match settings.hotline_number.as_str() {
+        "" => "+8612348",
+        number => number,
+    };
+    let account = match settings.twilio.account_sid.as_str() {
+        "" => "AC00000000000000000000000000000000",
+        sid => sid,
+    };
+    let call = Call::new(&base, settings.twilio.auth_token.expose_secret(), account, from, to);
+    let print = |heard: hotline::simulate::Heard| println!("{heard}");
+    match script {
+        Some(file) => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let mut steps = parse_script(&text)
+                .with_context(|| file.display().to_string())?
+                .into_iter();
+            call.run(
+                |_| {
+                    let step = steps.next();
+                    if let Some(s) = &step {
+                        println!("   ▶ {s:?}");
+                    }
+                    step
+                },
+                print,
+            )
+            .await?;
+        }
+        None => {
+            println!("Keys then Enter (an empty line waits); also: say URL, dial completed|no-answer, hangup.");
+            call.run(
+                |waiting| loop {
+                    eprint!("{waiting:?}> ");
+                    let mut line = String::new();
+                    if std::io::stdin().read_line(&mut line).ok()? == 0 {
+                        return None;
+                    }
+                    let line = line.trim();
+                    if line.is_empty() {
+                        return Some(Step::Wait);
+                    }
+                    let typed = if line.starts_with(|c: char| c.is_ascii_digit() || c == '*' || c == '#') {
+                        format!("press {line}")
+                    } else {
+                        line.to_owned()
+                    };
+                    match Step::parse(&typed) {
+                        Ok(Some(step)) => return Some(step),
+                        Ok(None) => {}
+                        Err(problem) => eprintln!("{problem}"),
+                    }
+                },
+                print,
+            )
+            .await?;
+        }
+    }
     Ok(())
 }
 

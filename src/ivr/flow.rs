@@ -371,27 +371,29 @@ impl Flow {
         let node = self.node(name);
         let pad = "  ".repeat(depth);
         let first = node.prompts().first().and_then(|k| prompts.get(k)).unwrap_or("");
-        let summary: String = first.chars().take(24).collect();
+        let summary: String = first.chars().take(30).collect();
         if !shown.insert(name) {
-            let _ = writeln!(out, "{pad}{name} ↑");
+            let _ = writeln!(out, "{pad}→ {name}");
             return;
         }
         let _ = writeln!(out, "{pad}{name} [{}] {summary}", node.kind());
         match node {
             Node::Menu { options, .. } => {
                 for o in options {
-                    let _ = writeln!(out, "{pad}  {} {} →", o.key, o.intent);
+                    let _ = writeln!(out, "{pad}  {} {}", o.key, o.intent);
                     self.show(&o.goto, depth + 2, prompts, shown, out);
                 }
             }
             _ => {
                 for (label, to) in node.edges() {
                     if label != "…" {
-                        let _ = writeln!(out, "{pad}  if {label} →");
+                        let _ = writeln!(out, "{pad}  if {label}");
                         self.show(to, depth + 2, prompts, shown, out);
-                    } else {
-                        self.show(to, depth + 1, prompts, shown, out);
                     }
+                }
+                // The node that follows is shown at the same depth: a sequence reads down.
+                if let Some((_, to)) = node.edges().into_iter().find(|(label, _)| label == "…") {
+                    self.show(to, depth, prompts, shown, out);
                 }
             }
         }

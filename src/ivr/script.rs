@@ -76,11 +76,12 @@ pub fn ask(prompts: Vec<Action>, ask: Ask, urls: &Urls, timeout_secs: u32) -> Ve
         empty_result,
     };
     let redirect = Action::Redirect { url: urls.keys.clone() };
+    // One-key waits turn finishOnKey off, so # arrives as a key (a wrong one, or "no message").
     match ask {
-        Ask::Choice => vec![gather(Some(1), timeout_secs, None, true), redirect],
+        Ask::Choice => vec![gather(Some(1), timeout_secs, Some(""), true), redirect],
         Ask::Digits => vec![gather(None, timeout_secs, Some("#"), true), redirect],
         Ask::Record => vec![
-            gather(Some(1), 1, None, false),
+            gather(Some(1), 1, Some(""), false),
             Action::Record {
                 action: urls.recording.clone(),
                 max_length_secs: RECORD_MAX_SECS,

@@ -11,6 +11,7 @@ mod openapi;
 mod queue;
 mod resilience;
 mod roster;
+mod simulate;
 mod sms;
 mod speech;
 mod voice;
