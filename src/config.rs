@@ -46,6 +46,7 @@ pub struct Settings {
     pub twilio: TwilioSettings,
     pub ivr: IvrSettings,
     pub fallback: FallbackSettings,
+    pub callback: CallbackSettings,
     pub speech: SpeechSettings,
     pub jobs: JobSettings,
     pub log: LogSettings,
@@ -94,6 +95,15 @@ impl IvrSettings {
     pub fn file(name: &str) -> Option<&Path> {
         (!name.is_empty()).then(|| Path::new(name))
     }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CallbackSettings {
+    pub offer_secs: u64,
+    pub ring_secs: u32,
+    pub max_attempts: i64,
+    pub retry_minutes: i64,
+    pub default_handling_minutes: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,6 +1,8 @@
 //! Background jobs run beside the server until told to stop: the queue reconciler (at start,
-//! then periodically), returning lapsed callback offers to the queue, and, once at start,
-//! rendering every static prompt so that no caller waits for synthesis.
+//! then periodically), returning lapsed callback offers to the queue and offering waiting
+//! callbacks to available lawyers (a callback whose caller did not answer is offered again once
+//! its retry time has come), and, once at start, rendering every static prompt so that no
+//! caller waits for synthesis.
 
 use std::time::Duration;
 
@@ -25,6 +27,27 @@ pub async fn prerender_prompts(state: AppState) {
     }
 }
 
+/// Lapsed offers back to the queue (and recorded as lapsed), then a round of new offers.
+pub async fn offers(state: &AppState) {
+    let now = chrono::Utc::now();
+    match CallbackQueue::new(&state.kv)
+        .expire_offers(now.timestamp_millis())
+        .await
+    {
+        Ok(lapsed) if lapsed.is_empty() => {}
+        Ok(lapsed) => {
+            tracing::info!(count = lapsed.len(), "lapsed callback offers back in the queue");
+            if let Err(e) = state.db.lapse_offers(&lapsed).await {
+                tracing::warn!(error = %e, "lapsed offers not recorded in SQL");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not check callback offers; will retry"),
+    }
+    if let Err(e) = crate::routing::dispatch::dispatch(state, now).await {
+        tracing::warn!(error = %e, "could not offer callbacks to lawyers; will retry");
+    }
+}
+
 pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let every = |secs: u64| {
         let mut ticker = tokio::time::interval(Duration::from_secs(secs.max(1)));
@@ -40,14 +63,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 Ok(n) => tracing::info!(requeued = n, "callback queue reconciled from SQL"),
                 Err(e) => tracing::warn!(error = %e, "callback queue reconciliation failed; will retry"),
             },
-            _ = offers_tick.tick() => {
-                let now = chrono::Utc::now().timestamp_millis();
-                match CallbackQueue::new(&state.kv).expire_offers(now).await {
-                    Ok(lapsed) if lapsed.is_empty() => {}
-                    Ok(lapsed) => tracing::info!(count = lapsed.len(), "lapsed callback offers back in the queue"),
-                    Err(e) => tracing::warn!(error = %e, "could not check callback offers; will retry"),
-                }
-            }
+            _ = offers_tick.tick() => offers(&state).await,
             _ = stop.changed() => return,
         }
     }

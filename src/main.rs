@@ -73,6 +73,11 @@ enum Command {
         #[command(subcommand)]
         command: RosterCommand,
     },
+    /// Callback offers (what the lawyers' console will do).
+    Callback {
+        #[command(subcommand)]
+        command: CallbackCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -86,6 +91,27 @@ enum RosterCommand {
     /// Add or update the lawyers of a roster CSV file (format: README, "Rosters"). Nothing is
     /// stored unless every row is valid.
     Import { file: PathBuf },
+    /// Every lawyer as a JSON line: id, name, presence, on duty now, open cases, skills, regions.
+    List,
+    /// Set a lawyer's presence: available (offers start), busy, offline.
+    Presence { lawyer: String, presence: PresenceArg },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PresenceArg {
+    Available,
+    Busy,
+    Offline,
+}
+
+#[derive(Subcommand)]
+enum CallbackCommand {
+    /// Run one round of offers now (the job does this every few seconds) and print them.
+    Dispatch,
+    /// Accept an offer: the lawyer's phone rings, then the caller's.
+    Accept { assignment: String, lawyer: String },
+    /// Decline an offer: it goes to the next eligible lawyer.
+    Decline { assignment: String, lawyer: String },
 }
 
 #[derive(Subcommand)]
@@ -143,6 +169,63 @@ async fn main() -> anyhow::Result<()> {
             let state = AppState::new(settings).context("preparing the service")?;
             for entry in hotline::routing::report::waiting(&state.db, &state.kv).await? {
                 println!("{}", serde_json::to_string(&entry)?);
+            }
+            Ok(())
+        }
+        Command::Roster {
+            command: RosterCommand::List,
+        } => {
+            let state = AppState::new(settings).context("preparing the service")?;
+            let now = chrono::Utc::now();
+            for l in state.db.lawyers().await? {
+                let line = serde_json::json!({
+                    "id": l.id,
+                    "name": l.name,
+                    "presence": l.presence,
+                    "on_duty": hotline::domain::roster::on_duty(&l.shifts, &l.exceptions, now),
+                    "open_cases": state.db.open_cases_of(&l.id).await?,
+                    "max_cases": l.max_cases,
+                    "skills": l.skills,
+                    "regions": l.regions,
+                });
+                println!("{line}");
+            }
+            Ok(())
+        }
+        Command::Roster {
+            command: RosterCommand::Presence { lawyer, presence },
+        } => {
+            use hotline::domain::callback::Presence;
+            let state = AppState::new(settings).context("preparing the service")?;
+            let presence = match presence {
+                PresenceArg::Available => Presence::Available,
+                PresenceArg::Busy => Presence::Busy,
+                PresenceArg::Offline => Presence::Offline,
+            };
+            state.db.set_presence(&lawyer, presence).await?;
+            println!("{lawyer}: {}", presence.as_str());
+            Ok(())
+        }
+        Command::Callback { command } => {
+            let state = AppState::new(settings).context("preparing the service")?;
+            state.db.migrate().await.context("running database migrations")?;
+            match command {
+                CallbackCommand::Dispatch => {
+                    for offer in hotline::routing::dispatch::dispatch(&state, chrono::Utc::now()).await? {
+                        println!(
+                            "{}",
+                            serde_json::json!({"assignment": offer.id, "consultation": offer.consultation_id, "lawyer": offer.lawyer_id, "lapses_at": offer.lapses_at})
+                        );
+                    }
+                }
+                CallbackCommand::Accept { assignment, lawyer } => {
+                    let a = hotline::routing::callback::accept(&state, &assignment, &lawyer).await?;
+                    println!("{}: {}", a.id, a.state.as_str());
+                }
+                CallbackCommand::Decline { assignment, lawyer } => {
+                    hotline::routing::callback::decline(&state, &assignment, &lawyer).await?;
+                    println!("{assignment}: declined");
+                }
             }
             Ok(())
         }

@@ -81,7 +81,7 @@ pub enum DisabilityCategory {
 }
 
 impl DisabilityCategory {
-    fn from_digit(d: u8) -> Option<Self> {
+    pub fn from_digit(d: u8) -> Option<Self> {
         use DisabilityCategory::*;
         [Vision, Hearing, Speech, Physical, Intellectual, Mental, Multiple]
             .into_iter()
@@ -98,6 +98,13 @@ impl DisabilityCategory {
             DisabilityCategory::Mental => "精神残疾",
             DisabilityCategory::Multiple => "多重残疾",
         }
+    }
+
+    /// "视力残疾一级" for a level 1 to 4.
+    pub fn with_level(self, level: u8) -> String {
+        const LEVELS: [&str; 5] = ["", "一", "二", "三", "四"];
+        let level = LEVELS.get(usize::from(level)).copied().unwrap_or("");
+        format!("{}{level}级", self.chinese())
     }
 
     /// Art. 25 (二): blind, deaf and mute suspects must be given a defender.
@@ -160,8 +167,7 @@ impl DisabilityCertificate {
 
     /// What is read back for confirmation: "视力残疾一级".
     pub fn describe(&self) -> String {
-        const LEVELS: [&str; 5] = ["", "一", "二", "三", "四"];
-        format!("{}{}级", self.category.chinese(), LEVELS[usize::from(self.level)])
+        self.category.with_level(self.level)
     }
 }
 

@@ -23,6 +23,8 @@ pub enum ConsultationStatus {
     WaitingCallback,
     /// A lawyer has it.
     InProgress,
+    /// Every callback attempt failed; the caller was told by SMS how to reach us.
+    Unreachable,
     Closed,
 }
 
@@ -31,6 +33,7 @@ impl ConsultationStatus {
         match self {
             ConsultationStatus::WaitingCallback => "waiting_callback",
             ConsultationStatus::InProgress => "in_progress",
+            ConsultationStatus::Unreachable => "unreachable",
             ConsultationStatus::Closed => "closed",
         }
     }

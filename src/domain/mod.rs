@@ -1,5 +1,6 @@
 //! Pure domain types, no I/O. Each type parses its input, so a value that exists is valid.
 
+pub mod callback;
 pub mod certificate;
 pub mod consultation;
 pub mod legal_aid;

@@ -71,7 +71,7 @@ async fn deliver(
     let budget = Duration::from_millis(state.settings.ivr.webhook_budget_ms);
     // Spawned, so a panic is caught as a JoinError and the work finishes even if the provider
     // hangs up on us.
-    let work = tokio::spawn(inbound::handle(state.clone(), event, hook.turn));
+    let work = tokio::spawn(inbound::handle(state.clone(), event, hook.context.clone()));
     match tokio::time::timeout(budget, work).await {
         Ok(Ok(Ok(actions))) => {
             let xml = twiml::render(&actions, &state.settings.public_url);
@@ -89,7 +89,13 @@ async fn deliver(
 fn is_voice_turn(kind: WebhookKind) -> bool {
     matches!(
         kind,
-        WebhookKind::VoiceIncoming | WebhookKind::VoiceGather | WebhookKind::VoiceDial | WebhookKind::VoiceFallback
+        WebhookKind::VoiceIncoming
+            | WebhookKind::VoiceGather
+            | WebhookKind::VoiceRecording
+            | WebhookKind::VoiceDial
+            | WebhookKind::VoiceFallback
+            | WebhookKind::CallbackLawyer
+            | WebhookKind::CallbackCaller
     )
 }
 
@@ -146,7 +152,9 @@ fn subject_sid(event: &InboundEvent) -> &str {
         | InboundEvent::RecordingReady { call_sid, .. }
         | InboundEvent::DialFinished { call_sid, .. }
         | InboundEvent::CallStatusChanged { call_sid, .. }
-        | InboundEvent::VoiceFallback { call_sid, .. } => call_sid,
+        | InboundEvent::VoiceFallback { call_sid, .. }
+        | InboundEvent::CallbackAnswered { call_sid, .. }
+        | InboundEvent::CallbackStatus { call_sid, .. } => call_sid,
         InboundEvent::SmsReceived { message_sid, .. } | InboundEvent::SmsStatusChanged { message_sid, .. } => {
             message_sid
         }

@@ -28,6 +28,16 @@ pub fn router(state: AppState) -> Router {
         .route("/twilio/voice/dial", hook(WebhookKind::VoiceDial))
         .route("/twilio/voice/status", hook(WebhookKind::VoiceStatus))
         .route("/twilio/voice/fallback", hook(WebhookKind::VoiceFallback))
+        .route("/twilio/callback/lawyer", hook(WebhookKind::CallbackLawyer))
+        .route(
+            "/twilio/callback/lawyer/status",
+            hook(WebhookKind::CallbackLawyerStatus),
+        )
+        .route("/twilio/callback/caller", hook(WebhookKind::CallbackCaller))
+        .route(
+            "/twilio/callback/caller/status",
+            hook(WebhookKind::CallbackCallerStatus),
+        )
         .route("/twilio/sms", hook(WebhookKind::SmsIncoming))
         .route("/twilio/sms/status", hook(WebhookKind::SmsStatus))
         .route("/audio/{file}", get(audio::audio))

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
+use crate::inbound::Context;
 use crate::providers::twilio::webhook::parse_form;
 use crate::providers::twilio::{WebhookError, SIGNATURE_HEADER};
 
@@ -23,8 +24,8 @@ pub struct SignedWebhook {
     pub params: Vec<(String, String)>,
     /// Identifies this delivery across retries.
     pub dedup_key: String,
-    /// The `turn` query parameter of IVR action URLs (0 when absent).
-    pub turn: u32,
+    /// What the signed URL's query says about the call.
+    pub context: Context,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,12 +91,17 @@ impl FromRequest<AppState> for SignedWebhook {
             return Err(WebhookError::NotForm.into());
         }
         let params = parse_form(&bytes)?;
-        let turn = parts
-            .uri
-            .query()
-            .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "turn"))
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0);
+        let query = |name: &str| {
+            parts
+                .uri
+                .query()
+                .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == name))
+                .map(|(_, v)| v.into_owned())
+        };
+        let context = Context {
+            turn: query("turn").and_then(|v| v.parse().ok()).unwrap_or(0),
+            assignment: query("a").filter(|a| a.len() <= 64 && a.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')),
+        };
         let dedup_key = match idempotency {
             Some(token) if !token.is_empty() && token.len() <= 128 => format!("tok:{token}"),
             _ => format!("sha:{}", delivery_hash(&url, &lenient)),
@@ -103,7 +109,7 @@ impl FromRequest<AppState> for SignedWebhook {
         Ok(Self {
             params,
             dedup_key,
-            turn,
+            context,
         })
     }
 }

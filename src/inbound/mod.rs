@@ -14,28 +14,43 @@ pub enum HandleError {
     Storage(#[from] crate::storage::StorageError),
     #[error("call {0} is not on record (its first webhook was not stored)")]
     UnknownCall(String),
+    #[error("a callback webhook without its assignment (a=)")]
+    NoAssignment,
+    #[error(transparent)]
+    Callback(#[from] crate::routing::callback::CallbackError),
+}
+
+/// What the signed webhook URL's query carries.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// The IVR turn (`turn=`), 0 when absent.
+    pub turn: u32,
+    /// The callback assignment (`a=`) of a callback leg's webhooks.
+    pub assignment: Option<String>,
 }
 
 /// The actions answering one event; on a call, what is said is rendered as audio at the
 /// caller's speech rate.
-pub async fn handle(state: AppState, event: InboundEvent, turn: u32) -> Result<Vec<Action>, HandleError> {
+pub async fn handle(state: AppState, event: InboundEvent, context: Context) -> Result<Vec<Action>, HandleError> {
     let call_sid = match &event {
         InboundEvent::CallStarted { call_sid, .. }
         | InboundEvent::KeysGathered { call_sid, .. }
         | InboundEvent::DialFinished { call_sid, .. }
         | InboundEvent::RecordingReady { call_sid, .. }
-        | InboundEvent::VoiceFallback { call_sid, .. } => Some(call_sid.clone()),
+        | InboundEvent::VoiceFallback { call_sid, .. }
+        | InboundEvent::CallbackAnswered { call_sid, .. } => Some(call_sid.clone()),
         _ => None,
     };
-    let actions = act(&state, event, turn).await?;
+    let actions = act(&state, event, context).await?;
     match call_sid {
         Some(sid) => Ok(state.voice.speak(actions, voice::speech_rate(&state, &sid).await).await),
         None => Ok(actions),
     }
 }
 
-async fn act(state: &AppState, event: InboundEvent, turn: u32) -> Result<Vec<Action>, HandleError> {
+async fn act(state: &AppState, event: InboundEvent, context: Context) -> Result<Vec<Action>, HandleError> {
     let state = state.clone();
+    let turn = context.turn;
     match event {
         InboundEvent::CallStarted { call_sid, from, to } => voice::call_started(&state, &call_sid, &from, &to).await,
         InboundEvent::KeysGathered { call_sid, digits, .. } => voice::keys(&state, &call_sid, &digits, turn).await,
@@ -47,6 +62,15 @@ async fn act(state: &AppState, event: InboundEvent, turn: u32) -> Result<Vec<Act
         } => voice::status_changed(&state, &call_sid, status, duration_secs).await,
         InboundEvent::VoiceFallback { call_sid, error_code } => {
             Ok(voice::fallback(&state, &call_sid, error_code.as_deref()))
+        }
+        InboundEvent::CallbackAnswered { leg, answered_by, .. } => {
+            let assignment = context.assignment.ok_or(HandleError::NoAssignment)?;
+            Ok(crate::routing::callback::answered(&state, &assignment, leg, answered_by.as_deref()).await?)
+        }
+        InboundEvent::CallbackStatus { leg, status, .. } => {
+            let assignment = context.assignment.ok_or(HandleError::NoAssignment)?;
+            crate::routing::callback::leg_status(&state, &assignment, leg, status).await?;
+            Ok(Vec::new())
         }
         InboundEvent::SmsReceived {
             message_sid,

@@ -240,6 +240,13 @@ async fn register(
         tracing::warn!(error = %e, "consultation saved but not queued yet; the reconciler will queue it");
     }
     let ahead = queue.position(&consultation.id).await.ok().flatten().map(|p| p - 1);
+    let wait_minutes = match ahead {
+        Some(ahead) => Some(
+            crate::routing::wait::expected_minutes(&state.db, ahead, state.settings.callback.default_handling_minutes)
+                .await?,
+        ),
+        None => None,
+    };
     let phone = state
         .db
         .caller_phone(&caller_id)
@@ -259,6 +266,7 @@ async fn register(
             ticket: &consultation.ticket,
             callback_number: &callback_number,
             ahead,
+            wait_minutes,
             gave_up,
             by_sms,
         },

@@ -479,7 +479,7 @@ impl<'f> Engine<'f> {
             }
             Toggle::ToggleSmsFollowUp => {
                 p.sms_follow_up = !p.sms_follow_up;
-                (p.sms_follow_up, "sms_follow_up_on", "sms_follow_up_off")
+                (p.sms_follow_up, "follow_up_on", "follow_up_off")
             }
             Toggle::ToggleKeypadOnly => {
                 p.keypad_only = !p.keypad_only;

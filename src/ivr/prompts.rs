@@ -55,8 +55,8 @@ prompts!(
     ticket_invalid,
     long_timeouts_on,
     long_timeouts_off,
-    sms_follow_up_on,
-    sms_follow_up_off,
+    follow_up_on,
+    follow_up_off,
     keypad_only_on,
     keypad_only_off,
     too_many_tries,
@@ -83,6 +83,11 @@ prompts!(
     sms_ticket,
     sms_received,
     sms_assessment,
+    callback_whisper,
+    callback_greeting,
+    callback_no_answer_lawyer,
+    queue_wait,
+    sms_unreachable,
 );
 
 impl Prompts {

@@ -102,6 +102,8 @@ pub struct Registered<'a> {
     pub callback_number: &'a str,
     /// How many wait before this caller (unknown while Redis is unreachable).
     pub ahead: Option<u64>,
+    /// Expected minutes until the callback.
+    pub wait_minutes: Option<u64>,
     /// The caller could not choose and is given a callback anyway (R1).
     pub gave_up: bool,
     /// The ticket also goes out by SMS (R6).
@@ -119,6 +121,9 @@ pub fn callback_registered(p: &Prompts, r: &Registered<'_>) -> Vec<Action> {
     actions.push(text(fill(&p.callback_number, &[("phone", r.callback_number)])));
     if let Some(ahead) = r.ahead {
         actions.push(queue_place(p, ahead));
+    }
+    if let Some(minutes) = r.wait_minutes {
+        actions.push(text(fill(&p.queue_wait, &[("minutes", &spoken::integer(minutes))])));
     }
     if r.by_sms {
         actions.push(prompt(p, "ticket_by_sms"));
@@ -259,12 +264,14 @@ mod tests {
             ticket: &ticket,
             callback_number: "幺三八",
             ahead: Some(12),
+            wait_minutes: Some(45),
             gave_up: false,
             by_sms: true,
         };
         let actions = callback_registered(&p, &registered);
         assert!(
-            actions.contains(&text("您前面还有十二位在等待律师回电。".into())),
+            actions.contains(&text("您前面还有十二位在等待律师回电。".into()))
+                && actions.contains(&text("预计等待约四十五分钟。".into())),
             "{actions:?}"
         );
         let Action::Say { text, key: None } = &actions[0] else {

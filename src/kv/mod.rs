@@ -7,6 +7,7 @@
 //! "no state" and carries on, with SQL as the system of record.
 
 pub mod dedup;
+pub mod lock;
 pub mod session;
 
 use std::time::{Duration, Instant};

@@ -40,6 +40,12 @@ pub enum Action {
         timeout_secs: u32,
         action: Option<String>,
     },
+    /// Join a conference room (the two legs of a callback meet there). The call that ends it
+    /// for everyone has `end_on_exit`.
+    Conference {
+        room: String,
+        end_on_exit: bool,
+    },
     Redirect {
         url: String,
     },

@@ -39,6 +39,19 @@ pub enum InboundEvent {
         call_sid: String,
         error_code: Option<String>,
     },
+    /// A leg of a callback the service placed was answered: the provider asks what to do.
+    /// `answered_by` is the answering-machine verdict where detection was on.
+    CallbackAnswered {
+        call_sid: String,
+        leg: Leg,
+        answered_by: Option<String>,
+    },
+    /// A leg of a callback changed state (status callback).
+    CallbackStatus {
+        call_sid: String,
+        leg: Leg,
+        status: CallStatus,
+    },
     SmsReceived {
         message_sid: String,
         from: String,
@@ -50,6 +63,13 @@ pub enum InboundEvent {
         status: MessageStatus,
         error_code: Option<String>,
     },
+}
+
+/// The two calls of a callback: the lawyer first, then the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leg {
+    Lawyer,
+    Caller,
 }
 
 /// Call states, provider-neutral.

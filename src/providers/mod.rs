@@ -7,4 +7,4 @@ pub mod event;
 pub mod twilio;
 
 pub use action::{Action, GatherInput};
-pub use event::{CallStatus, InboundEvent, MessageStatus};
+pub use event::{CallStatus, InboundEvent, Leg, MessageStatus};

@@ -4,9 +4,12 @@
 //! is written to SQL first and queued second, and [`reconcile`] re-queues from SQL whatever
 //! Redis is missing (after a Redis outage, flush or restart), so nothing waiting is lost.
 
+pub mod callback;
+pub mod dispatch;
 pub mod queue;
 pub mod reconcile;
 pub mod report;
+pub mod wait;
 
 pub use queue::CallbackQueue;
 pub use reconcile::reconcile;

@@ -1,7 +1,8 @@
 //! The callback queue in Redis: who waits, in what order, and which lawyer holds an offer.
 //!
 //! Keys (`<prefix>:v1:queue:…`):
-//! - `entry:<id>`: hash {bucket, score, state (waiting | offered | accepted), holder}
+//! - `entry:<id>`: hash {bucket, score, state (waiting | offered | accepted), holder,
+//!   not_before (ms; a caller who did not answer is not called again before it)}
 //! - `bucket:<matter>:<prefecture>`: sorted set of waiting ids, one per (matter, prefecture), so
 //!   a lawyer's eligible entries are a handful of sets; `unknown` where not yet known
 //! - `all`: every waiting id (place in the queue, operators' view)
@@ -69,7 +70,18 @@ const UNKNOWN: &str = "unknown";
 
 const ENQUEUE: &str = r#"
 -- KEYS: all, bucket. ARGV: id, score, entry key
-if redis.call('EXISTS', ARGV[3]) == 1 then return 0 end
+if redis.call('EXISTS', ARGV[3]) == 1 then
+  -- Queued already: keep its place, but while it waits a newly known matter or place moves it
+  -- to its bucket and a higher priority moves it up.
+  if redis.call('HGET', ARGV[3], 'state') ~= 'waiting' then return 0 end
+  local old_bucket = redis.call('HGET', ARGV[3], 'bucket')
+  local score = math.min(tonumber(redis.call('HGET', ARGV[3], 'score')), tonumber(ARGV[2]))
+  redis.call('ZREM', old_bucket, ARGV[1])
+  redis.call('ZADD', KEYS[2], score, ARGV[1])
+  redis.call('ZADD', KEYS[1], score, ARGV[1])
+  redis.call('HSET', ARGV[3], 'bucket', KEYS[2], 'score', score)
+  return 0
+end
 redis.call('HSET', ARGV[3], 'bucket', KEYS[2], 'score', ARGV[2], 'state', 'waiting', 'holder', '')
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
@@ -77,13 +89,14 @@ return 1
 "#;
 
 const CLAIM: &str = r#"
--- KEYS: all, offers, bucket… ARGV: lawyer, offer lapses at, entry prefix, declined prefix
+-- KEYS: all, offers, bucket… ARGV: lawyer, offer lapses at, entry prefix, declined prefix, now
 local best_id, best_score, best_bucket
 for i = 3, #KEYS do
   local items = redis.call('ZRANGE', KEYS[i], 0, 19, 'WITHSCORES')
   for j = 1, #items, 2 do
     local id, score = items[j], tonumber(items[j + 1])
-    if redis.call('SISMEMBER', ARGV[4] .. id, ARGV[1]) == 0 then
+    local not_before = tonumber(redis.call('HGET', ARGV[3] .. id, 'not_before') or '0')
+    if not_before <= tonumber(ARGV[5]) and redis.call('SISMEMBER', ARGV[4] .. id, ARGV[1]) == 0 then
       if best_score == nil or score < best_score then
         best_id, best_score, best_bucket = id, score, KEYS[i]
       end
@@ -123,6 +136,20 @@ redis.call('ZADD', KEYS[1], score, ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('HSET', ARGV[3], 'state', 'waiting', 'holder', '')
 redis.call('SADD', ARGV[4], holder)
+return 1
+"#;
+
+const REQUEUE: &str = r#"
+-- A callback attempt failed: back to waiting in its old place, not called before ARGV[3].
+-- KEYS: all, offers. ARGV: id, entry key, not before
+local state = redis.call('HGET', ARGV[2], 'state')
+if state ~= 'offered' and state ~= 'accepted' then return 0 end
+local bucket = redis.call('HGET', ARGV[2], 'bucket')
+local score = redis.call('HGET', ARGV[2], 'score')
+redis.call('ZADD', bucket, score, ARGV[1])
+redis.call('ZADD', KEYS[1], score, ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HSET', ARGV[2], 'state', 'waiting', 'holder', '', 'not_before', ARGV[3])
 return 1
 "#;
 
@@ -230,7 +257,8 @@ impl<'a> CallbackQueue<'a> {
             .arg(lawyer.id)
             .arg(now_ms + offer_ms)
             .arg(self.key("entry:"))
-            .arg(self.key("declined:"));
+            .arg(self.key("declined:"))
+            .arg(now_ms);
         self.kv.eval(&script).await
     }
 
@@ -290,6 +318,41 @@ impl<'a> CallbackQueue<'a> {
             }
         }
         Ok(released)
+    }
+
+    /// A callback attempt failed (nobody answered): the entry waits again in its old place, and
+    /// is not offered before `not_before_ms`.
+    pub async fn requeue(&self, id: &str, not_before_ms: i64) -> Result<bool, KvError> {
+        let done: i64 = self
+            .kv
+            .eval(
+                Script::new(REQUEUE)
+                    .key(self.key("all"))
+                    .key(self.key("offers"))
+                    .arg(id)
+                    .arg(self.entry(id))
+                    .arg(not_before_ms),
+            )
+            .await?;
+        Ok(done == 1)
+    }
+
+    /// The entry's state (waiting, offered, accepted) and holder, if it is queued.
+    pub async fn state(&self, id: &str) -> Result<Option<(String, String)>, KvError> {
+        let fields: Vec<Option<String>> = self
+            .kv
+            .run(redis::cmd("HMGET").arg(self.entry(id)).arg("state").arg("holder"))
+            .await?;
+        Ok(match fields.as_slice() {
+            [Some(state), holder] => Some((state.clone(), holder.clone().unwrap_or_default())),
+            _ => None,
+        })
+    }
+
+    /// The entry's score: when it started waiting less its priority's head start (ms).
+    pub async fn score(&self, id: &str) -> Result<Option<i64>, KvError> {
+        let score: Option<String> = self.kv.run(redis::cmd("HGET").arg(self.entry(id)).arg("score")).await?;
+        Ok(score.and_then(|s| s.parse().ok()))
     }
 
     /// Completed or cancelled: gone from the queue in whatever state.

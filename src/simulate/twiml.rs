@@ -86,8 +86,8 @@ pub fn parse(xml: &str) -> Result<Vec<Verb>, TwimlError> {
                 } = stack.pop().expect("the reader checks nesting");
                 match name.as_str() {
                     "Response" => {}
-                    // <Number> inside <Dial>: its text is the dialled number.
-                    "Number" => {
+                    // <Number> or <Conference> inside <Dial>: its text is what is dialled.
+                    "Number" | "Conference" => {
                         if let Some(top) = stack.last_mut() {
                             top.text = text;
                         }

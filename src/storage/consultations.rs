@@ -87,6 +87,19 @@ impl Db {
     /// entry) per person at a time, whichever way they reach us. The flag says whether it is new.
     pub async fn consultation_for(&self, new: &NewConsultation<'_>) -> Result<(Consultation, bool), StorageError> {
         match self.open_consultation_of(new.caller_id).await? {
+            // Every callback failed, and now they are back: waiting again, attempts afresh.
+            Some(open) if open.status == ConsultationStatus::Unreachable.as_str() => {
+                sqlx::query(
+                    "UPDATE consultations SET status = $1, callback_attempts = 0, updated_at = $2 WHERE id = $3",
+                )
+                .bind(ConsultationStatus::WaitingCallback.as_str())
+                .bind(now())
+                .bind(&open.id)
+                .execute(self.pool())
+                .await?;
+                let reopened = self.consultation_by_id(&open.id).await?.unwrap_or(open);
+                Ok((reopened, false))
+            }
             Some(open) => Ok((open, false)),
             None => self.open_consultation(new).await,
         }
@@ -95,6 +108,14 @@ impl Db {
     pub async fn consultation_by_origin(&self, origin_key: &str) -> Result<Option<Consultation>, StorageError> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM consultations WHERE origin_key = $1"))
             .bind(origin_key)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| consultation(&r)).transpose()
+    }
+
+    pub async fn consultation_by_id(&self, id: &str) -> Result<Option<Consultation>, StorageError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM consultations WHERE id = $1"))
+            .bind(id)
             .fetch_optional(self.pool())
             .await?;
         row.map(|r| consultation(&r)).transpose()

@@ -20,6 +20,8 @@ pub struct LawyerRecord {
     pub name: String,
     pub max_cases: u32,
     pub presence: String,
+    /// When they last accepted a case (fairness: the least recent gets the next offer).
+    pub last_assigned_at: Option<String>,
     pub skills: Vec<String>,
     pub regions: Vec<String>,
     pub shifts: Vec<Shift>,
@@ -125,7 +127,7 @@ impl Db {
 
     /// Every lawyer with their roster, by name.
     pub async fn lawyers(&self) -> Result<Vec<LawyerRecord>, StorageError> {
-        let rows = sqlx::query("SELECT id, name, max_cases, presence FROM lawyers ORDER BY name, id")
+        let rows = sqlx::query("SELECT id, name, max_cases, presence, last_assigned_at FROM lawyers ORDER BY name, id")
             .fetch_all(self.pool())
             .await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -180,6 +182,7 @@ impl Db {
             out.push(LawyerRecord {
                 max_cases: u32::try_from(r.try_get::<i64, _>("max_cases")?).unwrap_or(0),
                 presence: r.try_get("presence")?,
+                last_assigned_at: r.try_get("last_assigned_at")?,
                 name: r.try_get("name")?,
                 id,
                 skills,

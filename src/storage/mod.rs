@@ -5,6 +5,7 @@
 //! text, times RFC 3339 text, personal data ciphertext (see [`crate::crypto`]).
 
 pub mod applications;
+pub mod assignments;
 pub mod callers;
 pub mod calls;
 pub mod consultations;

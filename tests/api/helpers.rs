@@ -252,6 +252,7 @@ impl FakeProvider {
         );
         let app = Router::new()
             .route("/2010-04-01/Accounts/{sid}/{resource}", post(create))
+            .route("/2010-04-01/Accounts/{sid}/Calls/{call}", post(update_call))
             .with_state(ProviderState {
                 received: received.clone(),
                 expected_auth,
@@ -302,6 +303,31 @@ async fn create(
         StatusCode::CREATED,
         [("content-type", "application/json")],
         format!(r#"{{"sid":"{sid}","status":"queued"}}"#),
+    )
+}
+
+/// An update of a call in progress (`Calls/{CallSid}.json`): recorded like a create.
+async fn update_call(
+    State(provider): State<ProviderState>,
+    Path((sid, call)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: String,
+) -> impl IntoResponse {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let form: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    provider.received.lock().unwrap().push(RestRequest {
+        path: format!("/2010-04-01/Accounts/{sid}/Calls/{call}"),
+        basic_auth_ok: auth == provider.expected_auth,
+        form,
+    });
+    let call_sid = call.trim_end_matches(".json").to_owned();
+    (
+        StatusCode::OK,
+        [("content-type", "application/json")],
+        format!(r#"{{"sid":"{call_sid}","status":"in-progress"}}"#),
     )
 }
 

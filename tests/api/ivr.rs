@@ -127,6 +127,21 @@ async fn apply_by_keys_assesses_and_queues_with_priority(backend: Backend) {
     // ...but the urgent application is called back first.
     let queue = CallbackQueue::new(&app.state.kv);
     assert_eq!(queue.position(&c.id).await.unwrap(), Some(1));
+    // As operators see it (`hotline queue show`).
+    let shown = hotline::routing::report::waiting(&app.state.db, &app.state.kv)
+        .await
+        .unwrap();
+    let entry = shown.iter().find(|e| e.id == c.id).unwrap();
+    assert_eq!(
+        (entry.priority.as_str(), entry.matter.as_deref()),
+        ("urgent", Some("labour_wages"))
+    );
+    assert_eq!(entry.queue_state.as_deref(), Some("waiting"));
+    assert!(
+        entry.effective_priority.unwrap() >= 240,
+        "a 4-hour head start: {:?}",
+        entry.effective_priority
+    );
     app.stop().await;
 }
 

@@ -5,6 +5,7 @@
 mod helpers;
 mod provider;
 
+mod callback;
 mod health;
 mod ivr;
 mod openapi;

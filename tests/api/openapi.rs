@@ -10,6 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use hotline::providers::twilio::{CallRequest, RestClient, RestError, SmsRequest};
+use hotline::providers::Leg;
+use hotline::routing::callback;
 use secrecy::SecretString;
 
 const SID: &str = "AC00000000000000000000000000000001";
@@ -108,6 +110,25 @@ async fn rest_requests_are_what_twilio_accepts() {
         })
         .await;
     assert!(call.is_ok(), "create call refused: {call:?}");
+
+    // Exactly the requests of a callback: the lawyer's leg, the caller's leg (with answering-
+    // machine detection), and the update that tells a waiting lawyer the caller did not answer.
+    let mut settings = hotline::config::Settings::defaults();
+    settings.public_url = "https://hotline.example.org".parse().unwrap();
+    settings.hotline_number = "+862912348".into();
+    let assignment = "0b7c1f4e-2a6d-4c3e-9f1a-5d2b8e7c6a90";
+    for (leg, to) in [(Leg::Lawyer, "+8613800000001"), (Leg::Caller, "+8613900000009")] {
+        let request = callback::leg_request(&settings, leg, assignment, to);
+        let created = client.create_call(&request).await;
+        assert!(created.is_ok(), "{leg:?} leg refused: {created:?}");
+    }
+    let update = client
+        .update_call(
+            "CA0123456789abcdef0123456789abcdef",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say language=\"zh-CN\">来电人没有接听</Say><Hangup/></Response>",
+        )
+        .await;
+    assert!(update.is_ok(), "call update refused: {update:?}");
 
     let sms = client
         .send_sms(&SmsRequest {

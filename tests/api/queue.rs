@@ -63,12 +63,16 @@ async fn urgent_first_but_nothing_starves() {
     q.enqueue(&waiting("criminal", None, None, Priority::CriminalNotification, T0))
         .await
         .unwrap();
-    assert!(
-        !q.enqueue(&waiting("normal", None, None, Priority::Urgent, T0))
-            .await
-            .unwrap(),
-        "queued once, place kept"
-    );
+    // Queued once; a later, lower class never moves it down...
+    assert!(!q
+        .enqueue(&waiting("severe", None, None, Priority::Normal, T0))
+        .await
+        .unwrap());
+    // ...and a higher one (an application found it urgent) moves it up, from its own start.
+    assert!(!q
+        .enqueue(&waiting("normal", None, None, Priority::Urgent, T0 - HOUR / 2))
+        .await
+        .unwrap());
 
     let (matters, places) = everyone();
     let lawyer = Lawyer {
@@ -80,9 +84,10 @@ async fn urgent_first_but_nothing_starves() {
     while let Some(id) = q.claim_next(&lawyer, T0, 120_000).await.unwrap() {
         order.push(id);
     }
-    // 30 hours of waiting beat a 24-hour head start; urgent (4 h) beats severe (1 h head start
-    // + 1 h waiting), which beats normal (half an hour).
-    assert_eq!(order, ["normal-old", "criminal", "urgent", "severe", "normal"]);
+    // 30 hours of waiting beat a 24-hour head start; "normal", raised to urgent after half an
+    // hour of waiting, beats the urgent one that just came; urgent (4 h) beats severe (1 h head
+    // start + 1 h waiting).
+    assert_eq!(order, ["normal-old", "criminal", "normal", "urgent", "severe"]);
 }
 
 #[tokio::test]

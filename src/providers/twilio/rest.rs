@@ -106,6 +106,15 @@ impl RestClient {
         self.post("Calls.json", call_form(req)).await
     }
 
+    /// Replaces what a call in progress is doing with new TwiML (to tell a lawyer waiting in the
+    /// conference that the caller did not answer, then hang up).
+    pub async fn update_call(&self, call_sid: &str, twiml: &str) -> Result<Created, RestError> {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("Twiml", twiml)
+            .finish();
+        self.post(&format!("Calls/{call_sid}.json"), body).await
+    }
+
     pub async fn send_sms(&self, req: &SmsRequest) -> Result<Created, RestError> {
         self.post("Messages.json", sms_form(req)).await
     }

@@ -107,6 +107,16 @@ fn write_action(w: &mut Writer<Cursor<Vec<u8>>>, action: &Action, base: &url::Ur
                 Ok(())
             })?;
         }
+        Action::Conference { room, end_on_exit } => {
+            w.create_element("Dial").write_inner_content(|w| {
+                w.create_element("Conference")
+                    .with_attribute(("beep", "false"))
+                    .with_attribute(("startConferenceOnEnter", "true"))
+                    .with_attribute(("endConferenceOnExit", if *end_on_exit { "true" } else { "false" }))
+                    .write_text_content(BytesText::new(room))?;
+                Ok(())
+            })?;
+        }
         Action::Redirect { url } => {
             w.create_element("Redirect")
                 .with_attribute(("method", "POST"))

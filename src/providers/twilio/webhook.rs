@@ -9,10 +9,11 @@
 //! - fallback: the original parameters plus `ErrorCode=11200&ErrorUrl=…`
 //! - incoming SMS: `MessageSid=SM…&From=…&To=…&Body=…&NumSegments=1`
 //! - SMS status: `MessageSid=SM…&MessageStatus=delivered&ErrorCode=30003`
+//! - an outbound callback leg answered: `CallSid=CA…&CallStatus=in-progress&Direction=outbound-api&AnsweredBy=human`
 
 use percent_encoding::percent_decode;
 
-use crate::providers::{CallStatus, InboundEvent, MessageStatus};
+use crate::providers::{CallStatus, InboundEvent, Leg, MessageStatus};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum WebhookError {
@@ -37,6 +38,10 @@ pub enum WebhookKind {
     VoiceFallback,
     SmsIncoming,
     SmsStatus,
+    CallbackLawyer,
+    CallbackLawyerStatus,
+    CallbackCaller,
+    CallbackCallerStatus,
 }
 
 impl WebhookKind {
@@ -50,6 +55,10 @@ impl WebhookKind {
             WebhookKind::VoiceFallback => "voice_fallback",
             WebhookKind::SmsIncoming => "sms_incoming",
             WebhookKind::SmsStatus => "sms_status",
+            WebhookKind::CallbackLawyer => "callback_lawyer",
+            WebhookKind::CallbackLawyerStatus => "callback_lawyer_status",
+            WebhookKind::CallbackCaller => "callback_caller",
+            WebhookKind::CallbackCallerStatus => "callback_caller_status",
         }
     }
 }
@@ -108,6 +117,24 @@ pub fn parse_event(kind: WebhookKind, params: &[(String, String)]) -> Result<Inb
         WebhookKind::VoiceFallback => InboundEvent::VoiceFallback {
             call_sid: form.sid("CallSid")?,
             error_code: form.get("ErrorCode").map(str::to_owned),
+        },
+        WebhookKind::CallbackLawyer | WebhookKind::CallbackCaller => InboundEvent::CallbackAnswered {
+            call_sid: form.sid("CallSid")?,
+            leg: if kind == WebhookKind::CallbackLawyer {
+                Leg::Lawyer
+            } else {
+                Leg::Caller
+            },
+            answered_by: form.get("AnsweredBy").filter(|a| !a.is_empty()).map(str::to_owned),
+        },
+        WebhookKind::CallbackLawyerStatus | WebhookKind::CallbackCallerStatus => InboundEvent::CallbackStatus {
+            call_sid: form.sid("CallSid")?,
+            leg: if kind == WebhookKind::CallbackLawyerStatus {
+                Leg::Lawyer
+            } else {
+                Leg::Caller
+            },
+            status: call_status(form.require("CallStatus")?),
         },
         WebhookKind::SmsIncoming => InboundEvent::SmsReceived {
             message_sid: form.message_sid()?,

@@ -1,0 +1,423 @@
+//! The outbound callback: when a lawyer accepts an offer, the service calls the lawyer first,
+//! whispers the case and the caller's accessibility needs, then calls the caller (with
+//! answering-machine detection, from the hotline number) and joins both in a conference room.
+//!
+//! Every step is recorded on the assignment, moved on only from the state it expects (so a
+//! retried or late webhook changes nothing). A caller who does not answer — busy, no answer,
+//! failed, or a machine — is a failed attempt: the case waits again in its old place and is
+//! tried again after `callback.retry_minutes`, up to `callback.max_attempts`; after the last an
+//! SMS tells the caller how to reach us. A lawyer who does not answer their own phone loses
+//! nothing for the caller: the case goes straight back to the queue, and the lawyer is marked
+//! offline until they say otherwise.
+
+use chrono::Utc;
+
+use super::CallbackQueue;
+use crate::app::AppState;
+use crate::config::Settings;
+use crate::domain::callback::{AssignmentState as S, Presence};
+use crate::domain::{ConsultationStatus, DisabilityCategory, Matter, PhoneNumber};
+use crate::ivr::prompts::fill;
+use crate::ivr::script;
+use crate::kv::KvError;
+use crate::providers::twilio::{twiml, CallRequest, RestError};
+use crate::providers::{Action, CallStatus, Leg};
+use crate::storage::assignments::Assignment;
+use crate::storage::StorageError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CallbackError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Queue(#[from] KvError),
+    #[error(transparent)]
+    Provider(#[from] RestError),
+    #[error("assignment {0} does not exist")]
+    Unknown(String),
+    #[error("the offer is not this lawyer's, or it has lapsed")]
+    NotYours,
+    #[error("no phone number on record for {0}")]
+    NoPhone(&'static str),
+}
+
+fn room(assignment: &str) -> String {
+    format!("callback-{assignment}")
+}
+
+fn leg_url(settings: &Settings, leg: &str, assignment: &str) -> String {
+    twiml::absolute(&settings.public_url, &format!("/twilio/callback/{leg}?a={assignment}"))
+}
+
+/// What a callback leg's request to the provider looks like: answered-and-completed status
+/// callbacks, the configured ring time, and answering-machine detection on the caller's leg.
+pub fn leg_request(settings: &Settings, leg: Leg, assignment: &str, to: &str) -> CallRequest {
+    let name = match leg {
+        Leg::Lawyer => "lawyer",
+        Leg::Caller => "caller",
+    };
+    CallRequest {
+        to: to.to_owned(),
+        from: settings.hotline_number.clone(),
+        url: leg_url(settings, name, assignment),
+        status_callback: Some(leg_url(settings, &format!("{name}/status"), assignment)),
+        status_callback_events: vec!["answered".into(), "completed".into()],
+        timeout_secs: Some(settings.callback.ring_secs),
+        machine_detection: (leg == Leg::Caller).then(|| "Enable".to_owned()),
+    }
+}
+
+async fn load(state: &AppState, id: &str) -> Result<Assignment, CallbackError> {
+    state
+        .db
+        .assignment(id)
+        .await?
+        .ok_or_else(|| CallbackError::Unknown(id.to_owned()))
+}
+
+/// The lawyer takes the offer: the assignment is theirs, and their phone rings.
+pub async fn accept(state: &AppState, assignment_id: &str, lawyer_id: &str) -> Result<Assignment, CallbackError> {
+    if !state.rest.is_configured() {
+        // Nothing could be dialled: leave the offer as it is rather than blame the lawyer.
+        return Err(RestError::NotConfigured.into());
+    }
+    let a = load(state, assignment_id).await?;
+    if a.lawyer_id != lawyer_id || a.state != S::Offered {
+        return Err(CallbackError::NotYours);
+    }
+    let queue = CallbackQueue::new(&state.kv);
+    if !queue
+        .accept(&a.consultation_id, lawyer_id, Utc::now().timestamp_millis())
+        .await?
+    {
+        return Err(CallbackError::NotYours);
+    }
+    state.db.move_assignment(&a.id, &[S::Offered], S::Accepted).await?;
+    state.db.mark_assigned(lawyer_id).await?;
+    state.db.set_presence(lawyer_id, Presence::OnCall).await?;
+    state
+        .db
+        .set_consultation_status(&a.consultation_id, ConsultationStatus::InProgress)
+        .await?;
+    let phone = state
+        .db
+        .lawyer_phone(lawyer_id)
+        .await?
+        .ok_or(CallbackError::NoPhone("the lawyer"))?;
+    match state
+        .rest
+        .create_call(&leg_request(&state.settings, Leg::Lawyer, &a.id, &phone))
+        .await
+    {
+        Ok(created) => {
+            state.db.set_lawyer_call(&a.id, &created.sid).await?;
+            state
+                .db
+                .move_assignment(&a.id, &[S::Accepted], S::CallingLawyer)
+                .await?;
+            tracing::info!(assignment = %a.id, "callback: calling the lawyer");
+        }
+        Err(e) => {
+            tracing::warn!(assignment = %a.id, error = %e, "callback: the provider did not call the lawyer");
+            lawyer_unreachable(state, &a).await?;
+            return Err(e.into());
+        }
+    }
+    load(state, &a.id).await
+}
+
+/// The lawyer turns the offer down: it goes to the next eligible lawyer.
+pub async fn decline(state: &AppState, assignment_id: &str, lawyer_id: &str) -> Result<(), CallbackError> {
+    let a = load(state, assignment_id).await?;
+    if a.lawyer_id != lawyer_id || !state.db.move_assignment(&a.id, &[S::Offered], S::Declined).await? {
+        return Err(CallbackError::NotYours);
+    }
+    CallbackQueue::new(&state.kv)
+        .decline(&a.consultation_id, lawyer_id)
+        .await?;
+    Ok(())
+}
+
+/// A leg answered: what it hears.
+pub async fn answered(
+    state: &AppState,
+    assignment_id: &str,
+    leg: Leg,
+    answered_by: Option<&str>,
+) -> Result<Vec<Action>, CallbackError> {
+    let a = load(state, assignment_id).await?;
+    match leg {
+        Leg::Lawyer => {
+            let whisper = whisper(state, &a).await?;
+            if a.state == S::CallingLawyer {
+                let state = state.clone();
+                let a = a.clone();
+                // The caller's phone rings while the lawyer hears the summary and waits.
+                tokio::spawn(async move {
+                    if let Err(e) = call_caller(&state, &a).await {
+                        tracing::warn!(assignment = %a.id, error = %e, "callback: could not call the caller");
+                    }
+                });
+            }
+            Ok(vec![
+                script::text(whisper),
+                Action::Conference {
+                    room: room(&a.id),
+                    end_on_exit: false,
+                },
+            ])
+        }
+        Leg::Caller => {
+            if let Some(verdict) = answered_by {
+                state.db.set_answered_by(&a.id, verdict).await?;
+            }
+            if answered_by.is_some_and(is_machine) {
+                failed_attempt(state, &a).await?;
+                return Ok(vec![Action::Hangup]);
+            }
+            state
+                .db
+                .move_assignment(&a.id, &[S::CallingCaller], S::Connected)
+                .await?;
+            tracing::info!(assignment = %a.id, "callback: connected");
+            Ok(vec![
+                script::say(&state.prompts, &line("callback_greeting")),
+                Action::Conference {
+                    room: room(&a.id),
+                    end_on_exit: true,
+                },
+            ])
+        }
+    }
+}
+
+/// Twilio's verdicts: human, unknown, machine_start, machine_end_beep, …, fax.
+fn is_machine(answered_by: &str) -> bool {
+    answered_by.starts_with("machine") || answered_by == "fax"
+}
+
+fn line(key: &str) -> crate::ivr::Line {
+    crate::ivr::Line::Prompt {
+        key: key.to_owned(),
+        vars: Vec::new(),
+    }
+}
+
+async fn call_caller(state: &AppState, a: &Assignment) -> Result<(), CallbackError> {
+    let consultation = state
+        .db
+        .consultation_by_id(&a.consultation_id)
+        .await?
+        .ok_or_else(|| CallbackError::Unknown(a.consultation_id.clone()))?;
+    let phone = state
+        .db
+        .caller_phone(&consultation.caller_id)
+        .await?
+        .ok_or(CallbackError::NoPhone("the caller"))?;
+    match state
+        .rest
+        .create_call(&leg_request(&state.settings, Leg::Caller, &a.id, &phone))
+        .await
+    {
+        Ok(created) => {
+            state.db.set_caller_call(&a.id, &created.sid).await?;
+            state
+                .db
+                .move_assignment(&a.id, &[S::CallingLawyer], S::CallingCaller)
+                .await?;
+            tracing::info!(assignment = %a.id, "callback: calling the caller");
+            Ok(())
+        }
+        Err(e) => {
+            // Nobody can answer a call that was never placed: a failed attempt.
+            state
+                .db
+                .move_assignment(&a.id, &[S::CallingLawyer], S::CallingCaller)
+                .await?;
+            failed_attempt(state, a).await?;
+            Err(e.into())
+        }
+    }
+}
+
+/// A leg's status callback.
+pub async fn leg_status(
+    state: &AppState,
+    assignment_id: &str,
+    leg: Leg,
+    status: CallStatus,
+) -> Result<(), CallbackError> {
+    let a = load(state, assignment_id).await?;
+    if !status.is_final() {
+        return Ok(());
+    }
+    match (leg, status) {
+        // The lawyer's phone was never answered.
+        (Leg::Lawyer, _) if a.state == S::CallingLawyer => lawyer_unreachable(state, &a).await,
+        (Leg::Caller, CallStatus::Completed) if a.state == S::Connected => completed(state, &a).await,
+        (Leg::Caller, _) if a.state == S::CallingCaller => failed_attempt(state, &a).await,
+        _ => Ok(()),
+    }
+}
+
+async fn completed(state: &AppState, a: &Assignment) -> Result<(), CallbackError> {
+    if !state.db.move_assignment(&a.id, &[S::Connected], S::Completed).await? {
+        return Ok(());
+    }
+    CallbackQueue::new(&state.kv).remove(&a.consultation_id).await?;
+    state.db.set_presence(&a.lawyer_id, Presence::Available).await?;
+    tracing::info!(assignment = %a.id, "callback: completed");
+    Ok(())
+}
+
+async fn lawyer_unreachable(state: &AppState, a: &Assignment) -> Result<(), CallbackError> {
+    if !state
+        .db
+        .move_assignment(&a.id, &[S::Accepted, S::CallingLawyer], S::LawyerUnreachable)
+        .await?
+    {
+        return Ok(());
+    }
+    CallbackQueue::new(&state.kv)
+        .requeue(&a.consultation_id, Utc::now().timestamp_millis())
+        .await?;
+    state
+        .db
+        .set_consultation_status(&a.consultation_id, ConsultationStatus::WaitingCallback)
+        .await?;
+    state.db.set_presence(&a.lawyer_id, Presence::Offline).await?;
+    tracing::warn!(assignment = %a.id, "callback: the lawyer did not answer; case back in the queue, lawyer offline");
+    Ok(())
+}
+
+/// The caller did not answer: the lawyer is told, and the case waits for the next attempt or,
+/// after the last, the caller gets an SMS.
+async fn failed_attempt(state: &AppState, a: &Assignment) -> Result<(), CallbackError> {
+    if !state
+        .db
+        .move_assignment(&a.id, &[S::CallingCaller], S::NoAnswer)
+        .await?
+    {
+        return Ok(());
+    }
+    let failed = state.db.add_callback_attempt(&a.consultation_id).await?;
+    if let Some(sid) = &a.lawyer_call_sid {
+        let text = state.prompts.callback_no_answer_lawyer.clone();
+        let xml = twiml::render(&[script::text(text), Action::Hangup], &state.settings.public_url);
+        if let Err(e) = state.rest.update_call(sid, &xml).await {
+            tracing::warn!(assignment = %a.id, error = %e, "callback: could not tell the lawyer");
+        }
+    }
+    state.db.set_presence(&a.lawyer_id, Presence::Available).await?;
+    let queue = CallbackQueue::new(&state.kv);
+    let c = &state.settings.callback;
+    if failed < c.max_attempts {
+        let not_before = Utc::now().timestamp_millis() + c.retry_minutes * 60_000;
+        queue.requeue(&a.consultation_id, not_before).await?;
+        state
+            .db
+            .set_consultation_status(&a.consultation_id, ConsultationStatus::WaitingCallback)
+            .await?;
+        tracing::info!(assignment = %a.id, failed, "callback: no answer; tried again later");
+    } else {
+        queue.remove(&a.consultation_id).await?;
+        state
+            .db
+            .set_consultation_status(&a.consultation_id, ConsultationStatus::Unreachable)
+            .await?;
+        tell_caller_how_to_reach_us(state, &a.consultation_id).await?;
+        tracing::info!(assignment = %a.id, failed, "callback: no answer after the last attempt; caller told by SMS");
+    }
+    Ok(())
+}
+
+async fn tell_caller_how_to_reach_us(state: &AppState, consultation_id: &str) -> Result<(), CallbackError> {
+    let Some(c) = state.db.consultation_by_id(consultation_id).await? else {
+        return Ok(());
+    };
+    let phone = state
+        .db
+        .caller_phone(&c.caller_id)
+        .await?
+        .and_then(|p| PhoneNumber::parse(&p).ok())
+        .filter(PhoneNumber::is_mobile);
+    if let (Some(phone), true) = (phone, state.rest.is_configured()) {
+        let text = fill(&state.prompts.sms_unreachable, &[("ticket", c.ticket.as_str())]);
+        crate::inbound::notify::send_in_background(state.clone(), c.caller_id.clone(), c.id.clone(), phone, text);
+    }
+    Ok(())
+}
+
+/// What the lawyer hears before the caller is connected: the case and the caller's needs
+/// ("来电人为视力残疾，语速较慢").
+async fn whisper(state: &AppState, a: &Assignment) -> Result<String, CallbackError> {
+    let c = state
+        .db
+        .consultation_by_id(&a.consultation_id)
+        .await?
+        .ok_or_else(|| CallbackError::Unknown(a.consultation_id.clone()))?;
+    let mut parts = Vec::new();
+    if let Some(matter) = c.matter.as_deref().and_then(Matter::parse) {
+        parts.push(format!("事项：{}", matter.chinese()));
+    }
+    let regions = &state.flow.regions;
+    let place = c
+        .county
+        .as_deref()
+        .and_then(|code| regions.county(code))
+        .map(|(p, county)| format!("{}{}", p.name, county.name))
+        .or_else(|| {
+            c.prefecture
+                .as_deref()
+                .and_then(|code| regions.prefecture(code))
+                .map(|p| p.name.clone())
+        });
+    if let Some(place) = place {
+        parts.push(format!("地区：{place}"));
+    }
+    if c.urgent {
+        parts.push("紧急，有期限或证据需要马上处理".into());
+    }
+    let mut needs = Vec::new();
+    if let Some(application) = state.db.application_of(&c.id).await? {
+        let category = application
+            .disability_category
+            .and_then(|c| u8::try_from(c).ok())
+            .and_then(DisabilityCategory::from_digit);
+        let level = application.disability_level.and_then(|l| u8::try_from(l).ok());
+        if let (Some(category), Some(level)) = (category, level) {
+            needs.push(format!("来电人为{}", category.with_level(level)));
+        }
+        parts.push(format!("法律援助预审：{}", outcome_words(&application.outcome)));
+    }
+    let profile = state.db.caller_profile(&c.caller_id).await?;
+    if profile.rate == crate::speech::SpeechRate::Slower {
+        needs.push("语速较慢".into());
+    }
+    if profile.long_timeouts {
+        needs.push("按键较慢".into());
+    }
+    if c.channel == "sms" {
+        needs.push("曾用短信联系".into());
+    }
+    if !needs.is_empty() {
+        parts.push(needs.join("，"));
+    }
+    let summary = if parts.is_empty() {
+        "来电人没有选择事项".to_owned()
+    } else {
+        parts.join("。")
+    };
+    Ok(fill(
+        &state.prompts.callback_whisper,
+        &[("summary", &summary), ("ticket", &c.ticket.spoken())],
+    ))
+}
+
+fn outcome_words(outcome: &str) -> &'static str {
+    match outcome {
+        "likely_eligible" => "很可能符合条件",
+        "needs_review" => "需要审查",
+        _ => "仅提供咨询",
+    }
+}

@@ -1,0 +1,90 @@
+//! Offering waiting callbacks to lawyers. Each round, every lawyer who is available, on duty
+//! (Beijing time) and below their `max_cases`, without an offer pending, is considered in order
+//! of who was least recently assigned (fairness), and the queue reserves for each the best
+//! entry they may take (matter, region, priority with aging) for `callback.offer_secs`. A Redis
+//! lease makes one instance do a round at a time, so no lawyer is offered two cases at once.
+
+use chrono::{DateTime, Utc};
+
+use super::queue::Lawyer;
+use super::CallbackQueue;
+use crate::app::AppState;
+use crate::domain::callback::Presence;
+use crate::domain::Matter;
+use crate::kv::KvError;
+use crate::storage::assignments::Assignment;
+use crate::storage::lawyers::LawyerRecord;
+use crate::storage::StorageError;
+
+const LEASE: &str = "dispatch";
+const LEASE_MS: u64 = 10_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Queue(#[from] KvError),
+}
+
+/// One round; returns the offers made.
+pub async fn dispatch(state: &AppState, now: DateTime<Utc>) -> Result<Vec<Assignment>, DispatchError> {
+    let Some(lease) = state.kv.try_lock(LEASE, LEASE_MS).await? else {
+        return Ok(Vec::new());
+    };
+    let result = offer_round(state, now).await;
+    if let Err(e) = state.kv.unlock(LEASE, &lease).await {
+        tracing::warn!(error = %e, "dispatch lease not released; it expires by itself");
+    }
+    result
+}
+
+async fn offer_round(state: &AppState, now: DateTime<Utc>) -> Result<Vec<Assignment>, DispatchError> {
+    let queue = CallbackQueue::new(&state.kv);
+    let offer_ms = (state.settings.callback.offer_secs * 1000) as i64;
+    let mut lawyers = Vec::new();
+    for l in state.db.lawyers().await? {
+        if l.presence == Presence::Available.as_str()
+            && crate::domain::roster::on_duty(&l.shifts, &l.exceptions, now)
+            && state.db.active_assignments_of(&l.id).await?.is_empty()
+            && state.db.open_cases_of(&l.id).await? < i64::from(l.max_cases)
+        {
+            lawyers.push(l);
+        }
+    }
+    // Never assigned first, then the longest ago (RFC 3339 text sorts as time).
+    lawyers.sort_by(|a, b| a.last_assigned_at.cmp(&b.last_assigned_at).then(a.id.cmp(&b.id)));
+    let mut offers = Vec::new();
+    for l in &lawyers {
+        let (matters, prefectures) = eligibility(l);
+        let lawyer = Lawyer {
+            id: &l.id,
+            matters: &matters,
+            prefectures: &prefectures,
+        };
+        let now_ms = now.timestamp_millis();
+        if let Some(consultation_id) = queue.claim_next(&lawyer, now_ms, offer_ms).await? {
+            let lapses_at =
+                (now + chrono::Duration::milliseconds(offer_ms)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            let offer = state.db.record_offer(&consultation_id, &l.id, &lapses_at).await?;
+            tracing::info!(assignment = %offer.id, lawyer = %l.id, "callback offered");
+            offers.push(offer);
+        }
+    }
+    Ok(offers)
+}
+
+/// The matters a lawyer takes (their skills that are matters) and the prefectures they serve
+/// (a county or township code counts for its prefecture).
+fn eligibility(l: &LawyerRecord) -> (Vec<Matter>, Vec<String>) {
+    let matters = l.skills.iter().filter_map(|s| Matter::parse(s)).collect();
+    let mut prefectures: Vec<String> = l
+        .regions
+        .iter()
+        .filter(|code| code.len() >= 6)
+        .map(|code| format!("{}00", &code[..4]))
+        .collect();
+    prefectures.sort();
+    prefectures.dedup();
+    (matters, prefectures)
+}

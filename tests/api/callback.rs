@@ -1,0 +1,363 @@
+//! The outbound callback, end to end: a caller asks for a callback, the dispatcher offers it to
+//! the least recently assigned available lawyer, the lawyer accepts, the lawyer's phone and then
+//! the caller's are dialled through the provider's REST API (answering-machine detection on the
+//! caller's leg), both join a conference, and every outcome is recorded. Retries with an
+//! explicit clock; the lawyer not answering; fairness between lawyers.
+
+use chrono::{Duration, Utc};
+use hotline::domain::roster::parse_csv;
+use hotline::routing::{callback, dispatch::dispatch, CallbackQueue};
+
+use crate::backends;
+use crate::helpers::{spawn_app, Backend, TestApp, HOTLINE_NUMBER};
+use crate::provider::{pairs, post_signed, sid, ticket_from_speech, Input, Phone};
+
+backends!(
+    a_requested_callback_rings_the_lawyer_then_the_caller,
+    a_caller_who_does_not_answer_is_tried_again_then_told_by_sms,
+    a_lawyer_who_does_not_answer_loses_the_caller_nothing,
+    the_least_recently_assigned_lawyer_gets_the_offer,
+);
+
+const ROSTER: &str = "name,phone,skills,regions,max_cases,shifts,exceptions
+张明,+8613800000001,labour_wages;work_injury,610100,3,mon-sun 00:00-24:00,
+李华,+8613800000002,labour_wages,610100,3,mon-sun 00:00-24:00,
+";
+
+/// Imports the roster and makes the named lawyers available; returns their ids by name.
+async fn lawyers(app: &TestApp, available: &[&str]) -> Vec<(String, String)> {
+    app.state.db.import_roster(&parse_csv(ROSTER).unwrap()).await.unwrap();
+    let all = app.state.db.lawyers().await.unwrap();
+    for l in &all {
+        if available.contains(&l.name.as_str()) {
+            app.state
+                .db
+                .set_presence(&l.id, hotline::domain::callback::Presence::Available)
+                .await
+                .unwrap();
+        }
+    }
+    all.into_iter().map(|l| (l.name, l.id)).collect()
+}
+
+fn id_of(lawyers: &[(String, String)], name: &str) -> String {
+    lawyers.iter().find(|(n, _)| n == name).unwrap().1.clone()
+}
+
+/// A caller asks for a callback (0 with nobody to transfer to); returns the consultation id.
+async fn caller_waits(app: &TestApp, number: &str) -> String {
+    let mut phone = Phone::new(app, number);
+    phone.call(&[Input::Keys("0")]).await;
+    app.consultation(&ticket_from_speech(&phone.said())).await.id
+}
+
+/// The provider's request for a callback leg's TwiML, or its status callback.
+async fn leg(app: &TestApp, path: &str, call_sid: &str, extra: &[(&str, &str)]) -> crate::provider::Reply {
+    let mut params = pairs(&[
+        ("AccountSid", crate::helpers::ACCOUNT_SID),
+        ("CallSid", call_sid),
+        ("CallStatus", "in-progress"),
+        ("Direction", "outbound-api"),
+        ("From", HOTLINE_NUMBER),
+        ("ApiVersion", "2010-04-01"),
+    ]);
+    for (k, v) in pairs(extra) {
+        match params.iter_mut().find(|(name, _)| *name == k) {
+            Some(existing) => existing.1 = v,
+            None => params.push((k, v)),
+        }
+    }
+    post_signed(app, path, &params, &[]).await
+}
+
+async fn a_requested_callback_rings_the_lawyer_then_the_caller(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let roster = lawyers(&app, &["张明"]).await;
+    let zhang = id_of(&roster, "张明");
+    let consultation = caller_waits(&app, "+8613900000009").await;
+    app.provider.wait_for(1).await; // the ticket SMS
+
+    let offers = dispatch(&app.state, Utc::now()).await.unwrap();
+    assert_eq!(offers.len(), 1);
+    let offer = &offers[0];
+    assert_eq!(
+        (offer.consultation_id.as_str(), offer.lawyer_id.as_str()),
+        (consultation.as_str(), zhang.as_str())
+    );
+    assert!(
+        dispatch(&app.state, Utc::now()).await.unwrap().is_empty(),
+        "one offer at a time"
+    );
+
+    let accepted = callback::accept(&app.state, &offer.id, &zhang).await.unwrap();
+    assert_eq!(accepted.state.as_str(), "calling_lawyer");
+    // First the lawyer's phone, in Twilio's format.
+    let sent = app.provider.wait_for(2).await;
+    let lawyer_call = &sent[1];
+    assert!(lawyer_call.path.ends_with("/Calls.json") && lawyer_call.basic_auth_ok);
+    assert_eq!(lawyer_call.get("To"), Some("+8613800000001"));
+    assert_eq!(lawyer_call.get("From"), Some(HOTLINE_NUMBER));
+    let lawyer_url = format!("{}/twilio/callback/lawyer?a={}", app.public_url, offer.id);
+    assert_eq!(lawyer_call.get("Url"), Some(lawyer_url.as_str()));
+    assert_eq!(lawyer_call.get("MachineDetection"), None);
+    let events: Vec<&str> = lawyer_call
+        .form
+        .iter()
+        .filter(|(k, _)| k == "StatusCallbackEvent")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(events, ["answered", "completed"]);
+
+    // The lawyer answers: the case is whispered, the lawyer waits in the conference...
+    let lawyer_sid = app
+        .state
+        .db
+        .assignment(&offer.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .lawyer_call_sid
+        .unwrap();
+    let path = format!("/twilio/callback/lawyer?a={}", offer.id);
+    let twiml = leg(&app, &path, &lawyer_sid, &[("To", "+8613800000001")]).await;
+    let xml = twiml.assert_twiml().to_owned();
+    assert!(xml.contains("这里是12348律师回电"), "{xml}");
+    assert!(xml.contains(&format!("<Conference beep=\"false\" startConferenceOnEnter=\"true\" endConferenceOnExit=\"false\">callback-{}</Conference>", offer.id)), "{xml}");
+    // ...while the caller's phone rings, from the hotline number, with machine detection.
+    let sent = app.provider.wait_for(3).await;
+    let caller_call = &sent[2];
+    assert_eq!(caller_call.get("To"), Some("+8613900000009"));
+    assert_eq!(caller_call.get("From"), Some(HOTLINE_NUMBER));
+    assert_eq!(caller_call.get("MachineDetection"), Some("Enable"));
+    let caller_sid = wait_for_caller_sid(&app, &offer.id).await;
+
+    // The caller (a human) answers and joins; the call ends normally.
+    let path = format!("/twilio/callback/caller?a={}", offer.id);
+    let xml = leg(&app, &path, &caller_sid, &[("AnsweredBy", "human")])
+        .await
+        .assert_twiml()
+        .to_owned();
+    assert!(xml.contains("律师为您回电"), "{xml}");
+    assert!(xml.contains("endConferenceOnExit=\"true\""), "{xml}");
+    let status = format!("/twilio/callback/caller/status?a={}", offer.id);
+    assert_eq!(
+        leg(
+            &app,
+            &status,
+            &caller_sid,
+            &[("CallStatus", "completed"), ("CallDuration", "300")]
+        )
+        .await
+        .status,
+        200
+    );
+
+    let done = app.state.db.assignment(&offer.id).await.unwrap().unwrap();
+    assert_eq!(
+        (done.state.as_str(), done.answered_by.as_deref()),
+        ("completed", Some("human"))
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM assignments WHERE connected_at IS NOT NULL AND ended_at IS NOT NULL")
+            .await,
+        1
+    );
+    let c = app.state.db.consultation_by_id(&consultation).await.unwrap().unwrap();
+    assert_eq!(c.status, "in_progress", "the lawyer has the case until they close it");
+    assert_eq!(
+        CallbackQueue::new(&app.state.kv).state(&consultation).await.unwrap(),
+        None,
+        "off the queue"
+    );
+    let zhang_now = app
+        .state
+        .db
+        .lawyers()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|l| l.id == zhang)
+        .unwrap();
+    assert_eq!(zhang_now.presence, "available");
+    assert!(zhang_now.last_assigned_at.is_some());
+    app.stop().await;
+}
+
+async fn wait_for_caller_sid(app: &TestApp, assignment: &str) -> String {
+    for _ in 0..100 {
+        if let Some(sid) = app
+            .state
+            .db
+            .assignment(assignment)
+            .await
+            .unwrap()
+            .unwrap()
+            .caller_call_sid
+        {
+            return sid;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the caller was never called");
+}
+
+/// One attempt at `now`: offer, accept, lawyer answers, the caller's phone is answered by a machine.
+async fn attempt_answered_by_machine(app: &TestApp, lawyer: &str, now: chrono::DateTime<Utc>) -> String {
+    let offers = dispatch(&app.state, now).await.unwrap();
+    assert_eq!(offers.len(), 1, "offered at {now}");
+    let offer = &offers[0];
+    callback::accept(&app.state, &offer.id, lawyer).await.unwrap();
+    let lawyer_sid = app
+        .state
+        .db
+        .assignment(&offer.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .lawyer_call_sid
+        .unwrap();
+    leg(
+        app,
+        &format!("/twilio/callback/lawyer?a={}", offer.id),
+        &lawyer_sid,
+        &[],
+    )
+    .await
+    .assert_twiml();
+    let caller_sid = wait_for_caller_sid(app, &offer.id).await;
+    let xml = leg(
+        app,
+        &format!("/twilio/callback/caller?a={}", offer.id),
+        &caller_sid,
+        &[("AnsweredBy", "machine_start")],
+    )
+    .await
+    .assert_twiml()
+    .to_owned();
+    assert!(xml.contains("<Hangup/>"), "a machine is not talked to: {xml}");
+    offer.id.clone()
+}
+
+async fn a_caller_who_does_not_answer_is_tried_again_then_told_by_sms(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let roster = lawyers(&app, &["张明"]).await;
+    let zhang = id_of(&roster, "张明");
+    let consultation = caller_waits(&app, "+8613900000008").await;
+    let first_sms = app.provider.wait_for(1).await.len();
+    let queue = CallbackQueue::new(&app.state.kv);
+
+    let t0 = Utc::now();
+    let first = attempt_answered_by_machine(&app, &zhang, t0).await;
+    assert_eq!(
+        app.state.db.assignment(&first).await.unwrap().unwrap().state.as_str(),
+        "no_answer"
+    );
+    // The lawyer waiting in the conference is told, through the provider.
+    let sent = app.provider.wait_for(first_sms + 3).await;
+    let update = sent
+        .iter()
+        .find(|r| r.path.contains("/Calls/CA"))
+        .expect("the lawyer's call updated");
+    assert!(update.get("Twiml").unwrap().contains("来电人没有接听"));
+    // It keeps its place but is not offered again before the retry time (a paused clock).
+    assert_eq!(queue.state(&consultation).await.unwrap().unwrap().0, "waiting");
+    assert!(dispatch(&app.state, t0 + Duration::minutes(9))
+        .await
+        .unwrap()
+        .is_empty());
+    let second = attempt_answered_by_machine(&app, &zhang, t0 + Duration::minutes(11)).await;
+    let third = attempt_answered_by_machine(&app, &zhang, t0 + Duration::minutes(22)).await;
+    for (a, n) in [(first, 1), (second, 2), (third, 3)] {
+        assert_eq!(app.state.db.assignment(&a).await.unwrap().unwrap().attempt, n);
+    }
+    // After the third: no more attempts, an SMS says how to reach us.
+    assert!(dispatch(&app.state, t0 + Duration::minutes(60))
+        .await
+        .unwrap()
+        .is_empty());
+    let c = app.state.db.consultation_by_id(&consultation).await.unwrap().unwrap();
+    assert_eq!(c.status, "unreachable");
+    assert_eq!(queue.state(&consultation).await.unwrap(), None);
+    let mut found = false;
+    for _ in 0..100 {
+        found = app.provider.requests().iter().any(|r| {
+            r.get("Body")
+                .is_some_and(|b| b.contains("多次回电未能接通") && b.contains(c.ticket.as_str()))
+        });
+        if found {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(found, "the last SMS was sent");
+    app.stop().await;
+}
+
+async fn a_lawyer_who_does_not_answer_loses_the_caller_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let roster = lawyers(&app, &["张明"]).await;
+    let zhang = id_of(&roster, "张明");
+    let consultation = caller_waits(&app, "+8613900000007").await;
+    let offer = dispatch(&app.state, Utc::now()).await.unwrap().remove(0);
+    callback::accept(&app.state, &offer.id, &zhang).await.unwrap();
+    let lawyer_sid = sid("CA");
+    let status = format!("/twilio/callback/lawyer/status?a={}", offer.id);
+    assert_eq!(
+        leg(&app, &status, &lawyer_sid, &[("CallStatus", "no-answer")])
+            .await
+            .status,
+        200
+    );
+    let a = app.state.db.assignment(&offer.id).await.unwrap().unwrap();
+    assert_eq!(a.state.as_str(), "lawyer_unreachable");
+    let c = app.state.db.consultation_by_id(&consultation).await.unwrap().unwrap();
+    assert_eq!((c.status.as_str(), c.ticket.as_str().len()), ("waiting_callback", 8));
+    assert_eq!(
+        app.count("SELECT callback_attempts FROM consultations").await,
+        0,
+        "not the caller's failure"
+    );
+    let queue = CallbackQueue::new(&app.state.kv);
+    assert_eq!(queue.position(&consultation).await.unwrap(), Some(1), "its place kept");
+    let lawyer = app
+        .state
+        .db
+        .lawyers()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|l| l.id == zhang)
+        .unwrap();
+    assert_eq!(lawyer.presence, "offline");
+    // The same status again changes nothing.
+    leg(
+        &app,
+        &status,
+        &lawyer_sid,
+        &[("CallStatus", "no-answer"), ("Timestamp", "x")],
+    )
+    .await;
+    assert_eq!(queue.position(&consultation).await.unwrap(), Some(1));
+    app.stop().await;
+}
+
+async fn the_least_recently_assigned_lawyer_gets_the_offer(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let roster = lawyers(&app, &["张明", "李华"]).await;
+    let (zhang, li) = (id_of(&roster, "张明"), id_of(&roster, "李华"));
+    app.state.db.mark_assigned(&li).await.unwrap();
+    caller_waits(&app, "+8613900000006").await;
+    let offers = dispatch(&app.state, Utc::now()).await.unwrap();
+    assert_eq!(offers.len(), 1);
+    assert_eq!(offers[0].lawyer_id, zhang, "张明 was never assigned; 李华 just was");
+    // He declines: it goes to 李华, never back to him.
+    callback::decline(&app.state, &offers[0].id, &zhang).await.unwrap();
+    let next = dispatch(&app.state, Utc::now()).await.unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].lawyer_id, li);
+    assert!(
+        callback::accept(&app.state, &offers[0].id, &zhang).await.is_err(),
+        "a declined offer cannot be accepted"
+    );
+    app.stop().await;
+}
