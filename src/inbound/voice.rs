@@ -256,7 +256,14 @@ async fn register(
     let callback_number = spoken::phone(&phone, state.settings.ivr.one_as_yao);
     let by_sms = phone.is_mobile() && state.rest.is_configured();
     if created && by_sms {
-        let text = fill(&state.prompts.sms_ticket, &[("ticket", consultation.ticket.as_str())]);
+        // R6: the ticket, the place in the queue and the number called back, also as text.
+        let place = ahead.map_or(String::new(), |n| {
+            fill(&state.prompts.sms_place, &[("position", &(n + 1).to_string())])
+        });
+        let text = fill(
+            &state.prompts.sms_ticket,
+            &[("ticket", consultation.ticket.as_str()), ("place", &place)],
+        );
         notify::send_in_background(state.clone(), caller_id.clone(), consultation.id.clone(), phone, text);
     }
     tracing::info!(call_sid, consultation = %consultation.id, created, gave_up, "callback registered");

@@ -81,6 +81,7 @@ prompts!(
     apology,
     call_again,
     sms_ticket,
+    sms_place,
     sms_received,
     sms_assessment,
     callback_whisper,

@@ -42,6 +42,8 @@ pub async fn dispatch(state: &AppState, now: DateTime<Utc>) -> Result<Vec<Assign
 async fn offer_round(state: &AppState, now: DateTime<Utc>) -> Result<Vec<Assignment>, DispatchError> {
     let queue = CallbackQueue::new(&state.kv);
     let offer_ms = (state.settings.callback.offer_secs * 1000) as i64;
+    let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    state.db.lapse_stale_offers(&stamp(now)).await?;
     let mut lawyers = Vec::new();
     for l in state.db.lawyers().await? {
         if l.presence == Presence::Available.as_str()
@@ -64,8 +66,7 @@ async fn offer_round(state: &AppState, now: DateTime<Utc>) -> Result<Vec<Assignm
         };
         let now_ms = now.timestamp_millis();
         if let Some(consultation_id) = queue.claim_next(&lawyer, now_ms, offer_ms).await? {
-            let lapses_at =
-                (now + chrono::Duration::milliseconds(offer_ms)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            let lapses_at = stamp(now + chrono::Duration::milliseconds(offer_ms));
             let offer = state.db.record_offer(&consultation_id, &l.id, &lapses_at).await?;
             tracing::info!(assignment = %offer.id, lawyer = %l.id, "callback offered");
             offers.push(offer);

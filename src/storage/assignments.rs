@@ -144,6 +144,19 @@ impl Db {
         Ok(())
     }
 
+    /// Offers whose time is up end as lapsed, even if Redis lost them (and so never returned
+    /// them as lapsed): a lawyer is never held by an offer that no longer exists.
+    pub async fn lapse_stale_offers(&self, now: &str) -> Result<u64, StorageError> {
+        let done = sqlx::query(
+            "UPDATE assignments SET state = 'lapsed', ended_at = $1, updated_at = $1
+             WHERE state = 'offered' AND lapses_at < $1",
+        )
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Offers the queue took back (lapsed): their assignments end as lapsed.
     pub async fn lapse_offers(&self, consultation_ids: &[String]) -> Result<(), StorageError> {
         for id in consultation_ids {

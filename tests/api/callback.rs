@@ -17,6 +17,7 @@ backends!(
     a_caller_who_does_not_answer_is_tried_again_then_told_by_sms,
     a_lawyer_who_does_not_answer_loses_the_caller_nothing,
     the_least_recently_assigned_lawyer_gets_the_offer,
+    an_offer_redis_lost_does_not_hold_the_lawyer,
 );
 
 const ROSTER: &str = "name,phone,skills,regions,max_cases,shifts,exceptions
@@ -358,6 +359,44 @@ async fn the_least_recently_assigned_lawyer_gets_the_offer(backend: Backend) {
     assert!(
         callback::accept(&app.state, &offers[0].id, &zhang).await.is_err(),
         "a declined offer cannot be accepted"
+    );
+    app.stop().await;
+}
+
+async fn an_offer_redis_lost_does_not_hold_the_lawyer(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let roster = lawyers(&app, &["张明"]).await;
+    let zhang = id_of(&roster, "张明");
+    caller_waits(&app, "+8613900000005").await;
+    let t0 = Utc::now();
+    let first = dispatch(&app.state, t0).await.unwrap().remove(0);
+    // Redis loses everything; the reconciler puts the waiting case back.
+    let keys: Vec<String> = app
+        .state
+        .kv
+        .run(redis::cmd("KEYS").arg(app.state.kv.key("queue", "*")))
+        .await
+        .unwrap();
+    let _: i64 = app.state.kv.run(redis::cmd("DEL").arg(&keys)).await.unwrap();
+    hotline::routing::reconcile(&app.state.db, &app.state.kv).await.unwrap();
+    // While the lost offer's time runs, the lawyer is not offered another; after it, they are.
+    assert!(dispatch(&app.state, t0 + Duration::seconds(60))
+        .await
+        .unwrap()
+        .is_empty());
+    let again = dispatch(&app.state, t0 + Duration::seconds(200)).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].lawyer_id, zhang);
+    assert_eq!(
+        app.state
+            .db
+            .assignment(&first.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+            .as_str(),
+        "lapsed"
     );
     app.stop().await;
 }

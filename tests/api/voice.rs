@@ -88,7 +88,8 @@ async fn callback_request_reads_the_ticket_and_queues_it(backend: Backend) {
     assert!(sms.basic_auth_ok, "Basic auth with account SID and token");
     assert_eq!(sms.get("To"), Some("+8613800138000"));
     assert_eq!(sms.get("From"), Some(HOTLINE_NUMBER));
-    assert!(sms.get("Body").unwrap().contains(&ticket));
+    let body = sms.get("Body").unwrap();
+    assert!(body.contains(&ticket) && body.contains("排第1位"), "{body}");
     assert_eq!(
         sms.get("StatusCallback"),
         Some(format!("{}/twilio/sms/status", app.public_url).as_str())
