@@ -47,6 +47,7 @@ pub struct Settings {
     pub ivr: IvrSettings,
     pub fallback: FallbackSettings,
     pub callback: CallbackSettings,
+    pub sms: SmsSettings,
     pub speech: SpeechSettings,
     pub jobs: JobSettings,
     pub log: LogSettings,
@@ -95,6 +96,13 @@ impl IvrSettings {
     pub fn file(name: &str) -> Option<&Path> {
         (!name.is_empty()).then(|| Path::new(name))
     }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SmsSettings {
+    pub duplicate_window_secs: u64,
+    pub inbound_per_10_minutes: i64,
+    pub automatic_per_hour: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,16 +1,33 @@
-//! Inbound SMS: every message is stored and threaded into the sender's open consultation, or
-//! opens one (queued for a lawyer) and is answered with its ticket number.
+//! Inbound SMS: a deaf or speech-impaired person can do by text everything the phone menu
+//! offers (DOMAIN.md §6 R5), through the very same flow and engine, and talk with a lawyer.
+//!
+//! Every message is stored first, before anything else can fail; then duplicates (the same
+//! number and text within seconds, as some phones resend) and floods (a per-number rate limit)
+//! are answered with nothing more; keywords are handled (退订 / 帮助 / 返回); the message joins
+//! the person's open consultation or opens one (queued for a lawyer at once); and an answer to
+//! the menu moves the conversation on, while free text simply goes to the lawyer.
 
 use crate::app::AppState;
 use crate::domain::{Channel, PhoneNumber};
 use crate::ivr::prompts::fill;
+use crate::ivr::{step, CallState, Event, Line, Next, Profile, Task};
 use crate::providers::{Action, MessageStatus};
 use crate::routing::queue::Waiting;
 use crate::routing::CallbackQueue;
-use crate::storage::consultations::NewConsultation;
+use crate::sms::keywords::{read, Reading};
+use crate::storage::consultations::{Consultation, NewConsultation};
+use crate::storage::conversations::Conversation;
 use crate::storage::messages::NewMessage;
 
+use super::intake::{self, Intake};
 use super::HandleError;
+
+/// The window of `sms.inbound_per_10_minutes`.
+const RATE_WINDOW_SECS: u64 = 600;
+/// Cases listed by 查询进度.
+const PROGRESS_CASES: i64 = 3;
+/// The signature every automatic text starts with.
+pub const SIGNATURE: &str = "【12348】";
 
 pub async fn received(state: &AppState, message_sid: &str, from: &str, body: &str) -> Result<Vec<Action>, HandleError> {
     let Ok(phone) = PhoneNumber::parse(from) else {
@@ -18,6 +35,25 @@ pub async fn received(state: &AppState, message_sid: &str, from: &str, body: &st
         return Ok(Vec::new());
     };
     let caller_id = state.db.upsert_caller(&phone).await?;
+    let stored = state
+        .db
+        .insert_message(&NewMessage {
+            provider_sid: Some(message_sid),
+            inbound: true,
+            caller_id: &caller_id,
+            consultation_id: None,
+            body,
+            status: MessageStatus::Received,
+        })
+        .await?;
+    let Some(message_id) = stored else {
+        return Ok(Vec::new()); // the same delivery again
+    };
+    if is_duplicate(state, &caller_id, body).await {
+        tracing::info!(message_sid, "the same text again within seconds: stored, not acted on");
+        return Ok(Vec::new());
+    }
+    let reading = read(body);
     let (consultation, created) = state
         .db
         .consultation_for(&NewConsultation {
@@ -27,26 +63,247 @@ pub async fn received(state: &AppState, message_sid: &str, from: &str, body: &st
             channel: Channel::Sms,
         })
         .await?;
-    state
-        .db
-        .insert_message(&NewMessage {
-            provider_sid: Some(message_sid),
-            inbound: true,
-            caller_id: &caller_id,
-            consultation_id: Some(&consultation.id),
-            body,
-            status: MessageStatus::Received,
-        })
-        .await?;
-    if !created {
-        return Ok(Vec::new());
+    state.db.set_message_consultation(&message_id, &consultation.id).await?;
+    if created {
+        if let Err(e) = CallbackQueue::new(&state.kv).enqueue(&Waiting::of(&consultation)).await {
+            tracing::warn!(error = %e, "consultation saved but not queued yet; the reconciler will queue it");
+        }
     }
-    if let Err(e) = CallbackQueue::new(&state.kv).enqueue(&Waiting::of(&consultation)).await {
-        tracing::warn!(error = %e, "consultation saved but not queued yet; the reconciler will queue it");
+    match over_rate(state, &caller_id).await {
+        Rate::Within => {}
+        Rate::JustOver => return Ok(messages(vec![state.prompts.sms_rate_limited.clone()])),
+        Rate::Over => return Ok(Vec::new()),
     }
-    Ok(vec![Action::Message {
-        body: fill(&state.prompts.sms_received, &[("ticket", consultation.ticket.as_str())]),
-    }])
+    let texts = converse(state, &caller_id, message_sid, &consultation, reading).await?;
+    Ok(messages(texts))
+}
+
+/// The texts, each split to fit (numbered parts when long), as reply messages.
+fn messages(texts: Vec<String>) -> Vec<Action> {
+    let joined = texts.join("");
+    let body = joined.strip_prefix(SIGNATURE).unwrap_or(&joined);
+    crate::sms::split(body, SIGNATURE)
+        .into_iter()
+        .map(|body| Action::Message { body })
+        .collect()
+}
+
+/// Some phones and gateways resend a message; the same number and text within seconds is
+/// kept but not acted on twice. Redis trouble lets it through rather than lose it.
+async fn is_duplicate(state: &AppState, caller_id: &str, body: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    let window = state.settings.sms.duplicate_window_secs;
+    if window == 0 {
+        return false;
+    }
+    let digest = hex::encode(Sha256::digest(format!("{caller_id}\0{}", body.trim())));
+    let key = state.kv.key("smsdup", &digest);
+    let set: Result<Option<String>, _> = state
+        .kv
+        .run(redis::cmd("SET").arg(key).arg(1).arg("NX").arg("EX").arg(window))
+        .await;
+    matches!(set, Ok(None))
+}
+
+enum Rate {
+    Within,
+    /// The first message over the limit: told once.
+    JustOver,
+    Over,
+}
+
+async fn over_rate(state: &AppState, caller_id: &str) -> Rate {
+    let limit = state.settings.sms.inbound_per_10_minutes;
+    match state.kv.count_in_window("smsin", caller_id, RATE_WINDOW_SECS).await {
+        Ok(n) if n == limit + 1 => Rate::JustOver,
+        Ok(n) if n > limit => Rate::Over,
+        _ => Rate::Within,
+    }
+}
+
+/// One turn of the text conversation; returns the reply texts.
+async fn converse(
+    state: &AppState,
+    caller_id: &str,
+    message_sid: &str,
+    consultation: &Consultation,
+    reading: Reading,
+) -> Result<Vec<String>, HandleError> {
+    let p = &state.prompts;
+    let stored = state.db.sms_conversation(caller_id).await?;
+    let fresh = || Conversation {
+        state: CallState::new(Profile::default(), None),
+        history: Vec::new(),
+    };
+    let mut texts = Vec::new();
+    let (mut convo, event) = match (stored, reading) {
+        (_, Reading::Stop) => {
+            state.db.set_opted_out(caller_id, true).await?;
+            return Ok(vec![p.sms_stopped.clone()]);
+        }
+        (_, Reading::Help) => {
+            state.db.set_opted_out(caller_id, false).await?;
+            (fresh(), Event::Start)
+        }
+        (None, _) => (fresh(), Event::Start),
+        (Some(mut convo), Reading::Back) => match convo.history.pop() {
+            Some(previous) => {
+                convo.state = previous;
+                (convo, Event::Resume)
+            }
+            None => (convo, Event::Resume),
+        },
+        (Some(mut convo), Reading::Keys(keys)) => {
+            convo.push();
+            (convo, Event::Keys(keys))
+        }
+        (Some(mut convo), Reading::Free) => {
+            if matches!(
+                state.flow.nodes.get(&convo.state.node),
+                Some(crate::ivr::flow::Node::Record { .. })
+            ) {
+                // The text is the description the menu asked for (it is in the thread already).
+                convo.push();
+                (convo, Event::Keys("#".into()))
+            } else {
+                return Ok(vec![p.sms_noted.clone()]);
+            }
+        }
+    };
+    if event == Event::Start {
+        texts.push(fill(&p.sms_received, &[("ticket", consultation.ticket.as_str())]));
+    }
+    let max_tries = state.settings.ivr.max_tries;
+    let (mut s, mut reply) = step(&state.flow, convo.state.clone(), event.clone(), max_tries);
+    loop {
+        texts.extend(
+            reply
+                .say
+                .iter()
+                .filter(|l| !matches!(l, Line::Prompt { key, .. } if key == "welcome"))
+                .map(|l| text_of(state, l)),
+        );
+        let task = match reply.next {
+            Next::Ask(_) => break,
+            Next::Run(task) => task,
+        };
+        let intake = Intake {
+            caller_id,
+            origin: &format!("sms:{message_sid}"),
+            call_sid: None,
+            channel: Channel::Sms,
+            state: &s,
+        };
+        match task {
+            Task::Progress { ticket } => {
+                texts.extend(progress(state, caller_id, ticket.as_deref()).await?);
+                (s, reply) = step(&state.flow, s, Event::Resume, max_tries);
+                continue;
+            }
+            Task::Apply => {
+                let reg = intake::register(state, intake, true).await?;
+                if let Some(explanation) = &reg.explanation {
+                    texts.push(fill(&p.assessment, &[("explanation", explanation)]));
+                }
+                texts.push(p.sms_art23.clone());
+                texts.push(registered(state, &reg));
+            }
+            Task::Callback { .. } | Task::Transfer => {
+                let reg = intake::register(state, intake, false).await?;
+                texts.push(registered(state, &reg));
+            }
+        }
+        // Done: the conversation starts again from the menu next time.
+        s = CallState::new(s.profile, None);
+        s.node = state.flow.start.clone();
+        break;
+    }
+    convo.state = s;
+    state.db.save_sms_conversation(caller_id, &convo).await?;
+    Ok(texts)
+}
+
+fn registered(state: &AppState, reg: &intake::Registration) -> String {
+    let p = &state.prompts;
+    let place = reg.ahead.map_or(String::new(), |n| {
+        fill(&p.sms_place, &[("position", &(n + 1).to_string())])
+    });
+    let wait = reg
+        .wait_minutes
+        .map_or(String::new(), |m| fill(&p.sms_wait, &[("minutes", &m.to_string())]));
+    fill(
+        &p.sms_registered,
+        &[
+            ("ticket", reg.consultation.ticket.as_str()),
+            ("place", &place),
+            ("wait", &wait),
+        ],
+    )
+}
+
+async fn progress(state: &AppState, caller_id: &str, ticket: Option<&str>) -> Result<Vec<String>, HandleError> {
+    let p = &state.prompts;
+    let Some(cases) = intake::cases(state, Some(caller_id), ticket, PROGRESS_CASES).await? else {
+        return Ok(vec![p.progress_not_found.clone()]);
+    };
+    if cases.is_empty() {
+        return Ok(vec![p.progress_none.clone()]);
+    }
+    let mut texts = Vec::new();
+    for c in cases {
+        let place = c.ahead.map_or(String::new(), |n| {
+            fill(&p.sms_place, &[("position", &(n + 1).to_string())])
+        });
+        texts.push(fill(
+            &p.sms_case,
+            &[
+                ("ticket", c.ticket.as_str()),
+                ("status", super::voice::status_words(p, &c.status)),
+                ("place", &place),
+            ],
+        ));
+        if let Some(explanation) = &c.explanation {
+            texts.push(fill(&p.assessment, &[("explanation", explanation)]));
+        }
+    }
+    Ok(texts)
+}
+
+/// A line of the menu as text: its SMS wording (`sms_<key>`) where there is one, else the
+/// spoken wording with "请按" (press) as "请回复" (reply). Numbers stay digits.
+fn text_of(state: &AppState, line: &Line) -> String {
+    match line {
+        Line::Prompt { key, vars } => {
+            let sms_key = format!("sms_{key}");
+            let template = state
+                .prompts
+                .get(&sms_key)
+                .or_else(|| state.prompts.get(key))
+                .unwrap_or_default();
+            let vars: Vec<(&str, String)> = vars
+                .iter()
+                .map(|(k, v)| (k.as_str(), if k == "ticket" { digits_back(v) } else { v.clone() }))
+                .collect();
+            let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            fill(template, &vars).replace("请按", "请回复")
+        }
+        Line::Text(t) => t.clone(),
+    }
+}
+
+/// The engine speaks tickets digit by digit ("八、三、…"); a text shows the digits.
+fn digits_back(spoken: &str) -> String {
+    const NAMES: [char; 10] = ['零', '一', '二', '三', '四', '五', '六', '七', '八', '九'];
+    let digits: String = spoken
+        .chars()
+        .filter_map(|c| NAMES.iter().position(|n| *n == c))
+        .map(|d| char::from(b'0' + d as u8))
+        .collect();
+    if digits.is_empty() {
+        spoken.to_owned()
+    } else {
+        digits
+    }
 }
 
 pub async fn status_changed(

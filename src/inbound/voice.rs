@@ -6,19 +6,14 @@
 //! a queue entry that cannot be written now is written by the reconciler later.
 
 use crate::app::{AppState, PROVIDER};
-use crate::domain::legal_aid::{assess, Screening};
-use crate::domain::{spoken, Channel, DisabilityCertificate, Matter, PhoneNumber, Ticket};
-use crate::ivr::flow::Flag;
+use crate::domain::{spoken, Channel, PhoneNumber};
 use crate::ivr::prompts::fill;
 use crate::ivr::script::{self, Registered, Urls};
 use crate::ivr::{step, CallState, Event, Next, Profile, Recording, Task};
 use crate::providers::{Action, CallStatus};
-use crate::routing::queue::Waiting;
-use crate::routing::CallbackQueue;
 use crate::speech::SpeechRate;
-use crate::storage::applications::NewApplication;
-use crate::storage::consultations::{Consultation, Details, NewConsultation};
 
+use super::intake::{self, Intake};
 use super::{notify, HandleError};
 
 /// Consultations read out by `progress`, newest first.
@@ -171,9 +166,10 @@ enum Purpose {
     Apply,
 }
 
-/// Opens (once per call) the person's consultation or joins their open one, with what they
-/// told us; for an application also pre-assesses it and records it; queues the callback, reads
-/// the ticket back and texts it to a mobile (R6). None when the number was withheld.
+/// Registers the callback (see [`intake::register`]) and words it for the phone: the
+/// pre-assessment for an application, the ticket twice, the number called back, the place and
+/// expected wait, the Art. 23 notice; the ticket also by SMS to a mobile (R6). None when the
+/// number was withheld.
 async fn register(
     state: &AppState,
     call_sid: &str,
@@ -188,92 +184,55 @@ async fn register(
     let Some(caller_id) = call.caller_id else {
         return Ok(None);
     };
-    let a = &s.answers;
-    let (consultation, created) = state
-        .db
-        .consultation_for(&NewConsultation {
-            origin_key: &format!("call:{call_sid}:callback"),
-            caller_id: &caller_id,
-            call_sid: Some(call_sid),
-            channel: Channel::Voice,
-        })
-        .await?;
-    state
-        .db
-        .add_details(
-            &consultation.id,
-            &Details {
-                matter: a.matter.as_deref(),
-                prefecture: a.prefecture.as_deref(),
-                county: a.county.as_deref(),
-            },
-        )
-        .await?;
-    for (purpose, recording) in [("description", &a.description), ("note", &a.note)] {
-        if let Some(r) = recording {
-            state
-                .db
-                .add_recording(&consultation.id, call_sid, purpose, &r.url, r.secs)
-                .await?;
-        }
-    }
-    let mut actions = Vec::new();
-    let gave_up = match purpose {
-        Purpose::Callback { gave_up } => gave_up,
-        Purpose::Apply => {
-            let explanation = apply(state, call_sid, s, &consultation).await?;
-            actions.push(script::text(fill(
-                &state.prompts.assessment,
-                &[("explanation", &explanation)],
-            )));
-            false
-        }
+    let intake = Intake {
+        caller_id: &caller_id,
+        origin: &format!("call:{call_sid}"),
+        call_sid: Some(call_sid),
+        channel: Channel::Voice,
+        state: s,
     };
-    state.db.record_art23_notice(&consultation.id).await?;
-    let consultation = state
-        .db
-        .consultation_by_ticket(&consultation.ticket)
-        .await?
-        .unwrap_or(consultation);
-    let queue = CallbackQueue::new(&state.kv);
-    if let Err(e) = queue.enqueue(&Waiting::of(&consultation)).await {
-        tracing::warn!(error = %e, "consultation saved but not queued yet; the reconciler will queue it");
-    }
-    let ahead = queue.position(&consultation.id).await.ok().flatten().map(|p| p - 1);
-    let wait_minutes = match ahead {
-        Some(ahead) => Some(
-            crate::routing::wait::expected_minutes(&state.db, ahead, state.settings.callback.default_handling_minutes)
-                .await?,
-        ),
-        None => None,
-    };
+    let reg = intake::register(state, intake, matches!(purpose, Purpose::Apply)).await?;
     let phone = state
         .db
         .caller_phone(&caller_id)
         .await?
         .and_then(|p| PhoneNumber::parse(&p).ok())
         .ok_or_else(|| HandleError::UnknownCall(call_sid.to_owned()))?;
-    let callback_number = spoken::phone(&phone, state.settings.ivr.one_as_yao);
     let by_sms = phone.is_mobile() && state.rest.is_configured();
-    if created && by_sms {
+    let mut actions = Vec::new();
+    let c = &reg.consultation;
+    if let Some(explanation) = &reg.explanation {
+        actions.push(script::text(fill(
+            &state.prompts.assessment,
+            &[("explanation", explanation)],
+        )));
+        if s.profile.sms_follow_up && by_sms {
+            let text = fill(
+                &state.prompts.sms_assessment,
+                &[("ticket", c.ticket.as_str()), ("explanation", explanation)],
+            );
+            notify::send_in_background(state.clone(), caller_id.clone(), c.id.clone(), phone.clone(), text);
+        }
+    }
+    if reg.created && by_sms {
         // R6: the ticket, the place in the queue and the number called back, also as text.
-        let place = ahead.map_or(String::new(), |n| {
+        let place = reg.ahead.map_or(String::new(), |n| {
             fill(&state.prompts.sms_place, &[("position", &(n + 1).to_string())])
         });
         let text = fill(
             &state.prompts.sms_ticket,
-            &[("ticket", consultation.ticket.as_str()), ("place", &place)],
+            &[("ticket", c.ticket.as_str()), ("place", &place)],
         );
-        notify::send_in_background(state.clone(), caller_id.clone(), consultation.id.clone(), phone, text);
+        notify::send_in_background(state.clone(), caller_id.clone(), c.id.clone(), phone.clone(), text);
     }
-    tracing::info!(call_sid, consultation = %consultation.id, created, gave_up, "callback registered");
+    let gave_up = matches!(purpose, Purpose::Callback { gave_up: true });
     actions.extend(script::callback_registered(
         &state.prompts,
         &Registered {
-            ticket: &consultation.ticket,
-            callback_number: &callback_number,
-            ahead,
-            wait_minutes,
+            ticket: &c.ticket,
+            callback_number: &spoken::phone(&phone, state.settings.ivr.one_as_yao),
+            ahead: reg.ahead,
+            wait_minutes: reg.wait_minutes,
             gave_up,
             by_sms,
         },
@@ -281,133 +240,40 @@ async fn register(
     Ok(Some(actions))
 }
 
-/// The legal-aid pre-screening: assessed, recorded with the application, the consultation's
-/// priority raised to match; the explanation the caller hears (and, if they asked for SMS
-/// follow-up, reads).
-async fn apply(
-    state: &AppState,
-    call_sid: &str,
-    s: &CallState,
-    consultation: &Consultation,
-) -> Result<String, HandleError> {
-    let a = &s.answers;
-    let certificate = a
-        .certificate
-        .as_deref()
-        .and_then(|n| DisabilityCertificate::parse(n).ok());
-    let yes = |flag| a.yes.contains(&flag);
-    let screening = Screening {
-        certificate: certificate.clone(),
-        matter: a.matter.as_deref().and_then(Matter::parse),
-        no_fixed_income: yes(Flag::NoFixedIncome),
-        receives_assistance: yes(Flag::ReceivesAssistance),
-        migrant_worker: yes(Flag::MigrantWorker),
-        deadline_within_7_days: yes(Flag::DeadlineWithin7Days),
-        evidence_at_risk: yes(Flag::EvidenceAtRisk),
-        detained_or_on_trial: yes(Flag::DetainedOrOnTrial),
-    };
-    let assessment = assess(&screening);
-    let answers: Vec<String> = a.yes.iter().map(|f| flag_name(*f)).collect();
-    let application = state
-        .db
-        .record_application(&NewApplication {
-            origin_key: &format!("call:{call_sid}:apply"),
-            consultation_id: &consultation.id,
-            certificate: certificate.as_ref(),
-            prefecture: a.prefecture.as_deref(),
-            county: a.county.as_deref(),
-            matter: a.matter.as_deref(),
-            answers: answers.iter().map(String::as_str).collect(),
-            assessment: &assessment,
-        })
-        .await?;
-    state
-        .db
-        .raise_priority(&consultation.id, assessment.priority, assessment.urgent)
-        .await?;
-    tracing::info!(call_sid, application = %application.id, outcome = application.outcome, priority = application.priority, "application pre-assessed");
-    if s.profile.sms_follow_up && state.rest.is_configured() {
-        let phone = state
-            .db
-            .caller_phone(&consultation.caller_id)
-            .await?
-            .and_then(|p| PhoneNumber::parse(&p).ok())
-            .filter(PhoneNumber::is_mobile);
-        if let Some(phone) = phone {
-            let text = fill(
-                &state.prompts.sms_assessment,
-                &[
-                    ("ticket", consultation.ticket.as_str()),
-                    ("explanation", &assessment.explanation),
-                ],
-            );
-            notify::send_in_background(
-                state.clone(),
-                consultation.caller_id.clone(),
-                consultation.id.clone(),
-                phone,
-                text,
-            );
-        }
-    }
-    Ok(assessment.explanation)
-}
-
-fn flag_name(flag: Flag) -> String {
-    serde_json::to_value(flag)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 /// The caller's consultations (or the typed ticket's), each with its status, its place in the
 /// queue while waiting, and its pre-assessment when it is an application.
 async fn progress(state: &AppState, call_sid: &str, ticket: Option<&str>) -> Result<Vec<Action>, HandleError> {
     let p = &state.prompts;
-    let cases = match ticket {
-        Some(t) => {
-            let found = match Ticket::parse(t) {
-                Ok(t) => state.db.consultation_by_ticket(&t).await?,
-                Err(_) => None,
-            };
-            match found {
-                Some(c) => vec![c],
-                None => return Ok(vec![script::say(p, &line("progress_not_found"))]),
-            }
-        }
-        None => match state.db.find_call(PROVIDER, call_sid).await?.and_then(|c| c.caller_id) {
-            Some(caller_id) => state.db.consultations_of(&caller_id, PROGRESS_CASES).await?,
-            None => Vec::new(),
-        },
+    let caller_id = state.db.find_call(PROVIDER, call_sid).await?.and_then(|c| c.caller_id);
+    let Some(cases) = intake::cases(state, caller_id.as_deref(), ticket, PROGRESS_CASES).await? else {
+        return Ok(vec![script::say(p, &line("progress_not_found"))]);
     };
     if cases.is_empty() {
         return Ok(vec![script::say(p, &line("progress_none"))]);
     }
-    let queue = CallbackQueue::new(&state.kv);
     let mut actions = Vec::new();
     for c in cases {
-        let status = match c.status.as_str() {
-            "waiting_callback" => &p.status_waiting_callback,
-            "in_progress" => &p.status_in_progress,
-            _ => &p.status_closed,
-        };
         actions.push(script::text(fill(
             &p.progress_case,
-            &[("ticket", &c.ticket.spoken()), ("status", status)],
+            &[("ticket", &c.ticket.spoken()), ("status", status_words(p, &c.status))],
         )));
-        if c.status == "waiting_callback" {
-            if let Ok(Some(place)) = queue.position(&c.id).await {
-                actions.push(script::queue_place(p, place - 1));
-            }
+        if let Some(ahead) = c.ahead {
+            actions.push(script::queue_place(p, ahead));
         }
-        if let Some(application) = state.db.application_of(&c.id).await? {
-            actions.push(script::text(fill(
-                &p.assessment,
-                &[("explanation", &application.explanation)],
-            )));
+        if let Some(explanation) = &c.explanation {
+            actions.push(script::text(fill(&p.assessment, &[("explanation", explanation)])));
         }
     }
     Ok(actions)
+}
+
+/// A consultation's state in words.
+pub fn status_words<'p>(p: &'p crate::ivr::Prompts, status: &str) -> &'p str {
+    match status {
+        "waiting_callback" | "unreachable" => &p.status_waiting_callback,
+        "in_progress" => &p.status_in_progress,
+        _ => &p.status_closed,
+    }
 }
 
 pub async fn status_changed(

@@ -89,6 +89,14 @@ prompts!(
     callback_no_answer_lawyer,
     queue_wait,
     sms_unreachable,
+    sms_registered,
+    sms_wait,
+    sms_art23,
+    sms_case,
+    sms_noted,
+    sms_stopped,
+    sms_rate_limited,
+    sms_taken,
 );
 
 impl Prompts {

@@ -8,6 +8,7 @@
 
 pub mod dedup;
 pub mod lock;
+pub mod rate;
 pub mod session;
 
 use std::time::{Duration, Instant};

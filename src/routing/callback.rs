@@ -16,7 +16,7 @@ use super::CallbackQueue;
 use crate::app::AppState;
 use crate::config::Settings;
 use crate::domain::callback::{AssignmentState as S, Presence};
-use crate::domain::{ConsultationStatus, DisabilityCategory, Matter, PhoneNumber};
+use crate::domain::{Channel, ConsultationStatus, DisabilityCategory, Matter, PhoneNumber};
 use crate::ivr::prompts::fill;
 use crate::ivr::script;
 use crate::kv::KvError;
@@ -99,6 +99,34 @@ pub async fn accept(state: &AppState, assignment_id: &str, lawyer_id: &str) -> R
         .db
         .set_consultation_status(&a.consultation_id, ConsultationStatus::InProgress)
         .await?;
+    let consultation = state
+        .db
+        .consultation_by_id(&a.consultation_id)
+        .await?
+        .ok_or_else(|| CallbackError::Unknown(a.consultation_id.clone()))?;
+    if consultation.channel == Channel::Sms.as_str() {
+        // A texter's "callback" is the lawyer's first SMS: no phone rings; they are told.
+        state.db.move_assignment(&a.id, &[S::Accepted], S::Connected).await?;
+        CallbackQueue::new(&state.kv).remove(&a.consultation_id).await?;
+        state.db.set_presence(lawyer_id, Presence::Available).await?;
+        if let Some(phone) = state
+            .db
+            .caller_phone(&consultation.caller_id)
+            .await?
+            .and_then(|p| PhoneNumber::parse(&p).ok())
+        {
+            let text = fill(&state.prompts.sms_taken, &[("ticket", consultation.ticket.as_str())]);
+            crate::inbound::notify::send_in_background(
+                state.clone(),
+                consultation.caller_id.clone(),
+                consultation.id.clone(),
+                phone,
+                text,
+            );
+        }
+        tracing::info!(assignment = %a.id, "callback by SMS: the lawyer has the thread");
+        return load(state, &a.id).await;
+    }
     let phone = state
         .db
         .lawyer_phone(lawyer_id)

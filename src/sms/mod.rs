@@ -1,5 +1,7 @@
-//! SMS conversations. For now: how long a text is in SMS segments, and splitting long texts.
+//! SMS: reading what a texter sent (keywords, menu answers, free text) and how long a text is
+//! in SMS segments, with splitting of long texts.
 
+pub mod keywords;
 pub mod segments;
 
 pub use segments::{count, split, Encoding, SegmentCount};

@@ -54,6 +54,17 @@ impl Db {
         }
     }
 
+    /// Threads a stored message into its consultation.
+    pub async fn set_message_consultation(&self, id: &str, consultation_id: &str) -> Result<(), StorageError> {
+        sqlx::query("UPDATE sms_messages SET consultation_id = $1, updated_at = $2 WHERE id = $3")
+            .bind(consultation_id)
+            .bind(now())
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Records the provider's id once the provider has accepted an outbound message.
     pub async fn set_message_sent(&self, id: &str, provider_sid: &str) -> Result<(), StorageError> {
         sqlx::query(

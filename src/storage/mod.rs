@@ -9,6 +9,7 @@ pub mod assignments;
 pub mod callers;
 pub mod calls;
 pub mod consultations;
+pub mod conversations;
 pub mod events;
 pub mod lawyers;
 pub mod messages;

@@ -71,6 +71,8 @@ pub struct Options {
     /// For `SpeechEngine::Http`.
     pub tts_url: Option<String>,
     pub recorded_dir: Option<std::path::PathBuf>,
+    /// `sms.duplicate_window_secs` (default 3).
+    pub sms_duplicate_window_secs: Option<u64>,
 }
 
 pub struct TestApp {
@@ -136,6 +138,11 @@ pub async fn spawn_app_with(backend: Backend, opts: Options) -> TestApp {
     s.twilio.auth_token = SecretString::from(auth_token.clone());
     s.twilio.api_base = provider.base.parse().unwrap();
     s.fallback.human_number = opts.human_number.clone();
+    // Tests run the jobs themselves, with their own clocks, so nothing races them.
+    s.jobs.in_serve = false;
+    if let Some(window) = opts.sms_duplicate_window_secs {
+        s.sms.duplicate_window_secs = window;
+    }
     s.speech.engine = opts.speech.unwrap_or(SpeechEngine::None);
     s.speech.cache_dir = dir.path().join("prompt-cache");
     s.speech.recorded_dir = opts.recorded_dir.clone().unwrap_or_else(|| dir.path().join("recorded"));
