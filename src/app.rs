@@ -113,7 +113,12 @@ impl AppState {
             .then(|| tokio::spawn(crate::jobs::run(self.clone(), jobs_stopped)));
         tokio::spawn(crate::jobs::prerender_prompts(self.clone()));
         let router = crate::http::router(self.clone());
-        let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         let _ = stop_jobs.send(true);
         if let Some(jobs) = jobs {
             let _ = jobs.await;

@@ -48,6 +48,7 @@ pub struct Settings {
     pub fallback: FallbackSettings,
     pub callback: CallbackSettings,
     pub sms: SmsSettings,
+    pub aliyun: AliyunSettings,
     pub speech: SpeechSettings,
     pub jobs: JobSettings,
     pub log: LogSettings,
@@ -95,6 +96,33 @@ impl IvrSettings {
     /// A configured file, or None for the built-in one.
     pub fn file(name: &str) -> Option<&Path> {
         (!name.is_empty()).then(|| Path::new(name))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AliyunSettings {
+    pub sms_secret: String,
+    pub allowed_ips: String,
+}
+
+impl AliyunSettings {
+    /// Whether `ip` may post Aliyun pushes (empty list: loopback only).
+    pub fn allows(&self, ip: std::net::IpAddr) -> bool {
+        let ranges: Vec<ipnet::IpNet> = self
+            .allowed_ips
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .filter_map(|s| {
+                s.parse()
+                    .ok()
+                    .or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+            })
+            .collect();
+        if ranges.is_empty() {
+            return ip.is_loopback();
+        }
+        ranges.iter().any(|r| r.contains(&ip))
     }
 }
 
@@ -202,6 +230,19 @@ impl Settings {
                 "must be at least 10 (accessibility rule R2)",
             );
         }
+        let unparsable = self
+            .aliyun
+            .allowed_ips
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .any(|s| s.parse::<ipnet::IpNet>().is_err() && s.parse::<std::net::IpAddr>().is_err());
+        if unparsable {
+            return invalid(
+                "aliyun.allowed_ips",
+                "must be addresses or CIDR ranges, comma-separated",
+            );
+        }
         if !(1..=10).contains(&self.ivr.long_timeout_factor) {
             return invalid("ivr.long_timeout_factor", "must be 1 to 10 (accessibility rule R2)");
         }
@@ -273,6 +314,22 @@ mod tests {
             assert!(err.to_string().contains("HOTLINE_DATA_KEY"), "{err}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn aliyun_pushes_come_only_from_allowed_addresses() {
+        let mut s = Settings::defaults();
+        let ip = |a: &str| a.parse::<std::net::IpAddr>().unwrap();
+        assert!(
+            s.aliyun.allows(ip("127.0.0.1")) && !s.aliyun.allows(ip("47.100.1.2")),
+            "loopback only by default"
+        );
+        s.aliyun.allowed_ips = "47.100.0.0/16, 106.11.1.1".into();
+        assert!(s.validate().is_ok());
+        assert!(s.aliyun.allows(ip("47.100.1.2")) && s.aliyun.allows(ip("106.11.1.1")));
+        assert!(!s.aliyun.allows(ip("127.0.0.1")) && !s.aliyun.allows(ip("106.11.1.2")));
+        s.aliyun.allowed_ips = "47.100.0.0/99".into();
+        assert!(s.validate().is_err());
     }
 
     #[test]

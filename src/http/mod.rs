@@ -1,6 +1,7 @@
 //! The HTTP edge (axum): provider webhooks, prompt audio, health and metrics. Every route is
 //! listed here.
 
+mod aliyun;
 mod answer;
 mod audio;
 mod health;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/twilio/sms", hook(WebhookKind::SmsIncoming))
         .route("/twilio/sms/status", hook(WebhookKind::SmsStatus))
+        .route("/aliyun/sms/{secret}", post(aliyun::upstream_sms))
         .route("/audio/{file}", get(audio::audio))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -25,6 +25,9 @@ pub enum Sender {
     Automatic,
     /// A lawyer replying in an open case: always sent.
     Lawyer,
+    /// The answer to a text the person just sent (where the provider cannot carry it in its
+    /// webhook reply): always sent.
+    Answer,
 }
 
 /// What was sent.

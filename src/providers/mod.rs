@@ -3,6 +3,7 @@
 //! and actions into its response format, and has its own REST client.
 
 pub mod action;
+pub mod aliyun;
 pub mod event;
 pub mod twilio;
 

@@ -73,6 +73,8 @@ pub struct Options {
     pub recorded_dir: Option<std::path::PathBuf>,
     /// `sms.duplicate_window_secs` (default 3).
     pub sms_duplicate_window_secs: Option<u64>,
+    /// `aliyun.sms_secret` and `aliyun.allowed_ips`.
+    pub aliyun: Option<(String, String)>,
 }
 
 pub struct TestApp {
@@ -140,6 +142,10 @@ pub async fn spawn_app_with(backend: Backend, opts: Options) -> TestApp {
     s.fallback.human_number = opts.human_number.clone();
     // Tests run the jobs themselves, with their own clocks, so nothing races them.
     s.jobs.in_serve = false;
+    if let Some((secret, ips)) = &opts.aliyun {
+        s.aliyun.sms_secret = secret.clone();
+        s.aliyun.allowed_ips = ips.clone();
+    }
     if let Some(window) = opts.sms_duplicate_window_secs {
         s.sms.duplicate_window_secs = window;
     }

@@ -14,7 +14,83 @@ backends!(
     stop_ends_automatic_texts_but_not_the_lawyers,
     a_flood_is_stored_but_not_answered,
     the_same_text_twice_is_acted_on_once,
+    aliyun_pushes_feed_the_same_conversation,
 );
+
+const ALIYUN_SECRET: &str = "5f2b9c1d7e3a4b6c8d0e1f2a3b4c5d6e";
+
+async fn aliyun_push(app: &crate::helpers::TestApp, secret: &str, body: &str) -> (u16, String) {
+    let resp = app
+        .http
+        .post(app.url(&format!("/aliyun/sms/{secret}")))
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+async fn aliyun_pushes_feed_the_same_conversation(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        Options {
+            aliyun: Some((ALIYUN_SECRET.into(), String::new())),
+            ..Options::default()
+        },
+    )
+    .await;
+    let push = |seq: i64, content: &str| {
+        format!(
+            r#"[{{"phone_number":"13700137009","send_time":"2026-11-29 10:00:00","content":"{content}","sign_name":"12348","dest_code":"1234","sequence_id":{seq}}}]"#
+        )
+    };
+    // A wrong secret: as if there were no such route.
+    assert_eq!(aliyun_push(&app, "guess", &push(1, "你好")).await.0, 404);
+    let (status, body) = aliyun_push(&app, ALIYUN_SECRET, &push(1001, "老板拖欠工资")).await;
+    assert_eq!((status, body.as_str()), (200, r#"{"code":0,"msg":"接收成功"}"#));
+    // The answer (ticket and menu) goes out through the REST API, to the sender, in parts.
+    let sent = app.provider.wait_for(1).await;
+    assert_eq!(sent[0].get("To"), Some("+8613700137009"));
+    let first: String = sent.iter().filter_map(|r| r.get("Body")).collect();
+    assert!(first.contains("受理编号") && first.contains("法律咨询回复1"), "{first}");
+    let before = app.provider.requests().len();
+    // Aliyun delivers the same push again: nothing new.
+    assert_eq!(
+        aliyun_push(&app, ALIYUN_SECRET, &push(1001, "老板拖欠工资")).await.0,
+        200
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.provider.requests().len(), before);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM sms_messages WHERE direction = 'in'")
+            .await,
+        1
+    );
+    // The menu works the same: 3 → progress.
+    assert_eq!(aliyun_push(&app, ALIYUN_SECRET, &push(1002, "3")).await.0, 200);
+    let after = app.provider.wait_for(before + 1).await;
+    let progress: String = after[before..].iter().filter_map(|r| r.get("Body")).collect();
+    assert!(progress.contains("正在等待律师回电"), "{progress}");
+    // Not JSON: a clear 400.
+    let (status, body) = aliyun_push(&app, ALIYUN_SECRET, "phone=1").await;
+    assert_eq!(status, 400);
+    assert!(body.contains("not an Aliyun upstream SMS push"), "{body}");
+    app.stop().await;
+
+    // From an address outside the allow-list: refused.
+    let strict = spawn_app_with(
+        backend,
+        Options {
+            aliyun: Some((ALIYUN_SECRET.into(), "10.0.0.0/8".into())),
+            ..Options::default()
+        },
+    )
+    .await;
+    assert_eq!(aliyun_push(&strict, ALIYUN_SECRET, &push(2001, "你好")).await.0, 403);
+    assert_eq!(strict.count("SELECT COUNT(*) FROM sms_messages").await, 0);
+    strict.stop().await;
+}
 
 /// Sends a text from `from` and returns the reply messages' bodies.
 async fn text(app: &crate::helpers::TestApp, from: &str, body: &str) -> Vec<String> {

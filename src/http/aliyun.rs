@@ -1,0 +1,96 @@
+//! `POST /aliyun/sms/<secret>`: Aliyun's upstream SMS push into the same SMS conversation as
+//! Twilio's webhook. Unsigned, so: the secret in the path (compared in constant time; a wrong
+//! one gets 404, as if the route did not exist), and only addresses in `aliyun.allowed_ips`.
+//! Each message is stored as a provider event once (Aliyun's `sequence_id`), so a redelivery
+//! changes nothing; the answers go out through the REST API, since Aliyun's reply is fixed.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
+
+use crate::app::AppState;
+use crate::domain::PhoneNumber;
+use crate::inbound::notify::{self, Sender};
+use crate::providers::aliyun::{parse_push, UpstreamSms, RECEIVED};
+use crate::providers::Action;
+use crate::storage::events::{Delivery, NewEvent};
+
+const PROVIDER: &str = "aliyun";
+
+pub async fn upstream_sms(
+    State(state): State<AppState>,
+    Path(secret): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
+    let configured = state.settings.aliyun.sms_secret.as_bytes();
+    if configured.is_empty() || !bool::from(configured.ct_eq(secret.as_bytes())) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    if !state.settings.aliyun.allows(peer.ip()) {
+        tracing::warn!(peer = %peer.ip(), "Aliyun push from an address not in aliyun.allowed_ips refused");
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let items = match parse_push(&body) {
+        Ok(items) => items,
+        Err(e) => return json(StatusCode::BAD_REQUEST, &format!(r#"{{"code":1,"msg":"{e}"}}"#)),
+    };
+    for item in &items {
+        if let Err(e) = receive(&state, item).await {
+            tracing::error!(error = %e, "Aliyun upstream SMS not processed; Aliyun will deliver it again");
+            return json(StatusCode::INTERNAL_SERVER_ERROR, r#"{"code":1,"msg":"稍后重试"}"#);
+        }
+    }
+    json(StatusCode::OK, RECEIVED)
+}
+
+async fn receive(state: &AppState, item: &UpstreamSms) -> Result<(), crate::inbound::HandleError> {
+    let id = item.message_id();
+    let payload = serde_json::json!({
+        "phone_number": item.phone_number,
+        "content": item.content,
+        "send_time": item.send_time,
+        "dest_code": item.dest_code,
+        "sequence_id": item.sequence_id,
+    });
+    let delivery = state
+        .db
+        .record_event(&NewEvent {
+            dedup_key: &id,
+            provider: PROVIDER,
+            kind: "sms_incoming",
+            subject_sid: &id,
+            payload: &payload,
+        })
+        .await?;
+    if let Delivery::Seen { response: Some(_) } = delivery {
+        return Ok(());
+    }
+    let answers = crate::inbound::sms::received(state, &id, &item.phone_number, &item.content).await?;
+    if let Ok(to) = PhoneNumber::parse(&item.phone_number) {
+        let caller_id = state.db.upsert_caller(&to).await?;
+        let consultation = state.db.open_consultation_of(&caller_id).await?;
+        for answer in answers {
+            if let (Action::Message { body }, Some(c)) = (answer, &consultation) {
+                if let Err(e) = notify::send(state, &caller_id, &c.id, &to, &body, Sender::Answer).await {
+                    tracing::warn!(error = %e, "answer to an Aliyun text not sent");
+                }
+            }
+        }
+    }
+    state.db.set_event_response(&id, "processed").await?;
+    Ok(())
+}
+
+fn json(status: StatusCode, body: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body.to_owned(),
+    )
+        .into_response()
+}
