@@ -49,6 +49,7 @@ pub struct Settings {
     pub callback: CallbackSettings,
     pub sms: SmsSettings,
     pub aliyun: AliyunSettings,
+    pub api: ApiSettings,
     pub speech: SpeechSettings,
     pub jobs: JobSettings,
     pub log: LogSettings,
@@ -100,8 +101,13 @@ impl IvrSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+pub struct ApiSettings {
+    pub token: SecretString,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct AliyunSettings {
-    pub sms_secret: String,
+    pub sms_secret: SecretString,
     pub allowed_ips: String,
 }
 

@@ -10,6 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
 use crate::app::AppState;
@@ -27,7 +28,7 @@ pub async fn upstream_sms(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> Response {
-    let configured = state.settings.aliyun.sms_secret.as_bytes();
+    let configured = state.settings.aliyun.sms_secret.expose_secret().as_bytes();
     if configured.is_empty() || !bool::from(configured.ct_eq(secret.as_bytes())) {
         return StatusCode::NOT_FOUND.into_response();
     }

@@ -3,6 +3,7 @@
 
 mod aliyun;
 mod answer;
+mod api;
 mod audio;
 mod health;
 mod webhook;
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/twilio/sms", hook(WebhookKind::SmsIncoming))
         .route("/twilio/sms/status", hook(WebhookKind::SmsStatus))
+        .merge(api::routes(state.clone()))
         .route("/aliyun/sms/{secret}", post(aliyun::upstream_sms))
         .route("/audio/{file}", get(audio::audio))
         .route("/healthz", get(health::healthz))

@@ -42,6 +42,8 @@ macro_rules! backends {
 
 pub const ACCOUNT_SID: &str = "AC00000000000000000000000000000001";
 pub const HOTLINE_NUMBER: &str = "+862912348";
+/// The JSON API's bearer token in tests.
+pub const API_TOKEN: &str = "test-api-token-0123456789";
 
 fn redis_url() -> String {
     std::env::var("HOTLINE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
@@ -140,10 +142,11 @@ pub async fn spawn_app_with(backend: Backend, opts: Options) -> TestApp {
     s.twilio.auth_token = SecretString::from(auth_token.clone());
     s.twilio.api_base = provider.base.parse().unwrap();
     s.fallback.human_number = opts.human_number.clone();
+    s.api.token = API_TOKEN.to_owned().into();
     // Tests run the jobs themselves, with their own clocks, so nothing races them.
     s.jobs.in_serve = false;
     if let Some((secret, ips)) = &opts.aliyun {
-        s.aliyun.sms_secret = secret.clone();
+        s.aliyun.sms_secret = secret.clone().into();
         s.aliyun.allowed_ips = ips.clone();
     }
     if let Some(window) = opts.sms_duplicate_window_secs {

@@ -15,7 +15,93 @@ backends!(
     a_flood_is_stored_but_not_answered,
     the_same_text_twice_is_acted_on_once,
     aliyun_pushes_feed_the_same_conversation,
+    a_lawyer_replies_through_the_json_api,
 );
+
+async fn a_lawyer_replies_through_the_json_api(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let first = text(&app, "+8613700137010", "我被车撞了，对方不赔").await.join("");
+    let ticket = ticket_in(&first);
+    let api = |path: &str| app.url(&format!("/api/v1{path}"));
+    let auth = format!("Bearer {}", crate::helpers::API_TOKEN);
+    // Without the token: refused, in the one error shape.
+    let refused = app
+        .http
+        .get(api(&format!("/consultations/{ticket}/messages")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let error: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "unauthorized");
+    // The segment count before sending.
+    let reply = "您好，我是值班律师。交通事故的赔偿，先要有交警出具的事故认定书。请把认定书和医院的病历拍照发给我，我帮您看看怎么索赔。对方不赔的话，可以起诉。";
+    let counted: serde_json::Value = app
+        .http
+        .post(api("/sms/segments"))
+        .header("authorization", &auth)
+        .json(&serde_json::json!({ "text": reply }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(counted["encoding"], "ucs2");
+    assert_eq!(counted["parts"], 2);
+    // The reply itself.
+    let sent = app
+        .http
+        .post(api(&format!("/consultations/{ticket}/messages")))
+        .header("authorization", &auth)
+        .json(&serde_json::json!({ "text": reply }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 201);
+    let sent: serde_json::Value = sent.json().await.unwrap();
+    assert_eq!(sent["parts"], counted["parts"]);
+    let requests = app.provider.wait_for(2).await;
+    assert!(requests.iter().all(|r| r.get("To") == Some("+8613700137010")));
+    // The thread: the texter's message and both parts, with their delivery states.
+    let thread: serde_json::Value = app
+        .http
+        .get(api(&format!("/consultations/{ticket}/messages")))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let messages = thread.as_array().unwrap();
+    assert_eq!(messages.len(), 3, "{thread}");
+    assert_eq!(
+        (messages[0]["direction"].as_str(), messages[0]["status"].as_str()),
+        (Some("in"), Some("received"))
+    );
+    assert!(messages[1]["body"].as_str().unwrap().starts_with("【12348】(1/2)"));
+    assert_eq!(messages[1]["status"], "queued", "accepted by the provider");
+    // Bad input: a clear error.
+    let empty = app
+        .http
+        .post(api(&format!("/consultations/{ticket}/messages")))
+        .header("authorization", &auth)
+        .json(&serde_json::json!({ "text": " " }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), 422);
+    let unknown = app
+        .http
+        .get(api("/consultations/99999999/messages"))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    app.stop().await;
+}
 
 const ALIYUN_SECRET: &str = "5f2b9c1d7e3a4b6c8d0e1f2a3b4c5d6e";
 
