@@ -296,23 +296,32 @@ impl FakeProvider {
     }
 }
 
+/// Records a request as the provider received it.
+fn record(provider: &ProviderState, path: String, headers: &HeaderMap, body: &str) {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let form: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    provider.received.lock().unwrap().push(RestRequest {
+        path,
+        basic_auth_ok: auth == provider.expected_auth,
+        form,
+    });
+}
+
 async fn create(
     State(provider): State<ProviderState>,
     Path((sid, resource)): Path<(String, String)>,
     headers: HeaderMap,
     body: String,
 ) -> impl IntoResponse {
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let basic_auth_ok = auth == provider.expected_auth;
-    let form: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
-    provider.received.lock().unwrap().push(RestRequest {
-        path: format!("/2010-04-01/Accounts/{sid}/{resource}"),
-        basic_auth_ok,
-        form,
-    });
+    record(
+        &provider,
+        format!("/2010-04-01/Accounts/{sid}/{resource}"),
+        &headers,
+        &body,
+    );
     let prefix = if resource == "Calls.json" { "CA" } else { "SM" };
     let sid = format!("{prefix}{}", random_hex(16));
     (
@@ -329,16 +338,12 @@ async fn update_call(
     headers: HeaderMap,
     body: String,
 ) -> impl IntoResponse {
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let form: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
-    provider.received.lock().unwrap().push(RestRequest {
-        path: format!("/2010-04-01/Accounts/{sid}/Calls/{call}"),
-        basic_auth_ok: auth == provider.expected_auth,
-        form,
-    });
+    record(
+        &provider,
+        format!("/2010-04-01/Accounts/{sid}/Calls/{call}"),
+        &headers,
+        &body,
+    );
     let call_sid = call.trim_end_matches(".json").to_owned();
     (
         StatusCode::OK,
