@@ -9,7 +9,7 @@ use crate::app::{AppState, PROVIDER};
 use crate::domain::{spoken, Channel, PhoneNumber};
 use crate::ivr::prompts::fill;
 use crate::ivr::script::{self, Registered, Urls};
-use crate::ivr::{step, CallState, Event, Next, Profile, Recording, Task};
+use crate::ivr::{step, CallState, Event, Line, Next, Profile, Recording, Task};
 use crate::providers::{Action, CallStatus};
 use crate::speech::SpeechRate;
 
@@ -70,7 +70,7 @@ pub async fn dial_finished(
         return Ok(vec![Action::Hangup]);
     }
     let s = load_state(state, call_sid).await?;
-    let mut actions = vec![script::say(&state.prompts, &line("transfer_failed"))];
+    let mut actions = vec![script::say(&state.prompts, &Line::prompt("transfer_failed"))];
     match register(state, call_sid, &s, Purpose::Callback { gave_up: false }).await? {
         Some(done) => actions.extend(done),
         None => actions.extend(fallback(state, call_sid, None)),
@@ -109,7 +109,7 @@ async fn drive(
                 &urls.dial,
             )),
             Task::Transfer => {
-                said.push(script::say(&state.prompts, &line("human_busy")));
+                said.push(script::say(&state.prompts, &Line::prompt("human_busy")));
                 register(state, call_sid, &s, Purpose::Callback { gave_up: false }).await?
             }
             Task::Progress { ticket } => {
@@ -131,7 +131,7 @@ async fn drive(
                 break said;
             }
             None => {
-                said.push(script::say(&state.prompts, &line("no_caller_number")));
+                said.push(script::say(&state.prompts, &Line::prompt("no_caller_number")));
                 s.node = state.flow.start.clone();
                 (s, reply) = step(&state.flow, s, Event::Resume, max_tries);
             }
@@ -142,13 +142,6 @@ async fn drive(
     }
     save_state(state, call_sid, &s, turn).await;
     Ok(actions)
-}
-
-fn line(key: &str) -> crate::ivr::Line {
-    crate::ivr::Line::Prompt {
-        key: key.to_owned(),
-        vars: Vec::new(),
-    }
 }
 
 fn timeout_secs(state: &AppState, profile: &Profile) -> u32 {
@@ -246,10 +239,10 @@ async fn progress(state: &AppState, call_sid: &str, ticket: Option<&str>) -> Res
     let p = &state.prompts;
     let caller_id = state.db.find_call(PROVIDER, call_sid).await?.and_then(|c| c.caller_id);
     let Some(cases) = intake::cases(state, caller_id.as_deref(), ticket, PROGRESS_CASES).await? else {
-        return Ok(vec![script::say(p, &line("progress_not_found"))]);
+        return Ok(vec![script::say(p, &Line::prompt("progress_not_found"))]);
     };
     if cases.is_empty() {
-        return Ok(vec![script::say(p, &line("progress_none"))]);
+        return Ok(vec![script::say(p, &Line::prompt("progress_none"))]);
     }
     let mut actions = Vec::new();
     for c in cases {

@@ -116,7 +116,8 @@ pub enum Line {
 }
 
 impl Line {
-    fn prompt(key: &str) -> Self {
+    /// A static prompt by its key.
+    pub fn prompt(key: &str) -> Self {
         Line::Prompt {
             key: key.to_owned(),
             vars: Vec::new(),

@@ -178,17 +178,10 @@ pub fn fallback(p: &Prompts, human_number: &str, office_hours: &str) -> Vec<Acti
 mod tests {
     use super::*;
 
-    fn line(key: &str) -> Line {
-        Line::Prompt {
-            key: key.into(),
-            vars: Vec::new(),
-        }
-    }
-
     #[test]
     fn a_choice_is_interruptible_and_never_a_dead_end() {
         let p = Prompts::zh_cn();
-        let lines = [say(&p, &line("welcome")), say(&p, &line("menu_main"))];
+        let lines = [say(&p, &Line::prompt("welcome")), say(&p, &Line::prompt("menu_main"))];
         let actions = ask(lines.to_vec(), Ask::Choice, &Urls::for_turn(2), 10);
         let Action::Gather {
             prompts,
@@ -224,7 +217,7 @@ mod tests {
     fn a_recording_prompt_can_be_interrupted_and_any_key_ends_the_recording() {
         let p = Prompts::zh_cn();
         let actions = ask(
-            vec![say(&p, &line("record_description"))],
+            vec![say(&p, &Line::prompt("record_description"))],
             Ask::Record,
             &Urls::for_turn(5),
             10,

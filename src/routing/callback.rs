@@ -18,7 +18,7 @@ use crate::config::Settings;
 use crate::domain::callback::{AssignmentState as S, Presence};
 use crate::domain::{Channel, ConsultationStatus, DisabilityCategory, Matter, PhoneNumber};
 use crate::ivr::prompts::fill;
-use crate::ivr::script;
+use crate::ivr::{script, Line};
 use crate::kv::KvError;
 use crate::providers::twilio::{twiml, CallRequest, RestError};
 use crate::providers::{Action, CallStatus, Leg};
@@ -209,7 +209,7 @@ pub async fn answered(
                 .await?;
             tracing::info!(assignment = %a.id, "callback: connected");
             Ok(vec![
-                script::say(&state.prompts, &line("callback_greeting")),
+                script::say(&state.prompts, &Line::prompt("callback_greeting")),
                 Action::Conference {
                     room: room(&a.id),
                     end_on_exit: true,
@@ -222,13 +222,6 @@ pub async fn answered(
 /// Twilio's verdicts: human, unknown, machine_start, machine_end_beep, …, fax.
 fn is_machine(answered_by: &str) -> bool {
     answered_by.starts_with("machine") || answered_by == "fax"
-}
-
-fn line(key: &str) -> crate::ivr::Line {
-    crate::ivr::Line::Prompt {
-        key: key.to_owned(),
-        vars: Vec::new(),
-    }
 }
 
 async fn call_caller(state: &AppState, a: &Assignment) -> Result<(), CallbackError> {
