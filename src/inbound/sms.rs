@@ -153,6 +153,13 @@ async fn converse(
             }
             None => (convo, Event::Resume),
         },
+        // 7 and 9 set the speech rate on the phone; in a text they are simply not an option.
+        (Some(convo), Reading::Keys(keys)) if keys == "7" || keys == "9" => {
+            let mut texts = vec![text_of(state, &Line::prompt("invalid_key"))];
+            let (_, again) = step(&state.flow, convo.state, Event::Resume, state.settings.ivr.max_tries);
+            texts.extend(again.say.iter().map(|l| text_of(state, l)));
+            return Ok(texts);
+        }
         (Some(mut convo), Reading::Keys(keys)) => {
             convo.push();
             (convo, Event::Keys(keys))

@@ -368,10 +368,16 @@ async fn the_same_text_twice_is_acted_on_once(backend: Backend) {
     assert!(!text(&app, me, "1").await.is_empty());
     // The phone resends the same text under a new id: kept, not acted on.
     assert!(text(&app, me, "1").await.is_empty());
+    // 7 (a speech rate on the phone) is no option in a text.
+    let seven = text(&app, me, "7").await.join("");
+    assert!(
+        seven.contains("您的回复不在选项中") && !seven.contains("语速"),
+        "{seven}"
+    );
     assert_eq!(
         app.count("SELECT COUNT(*) FROM sms_messages WHERE direction = 'in'")
             .await,
-        3
+        4
     );
     // Still at the matter list (one step, not two).
     assert!(text(&app, me, "*").await.join("").contains("劳动和工资，请回复1"));
