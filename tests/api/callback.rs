@@ -110,18 +110,7 @@ async fn a_requested_callback_rings_the_lawyer_then_the_caller(backend: Backend)
     assert_eq!(events, ["answered", "completed"]);
 
     // The lawyer answers: the case is whispered, the lawyer waits in the conference...
-    let lawyer_sid = app
-        .state
-        .db
-        .assignment(&offer.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .lawyer_call_sid
-        .unwrap();
-    let path = format!("/twilio/callback/lawyer?a={}", offer.id);
-    let twiml = leg(&app, &path, &lawyer_sid, &[("To", "+8613800000001")]).await;
-    let xml = twiml.assert_twiml().to_owned();
+    let xml = lawyer_answers(&app, &offer.id).await;
     assert!(xml.contains("这里是12348律师回电"), "{xml}");
     assert!(xml.contains(&format!("<Conference beep=\"false\" startConferenceOnEnter=\"true\" endConferenceOnExit=\"false\">callback-{}</Conference>", offer.id)), "{xml}");
     // ...while the caller's phone rings, from the hotline number, with machine detection.
@@ -184,6 +173,14 @@ async fn a_requested_callback_rings_the_lawyer_then_the_caller(backend: Backend)
     app.stop().await;
 }
 
+/// The provider fetches the lawyer leg's TwiML once the lawyer picks up; returns it.
+async fn lawyer_answers(app: &TestApp, assignment: &str) -> String {
+    let a = app.state.db.assignment(assignment).await.unwrap().unwrap();
+    let path = format!("/twilio/callback/lawyer?a={assignment}");
+    let sid = a.lawyer_call_sid.expect("the lawyer was called");
+    leg(app, &path, &sid, &[]).await.assert_twiml().to_owned()
+}
+
 async fn wait_for_caller_sid(app: &TestApp, assignment: &str) -> String {
     for _ in 0..100 {
         if let Some(sid) = app
@@ -208,23 +205,7 @@ async fn attempt_answered_by_machine(app: &TestApp, lawyer: &str, now: chrono::D
     assert_eq!(offers.len(), 1, "offered at {now}");
     let offer = &offers[0];
     callback::accept(&app.state, &offer.id, lawyer).await.unwrap();
-    let lawyer_sid = app
-        .state
-        .db
-        .assignment(&offer.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .lawyer_call_sid
-        .unwrap();
-    leg(
-        app,
-        &format!("/twilio/callback/lawyer?a={}", offer.id),
-        &lawyer_sid,
-        &[],
-    )
-    .await
-    .assert_twiml();
+    lawyer_answers(app, &offer.id).await;
     let caller_sid = wait_for_caller_sid(app, &offer.id).await;
     let xml = leg(
         app,
