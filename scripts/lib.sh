@@ -40,8 +40,9 @@ wait_for() {
 }
 
 ensure_build_tools() {
-  # libespeak-ng: the embedded speech engine; clang: bindgen for its Rust bindings.
-  apt_install build-essential ca-certificates curl pkg-config clang libclang-dev \
+  # libespeak-ng: the embedded speech engine; clang: bindgen for its Rust bindings and for
+  # whisper-rs, whose whisper.cpp builds with cmake.
+  apt_install build-essential ca-certificates curl pkg-config clang libclang-dev cmake \
     libespeak-ng-dev espeak-ng-data
   if ! command -v cargo >/dev/null; then
     [ -x "$HOME/.cargo/bin/cargo" ] || {
@@ -50,6 +51,14 @@ ensure_build_tools() {
     }
     export PATH="$HOME/.cargo/bin:$PATH"
   fi
+}
+
+ensure_whisper_model() {
+  # Speech input (HOTLINE_WHISPER_MODEL); the service runs keypad-only without it.
+  local model="${HOTLINE_WHISPER_MODEL:-data/models/ggml-base.bin}"
+  [ -s "$model" ] && return 0
+  apt_install python3 python3-pip
+  scripts/whisper-model "$model"
 }
 
 ensure_redis() {

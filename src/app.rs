@@ -9,6 +9,7 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::asr::{Fetcher, Recogniser};
 use crate::config::IvrSettings;
 use crate::config::Settings;
 use crate::crypto::{CryptoError, DataKey};
@@ -54,6 +55,9 @@ pub struct AppState {
     pub prompts: Arc<Prompts>,
     pub flow: Arc<Flow>,
     pub voice: Arc<Voice>,
+    /// Speech input; None runs the IVR keypad-only.
+    pub asr: Option<Recogniser>,
+    pub recordings: Fetcher,
     pub metrics: PrometheusHandle,
 }
 
@@ -85,7 +89,15 @@ impl AppState {
             Duration::from_millis(settings.twilio.request_timeout_ms),
         );
         let voice = Voice::from_settings(&settings.speech)?;
+        let recordings = Fetcher::new(
+            settings.whisper.recording_hosts(),
+            &settings.twilio.account_sid,
+            settings.twilio.auth_token.clone(),
+            settings.whisper.max_recording_bytes,
+        );
         Ok(Self {
+            asr: load_recogniser(&settings),
+            recordings,
             voice: Arc::new(voice),
             validator: Validator::new(settings.twilio.auth_token.expose_secret()),
             settings: Arc::new(settings),
@@ -135,6 +147,26 @@ impl AppState {
         let _ = stop_jobs.send(true);
         let _ = jobs.await;
         self.db.close().await;
+    }
+}
+
+/// The Whisper model, or None (keypad-only) with the reason in the log.
+fn load_recogniser(settings: &Settings) -> Option<Recogniser> {
+    let w = &settings.whisper;
+    if w.model.is_empty() {
+        tracing::warn!("speech input is off (whisper.model is empty): the IVR runs keypad-only");
+        return None;
+    }
+    let queue_wait = Duration::from_millis(w.queue_wait_ms);
+    match Recogniser::load(std::path::Path::new(&w.model), w.workers, w.threads, queue_wait) {
+        Ok(recogniser) => {
+            tracing::info!(model = %w.model, workers = w.workers, "speech input is on");
+            Some(recogniser)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "speech input is off: the IVR runs keypad-only (scripts/whisper-model obtains the model)");
+            None
+        }
     }
 }
 

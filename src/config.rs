@@ -15,7 +15,8 @@ use serde::Deserialize;
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
 const SECTIONS: &[&str] = &[
-    "database", "redis", "twilio", "ivr", "fallback", "speech", "jobs", "log",
+    "database", "redis", "twilio", "ivr", "fallback", "callback", "sms", "aliyun", "api", "speech", "whisper", "jobs",
+    "log",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +52,7 @@ pub struct Settings {
     pub aliyun: AliyunSettings,
     pub api: ApiSettings,
     pub speech: SpeechSettings,
+    pub whisper: WhisperSettings,
     pub jobs: JobSettings,
     pub log: LogSettings,
 }
@@ -176,6 +178,32 @@ pub struct SpeechSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+pub struct WhisperSettings {
+    /// The ggml model; empty (or a missing file) runs the service keypad-only.
+    pub model: String,
+    pub workers: usize,
+    pub threads: usize,
+    pub queue_wait_ms: u64,
+    pub menu_window_secs: u32,
+    pub accept: f32,
+    pub confirm: f32,
+    pub recording_hosts: String,
+    pub max_recording_bytes: usize,
+    pub max_recording_secs: u32,
+}
+
+impl WhisperSettings {
+    pub fn recording_hosts(&self) -> Vec<String> {
+        self.recording_hosts
+            .split(',')
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct JobSettings {
     pub in_serve: bool,
     pub reconcile_interval_secs: u64,
@@ -252,6 +280,10 @@ impl Settings {
         if !(1..=10).contains(&self.ivr.long_timeout_factor) {
             return invalid("ivr.long_timeout_factor", "must be 1 to 10 (accessibility rule R2)");
         }
+        if !(0.0..=1.0).contains(&self.whisper.confirm) || !(self.whisper.confirm..=1.0).contains(&self.whisper.accept)
+        {
+            return invalid("whisper.accept", "thresholds must satisfy 0 <= confirm <= accept <= 1");
+        }
         if self.ivr.max_tries == 0 {
             return invalid("ivr.max_tries", "must be at least 1");
         }
@@ -294,6 +326,8 @@ mod tests {
         assert_eq!(env_key("HOTLINE_NUMBER"), "hotline_number");
         assert_eq!(env_key("DATA_KEY"), "data_key");
         assert_eq!(env_key("BIND"), "bind");
+        assert_eq!(env_key("WHISPER_MODEL"), "whisper.model");
+        assert_eq!(env_key("SMS_AUTOMATIC_PER_HOUR"), "sms.automatic_per_hour");
     }
 
     #[test]

@@ -8,11 +8,13 @@
 //! - [`http`] receives webhooks and checks signatures, then [`inbound`] acts on the events;
 //! - [`ivr`] is the pure menu logic and what it says; [`providers`] translates wire formats;
 //! - [`storage`] (SQL) is the record, [`kv`] and [`routing`] the Redis side;
-//! - [`speech`] renders what the IVR says as telephone audio;
+//! - [`speech`] renders what the IVR says as telephone audio; [`asr`] recognises what callers say;
 //! - [`domain`] holds the validated value types, [`crypto`] protects personal data.
 
 /// Wiring: shared state, server start and graceful shutdown.
 pub mod app;
+/// Speech input: recordings recognised with whisper.cpp, matched to menu options.
+pub mod asr;
 /// Settings: compiled-in defaults, a file, `HOTLINE_*` environment variables.
 pub mod config;
 /// Encryption and keyed look-up hashes for personal data at rest.

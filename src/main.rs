@@ -1,7 +1,8 @@
-//! The `hotline` command: `serve`, `migrate`, `worker`, `simulate`, `flows`, `tts`, `prompts`,
-//! `queue` and `roster`.
+//! The `hotline` command: `serve`, `migrate`, `worker`, `simulate`, `flows`, `asr`, `tts`,
+//! `prompts`, `queue`, `roster`, `sms` and `callback`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -9,7 +10,7 @@ use hotline::app::AppState;
 use hotline::config::IvrSettings;
 use hotline::config::Settings;
 use hotline::domain::Regions;
-use hotline::ivr::{Flow, Prompts};
+use hotline::ivr::{CallState, Flow, Prompts};
 use hotline::simulate::{parse_script, Call, Step};
 use hotline::speech::{SpeechRate, Voice};
 
@@ -49,6 +50,15 @@ enum Command {
     Flows {
         #[command(subcommand)]
         command: FlowsCommand,
+    },
+    /// Recognise speech in WAV files (16 kHz PCM or 8 kHz µ-law) with the configured Whisper
+    /// model: one JSON line per file with the text, and with --menu the intent and confidence.
+    Asr {
+        /// Match each file to this flow node's options (e.g. main), as the IVR would.
+        #[arg(long, value_name = "NODE")]
+        menu: Option<String>,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
     /// Synthesise a text as telephone audio (8 kHz µ-law WAV).
     Tts {
@@ -173,6 +183,7 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", flow.tree(&prompts));
             Ok(())
         }
+        Command::Asr { menu, files } => asr(&settings, menu.as_deref(), &files),
         Command::Tts { text, output, rate } => tts(&settings, &text, &output, rate.into()).await,
         Command::Prompts {
             command: PromptsCommand::Render,
@@ -321,6 +332,37 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn asr(settings: &Settings, menu: Option<&str>, files: &[PathBuf]) -> anyhow::Result<()> {
+    use hotline::asr::{batch, Recogniser};
+    let w = &settings.whisper;
+    anyhow::ensure!(
+        !w.model.is_empty(),
+        "no Whisper model configured (HOTLINE_WHISPER_MODEL)"
+    );
+    let recogniser = Recogniser::load(Path::new(&w.model), 1, w.threads, Duration::ZERO)
+        .context("loading the Whisper model (scripts/whisper-model obtains it)")?;
+    let choices = match menu {
+        Some(node) => {
+            let prompts = Prompts::load(IvrSettings::file(&settings.ivr.prompts_file))?;
+            let regions = Regions::load(IvrSettings::file(&settings.ivr.regions_file))?;
+            let flow = Flow::load(IvrSettings::file(&settings.ivr.flow_file), &prompts, regions)?;
+            anyhow::ensure!(flow.nodes.contains_key(node), "the flow has no node {node}");
+            let at = CallState {
+                node: node.to_owned(),
+                ..CallState::default()
+            };
+            let choices = hotline::ivr::listen::choices(&flow, &at);
+            Some(choices.with_context(|| format!("node {node} takes no spoken choice"))?)
+        }
+        None => None,
+    };
+    for file in files {
+        let result = batch::recognise_file(&recogniser, choices.as_deref(), w.confirm, w.max_recording_secs, file)?;
+        println!("{}", serde_json::to_string(&result)?);
+    }
+    Ok(())
 }
 
 async fn tts(settings: &Settings, text: &str, output: &PathBuf, rate: SpeechRate) -> anyhow::Result<()> {

@@ -1,4 +1,5 @@
-//! `/healthz` (the process is up), `/readyz` (database and Redis reachable, with details) and
+//! `/healthz` (the process is up), `/readyz` (database and Redis reachable, with details, and
+//! whether speech input is on) and
 //! `/metrics` (Prometheus text format).
 
 use std::time::Instant;
@@ -28,6 +29,14 @@ struct Readiness {
     ready: bool,
     database: Check,
     redis: Check,
+    speech_input: SpeechInput,
+}
+
+/// Speech input is optional: without a model the IVR is keypad-only, and still ready.
+#[derive(Serialize)]
+struct SpeechInput {
+    enabled: bool,
+    detail: String,
 }
 
 async fn check<E: std::fmt::Display>(probe: impl std::future::Future<Output = Result<(), E>>) -> Check {
@@ -48,7 +57,23 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (status, Json(Readiness { ready, database, redis })).into_response()
+    let speech_input = match &state.asr {
+        Some(_) => SpeechInput {
+            enabled: true,
+            detail: format!("Whisper model {}", state.settings.whisper.model),
+        },
+        None => SpeechInput {
+            enabled: false,
+            detail: "no Whisper model (whisper.model): keypad only".into(),
+        },
+    };
+    let body = Readiness {
+        ready,
+        database,
+        redis,
+        speech_input,
+    };
+    (status, Json(body)).into_response()
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Response {

@@ -66,10 +66,13 @@ pub async fn register(state: &AppState, intake: Intake<'_>, apply: bool) -> Resu
     if let Some(call_sid) = intake.call_sid {
         for (purpose, recording) in [("description", &a.description), ("note", &a.note)] {
             if let Some(r) = recording {
-                state
+                let added = state
                     .db
                     .add_recording(&consultation.id, call_sid, purpose, &r.url, r.secs)
                     .await?;
+                if added {
+                    super::listen::transcribe_in_background(state.clone(), consultation.id.clone(), r.url.clone());
+                }
             }
         }
     }

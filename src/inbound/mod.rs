@@ -2,6 +2,7 @@
 //! threads SMS into consultations, and sends the texts that go with them.
 
 pub mod intake;
+pub mod listen;
 pub mod notify;
 pub mod sms;
 pub mod voice;

@@ -14,6 +14,7 @@ use crate::providers::{Action, CallStatus};
 use crate::speech::SpeechRate;
 
 use super::intake::{self, Intake};
+use super::listen;
 use super::{notify, HandleError};
 
 /// Consultations read out by `progress`, newest first.
@@ -56,7 +57,17 @@ pub async fn recorded(
     turn: u32,
 ) -> Result<Vec<Action>, HandleError> {
     let s = load_state(state, call_sid).await?;
-    drive(state, call_sid, s, Event::Recorded { recording, key }, turn + 1).await
+    if !listen::is_answer(state, &s) {
+        return drive(state, call_sid, s, Event::Recorded { recording, key }, turn + 1).await;
+    }
+    // A spoken menu answer; a key that ended the window is an answer by key.
+    let event = match key.as_deref() {
+        Some("hangup") => return Ok(vec![Action::Hangup]),
+        Some(key) => Event::Keys(key.to_owned()),
+        None if recording.secs == 0 => Event::Keys(String::new()),
+        None => listen::hear(state, call_sid, &s, &recording).await,
+    };
+    drive(state, call_sid, s, event, turn + 1).await
 }
 
 /// A transfer to a person ended: if nobody answered, the caller gets a callback instead.
@@ -89,13 +100,22 @@ async fn drive(
 ) -> Result<Vec<Action>, HandleError> {
     let profile_before = s.profile;
     let max_tries = state.settings.ivr.max_tries;
+    // After a spoken answer that could not be recognised in time, this turn is keys only.
+    let keys_only = event == Event::SpeechBusy;
+    let first = event == Event::Start;
     let (mut s, mut reply) = step(&state.flow, s, event, max_tries);
     let mut said: Vec<Action> = Vec::new();
     let urls = Urls::for_turn(turn);
     let actions = loop {
         said.extend(reply.say.iter().map(|l| script::say(&state.prompts, l)));
         let task = match reply.next {
-            Next::Ask(ask) => break script::ask(said, ask, &urls, timeout_secs(state, &s.profile)),
+            Next::Ask(ask) => {
+                let speech = listen::window(state, &s, ask).filter(|_| !keys_only);
+                if first && speech.is_some() {
+                    said.push(script::say(&state.prompts, &Line::prompt("speech_hint")));
+                }
+                break script::ask(said, ask, &urls, timeout_secs(state, &s.profile), speech);
+            }
             Next::Run(task) => task,
         };
         let outcome = match &task {

@@ -19,7 +19,7 @@ use crate::speech::SpeechRate;
 pub const MAX_TURNS: u32 = 60;
 /// Items read per page of a long list; the page's last key then offers the next page.
 const PAGE: usize = 3;
-const MORE_KEY: &str = "4";
+pub(crate) const MORE_KEY: &str = "4";
 
 /// The caller's accessibility profile, remembered by phone number (R2, R4).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +69,9 @@ pub struct CallState {
     pub turns: u32,
     /// A certificate number typed and waiting for the caller's confirmation.
     pub pending: Option<String>,
+    /// The key of a spoken choice heard without certainty, waiting for the caller's 1 (yes).
+    #[serde(default)]
+    pub confirm: Option<String>,
     pub profile: Profile,
     pub answers: Answers,
 }
@@ -105,6 +108,12 @@ pub enum Event {
     Recorded { recording: Recording, key: Option<String> },
     /// A task finished and the call goes on at the current node.
     Resume,
+    /// Speech matched the option of `key`; `sure` when clearly, else the caller confirms it.
+    Heard { key: String, sure: bool },
+    /// The caller spoke, but nothing like any option.
+    NotUnderstood,
+    /// Speech could not be recognised in time: the caller is asked to use the keys.
+    SpeechBusy,
 }
 
 /// One thing said: a prompt from the prompts file (with values for its placeholders), or a text
@@ -206,7 +215,7 @@ pub fn items(flow: &Flow, source: Source, answers: &Answers) -> Vec<Item> {
 /// A list item: (stored value, spoken name).
 type Item = (String, String);
 
-fn page_of(list: &[Item], page: usize) -> (Vec<(String, &Item)>, bool) {
+pub(crate) fn page_of(list: &[Item], page: usize) -> (Vec<(String, &Item)>, bool) {
     if list.len() <= 4 {
         let keyed = list
             .iter()
@@ -236,6 +245,7 @@ fn pages(list_len: usize) -> usize {
 enum Failure {
     NoInput,
     Invalid,
+    NotUnderstood,
 }
 
 struct Engine<'f> {
@@ -276,6 +286,27 @@ impl<'f> Engine<'f> {
                 self.s.turns += 1;
                 self.recorded(recording, key.as_deref())
             }
+            Event::Heard { key, sure: true } => self.handle(Event::Keys(key)),
+            Event::Heard { key, sure: false } => {
+                self.s.turns += 1;
+                let label = super::listen::choices(self.flow, &self.s)
+                    .and_then(|choices| choices.into_iter().find(|c| c.key == key))
+                    .and_then(|c| c.words.into_iter().next());
+                let Some(label) = label else {
+                    return self.fail(Failure::NotUnderstood);
+                };
+                self.s.confirm = Some(key);
+                self.say.push(Line::with("speech_confirm", &[("choice", label)]));
+                Next::Ask(Ask::Choice)
+            }
+            Event::NotUnderstood => {
+                self.s.turns += 1;
+                self.fail(Failure::NotUnderstood)
+            }
+            Event::SpeechBusy => {
+                self.say.push(Line::prompt("speech_busy"));
+                self.present()
+            }
         }
     }
 
@@ -284,6 +315,7 @@ impl<'f> Engine<'f> {
         self.s.page = 0;
         self.s.tries = 0;
         self.s.pending = None;
+        self.s.confirm = None;
         self.present()
     }
 
@@ -344,6 +376,14 @@ impl<'f> Engine<'f> {
     }
 
     fn keys(&mut self, keys: &str) -> Next {
+        if let Some(heard) = self.s.confirm.take() {
+            // 1 confirms the spoken choice, 2 says it again; other keys act as they always do.
+            match keys {
+                "1" => return self.keys(&heard),
+                "2" => return self.present(),
+                _ => {}
+            }
+        }
         let node = self.node();
         if !node.asks() {
             // A late or repeated turn at a task node: run the task again (tasks are idempotent).
@@ -500,6 +540,7 @@ impl<'f> Engine<'f> {
             (Failure::NoInput, Node::Record { .. }) => "no_speech",
             (Failure::NoInput, _) => "no_input",
             (Failure::Invalid, _) => "invalid_key",
+            (Failure::NotUnderstood, _) => "speech_not_understood",
         };
         // A wrong number has already been explained; the generic notice is for keys.
         if !matches!((node, self.say.last()), (Node::Digits { .. }, Some(_))) {

@@ -37,7 +37,38 @@ struct FlowFile {
     start_known: Option<String>,
     escape: Option<Escape>,
     #[serde(default)]
+    speech: SpeechWords,
+    #[serde(default)]
     node: BTreeMap<String, Node>,
+}
+
+/// What callers may say for the keys every node takes, for yes/no questions and for "next page"
+/// (the `[speech]` table; options list their own `words`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpeechWords {
+    pub human: Vec<String>,
+    pub repeat: Vec<String>,
+    pub slower: Vec<String>,
+    pub faster: Vec<String>,
+    pub yes: Vec<String>,
+    pub no: Vec<String>,
+    pub more: Vec<String>,
+}
+
+impl Default for SpeechWords {
+    fn default() -> Self {
+        let words = |w: &[&str]| w.iter().map(|s| (*s).to_owned()).collect();
+        Self {
+            human: words(&["人工服务", "转人工", "找律师"]),
+            repeat: words(&["重听", "再说一遍"]),
+            slower: words(&["说慢一点"]),
+            faster: words(&["说快一点"]),
+            yes: words(&["是", "是的", "对", "确认"]),
+            no: words(&["不是", "不对", "没有", "否"]),
+            more: words(&["更多", "下一页"]),
+        }
+    }
 }
 
 /// Where the accessibility rules send a caller from any node (R1).
@@ -154,6 +185,7 @@ pub struct Flow {
     pub start: String,
     pub start_known: String,
     pub escape: Escape,
+    pub speech: SpeechWords,
     pub nodes: BTreeMap<String, Node>,
     pub regions: Regions,
 }
@@ -241,6 +273,7 @@ impl Flow {
             start_known: parsed.start_known.unwrap_or_else(|| parsed.start.clone()),
             start: parsed.start,
             escape,
+            speech: parsed.speech,
             nodes: parsed.node,
             regions,
         };

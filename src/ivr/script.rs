@@ -61,11 +61,24 @@ fn prompt(p: &Prompts, key: &str) -> Action {
     )
 }
 
+/// A speech window after a choice's prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listen {
+    /// The longest answer.
+    pub window_secs: u32,
+    /// The silence that ends it.
+    pub silence_secs: u32,
+}
+
 /// The lines said and the wait that follows. Every prompt plays inside a keys-only `Gather`, so
 /// any key interrupts it (R3); the trailing `Redirect` reaches the same handler for providers
 /// that do not call the action on an empty result. A recording prompt is a short `Gather` (a
 /// key still interrupts it) and then the `Record`, which any key ends.
-pub fn ask(prompts: Vec<Action>, ask: Ask, urls: &Urls, timeout_secs: u32) -> Vec<Action> {
+///
+/// A choice that also takes speech (`listen`) is the prompt in a keys-only `Gather`, then a short
+/// `Record` that any key ends (its `Digits` says which), then a keys-only `Gather` for the rest
+/// of the key timeout: keys work at every moment, speech right after the prompt.
+pub fn ask(prompts: Vec<Action>, ask: Ask, urls: &Urls, timeout_secs: u32, listen: Option<Listen>) -> Vec<Action> {
     let gather = |num_digits, timeout_secs, finish_on_key: Option<&str>, empty_result| Action::Gather {
         input: GatherInput::Dtmf,
         num_digits,
@@ -77,10 +90,28 @@ pub fn ask(prompts: Vec<Action>, ask: Ask, urls: &Urls, timeout_secs: u32) -> Ve
     };
     let redirect = Action::Redirect { url: urls.keys.clone() };
     // One-key waits turn finishOnKey off, so # arrives as a key (a wrong one, or "no message").
-    match ask {
-        Ask::Choice => vec![gather(Some(1), timeout_secs, Some(""), true), redirect],
-        Ask::Digits => vec![gather(None, timeout_secs, Some("#"), true), redirect],
-        Ask::Record => vec![
+    match (ask, listen) {
+        (Ask::Choice, Some(listen)) => {
+            let mut keys_after = gather(Some(1), timeout_secs, Some(""), true);
+            if let Action::Gather { prompts, .. } = &mut keys_after {
+                prompts.clear();
+            }
+            vec![
+                gather(Some(1), 1, Some(""), false),
+                Action::Record {
+                    action: urls.recording.clone(),
+                    max_length_secs: listen.window_secs,
+                    timeout_secs: listen.silence_secs,
+                    finish_on_key: EVERY_KEY.into(),
+                    play_beep: true,
+                },
+                keys_after,
+                redirect,
+            ]
+        }
+        (Ask::Choice, None) => vec![gather(Some(1), timeout_secs, Some(""), true), redirect],
+        (Ask::Digits, _) => vec![gather(None, timeout_secs, Some("#"), true), redirect],
+        (Ask::Record, _) => vec![
             gather(Some(1), 1, Some(""), false),
             Action::Record {
                 action: urls.recording.clone(),
@@ -182,7 +213,7 @@ mod tests {
     fn a_choice_is_interruptible_and_never_a_dead_end() {
         let p = Prompts::zh_cn();
         let lines = [say(&p, &Line::prompt("welcome")), say(&p, &Line::prompt("menu_main"))];
-        let actions = ask(lines.to_vec(), Ask::Choice, &Urls::for_turn(2), 10);
+        let actions = ask(lines.to_vec(), Ask::Choice, &Urls::for_turn(2), 10, None);
         let Action::Gather {
             prompts,
             timeout_secs,
@@ -221,6 +252,7 @@ mod tests {
             Ask::Record,
             &Urls::for_turn(5),
             10,
+            None,
         );
         assert!(matches!(
             &actions[0],
@@ -234,6 +266,35 @@ mod tests {
             matches!(&actions[1], Action::Record { action, finish_on_key, .. } if action == "/twilio/voice/recording?turn=5" && finish_on_key == EVERY_KEY)
         );
         assert!(matches!(&actions[2], Action::Redirect { url } if url == "/twilio/voice/menu?turn=5"));
+    }
+
+    #[test]
+    fn a_spoken_choice_keeps_every_key_working() {
+        let p = Prompts::zh_cn();
+        let listen = Listen {
+            window_secs: 6,
+            silence_secs: 2,
+        };
+        let actions = ask(
+            vec![say(&p, &Line::prompt("menu_main"))],
+            Ask::Choice,
+            &Urls::for_turn(3),
+            10,
+            Some(listen),
+        );
+        assert!(
+            matches!(&actions[0], Action::Gather { prompts, timeout_secs: 1, empty_result: false, .. } if prompts.len() == 1)
+        );
+        assert!(matches!(
+            &actions[1],
+            Action::Record { action, max_length_secs: 6, timeout_secs: 2, finish_on_key, play_beep: true }
+                if action == "/twilio/voice/recording?turn=3" && finish_on_key == EVERY_KEY
+        ));
+        assert!(
+            matches!(&actions[2], Action::Gather { prompts, timeout_secs: 10, empty_result: true, .. } if prompts.is_empty()),
+            "keys still have the full timeout after the speech window (R2)"
+        );
+        assert!(matches!(&actions[3], Action::Redirect { .. }));
     }
 
     #[test]

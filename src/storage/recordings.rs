@@ -10,10 +10,11 @@ pub struct RecordingRow {
     pub purpose: String,
     pub url: String,
     pub duration_secs: i64,
+    pub transcript: Option<String>,
 }
 
 impl Db {
-    /// Adds a recording to a consultation once (a retried webhook adds nothing).
+    /// Adds a recording to a consultation once (a retried webhook adds nothing); true when added.
     pub async fn add_recording(
         &self,
         consultation_id: &str,
@@ -21,8 +22,8 @@ impl Db {
         purpose: &str,
         url: &str,
         duration_secs: u32,
-    ) -> Result<(), StorageError> {
-        sqlx::query(
+    ) -> Result<bool, StorageError> {
+        let added = sqlx::query(
             "INSERT INTO recordings (id, consultation_id, call_sid, purpose, url, duration_secs, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (call_sid, url) DO NOTHING",
         )
@@ -35,12 +36,23 @@ impl Db {
         .bind(now())
         .execute(self.pool())
         .await?;
+        Ok(added.rows_affected() > 0)
+    }
+
+    /// The recognised text of a recording.
+    pub async fn set_transcript(&self, consultation_id: &str, url: &str, transcript: &str) -> Result<(), StorageError> {
+        sqlx::query("UPDATE recordings SET transcript = $1 WHERE consultation_id = $2 AND url = $3")
+            .bind(transcript)
+            .bind(consultation_id)
+            .bind(url)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 
     pub async fn recordings_of(&self, consultation_id: &str) -> Result<Vec<RecordingRow>, StorageError> {
         let rows = sqlx::query(
-            "SELECT purpose, url, duration_secs FROM recordings WHERE consultation_id = $1 ORDER BY created_at, id",
+            "SELECT purpose, url, duration_secs, transcript FROM recordings WHERE consultation_id = $1 ORDER BY created_at, id",
         )
         .bind(consultation_id)
         .fetch_all(self.pool())
@@ -51,6 +63,7 @@ impl Db {
                     purpose: r.try_get("purpose")?,
                     url: r.try_get("url")?,
                     duration_secs: r.try_get("duration_secs")?,
+                    transcript: r.try_get("transcript")?,
                 })
             })
             .collect()

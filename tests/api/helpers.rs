@@ -1,13 +1,14 @@
 //! `spawn_app`: the real service on port 0 against real SQLite/PostgreSQL and Redis, plus a
 //! fake provider REST API on another port.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use hotline::app::AppState;
 use hotline::config::{Settings, SpeechEngine};
@@ -77,6 +78,8 @@ pub struct Options {
     pub sms_duplicate_window_secs: Option<u64>,
     /// `aliyun.sms_secret` and `aliyun.allowed_ips`.
     pub aliyun: Option<(String, String)>,
+    /// The Whisper model for speech input; None: keypad only.
+    pub whisper_model: Option<std::path::PathBuf>,
 }
 
 pub struct TestApp {
@@ -155,6 +158,12 @@ pub async fn spawn_app_with(backend: Backend, opts: Options) -> TestApp {
     s.speech.engine = opts.speech.unwrap_or(SpeechEngine::None);
     s.speech.cache_dir = dir.path().join("prompt-cache");
     s.speech.recorded_dir = opts.recorded_dir.clone().unwrap_or_else(|| dir.path().join("recorded"));
+    s.whisper.model = opts
+        .whisper_model
+        .as_ref()
+        .map_or(String::new(), |p| p.display().to_string());
+    // Recordings come from the fake provider.
+    s.whisper.recording_hosts = "127.0.0.1".into();
     if let Some(url) = &opts.tts_url {
         s.speech.http_url = url.clone();
     }
@@ -250,11 +259,13 @@ impl RestRequest {
 pub struct FakeProvider {
     pub base: String,
     received: Arc<Mutex<Vec<RestRequest>>>,
+    recordings: Arc<Mutex<HashMap<String, Vec<u8>>>>,
 }
 
 #[derive(Clone)]
 struct ProviderState {
     received: Arc<Mutex<Vec<RestRequest>>>,
+    recordings: Arc<Mutex<HashMap<String, Vec<u8>>>>,
     expected_auth: String,
 }
 
@@ -262,6 +273,7 @@ impl FakeProvider {
     async fn start(auth_token: &str) -> Self {
         use base64::Engine;
         let received: Arc<Mutex<Vec<RestRequest>>> = Arc::default();
+        let recordings: Arc<Mutex<HashMap<String, Vec<u8>>>> = Arc::default();
         let expected_auth = format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(format!("{ACCOUNT_SID}:{auth_token}"))
@@ -269,14 +281,29 @@ impl FakeProvider {
         let app = Router::new()
             .route("/2010-04-01/Accounts/{sid}/{resource}", post(create))
             .route("/2010-04-01/Accounts/{sid}/Calls/{call}", post(update_call))
+            .route("/2010-04-01/Accounts/{sid}/Recordings/{recording}", get(recording))
             .with_state(ProviderState {
                 received: received.clone(),
+                recordings: recordings.clone(),
                 expected_auth,
             });
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { base, received }
+        Self {
+            base,
+            received,
+            recordings,
+        }
+    }
+
+    /// Keeps a recording as the provider would after a Record; returns its RecordingUrl.
+    /// (Leaked: a test script's inputs are `&'static str`.)
+    pub fn add_recording(&self, wav: Vec<u8>) -> &'static str {
+        let name = format!("RE{}", random_hex(16));
+        self.recordings.lock().unwrap().insert(name.clone(), wav);
+        let url = format!("{}/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{name}", self.base);
+        Box::leak(url.into_boxed_str())
     }
 
     pub fn requests(&self) -> Vec<RestRequest> {
@@ -308,6 +335,22 @@ fn record(provider: &ProviderState, path: String, headers: &HeaderMap, body: &st
         basic_auth_ok: auth == provider.expected_auth,
         form,
     });
+}
+
+/// Twilio serves a recording as WAV at its bare URL, to the account's credentials.
+async fn recording(
+    State(provider): State<ProviderState>,
+    Path((_, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> axum::response::Response {
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
+    if auth != Some(provider.expected_auth.as_str()) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    match provider.recordings.lock().unwrap().get(&name) {
+        Some(wav) => ([("content-type", "audio/x-wav")], wav.clone()).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 async fn create(

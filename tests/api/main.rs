@@ -5,9 +5,11 @@
 mod helpers;
 mod provider;
 
+mod accuracy;
 mod callback;
 mod health;
 mod ivr;
+mod listen;
 mod openapi;
 mod queue;
 mod resilience;

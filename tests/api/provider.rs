@@ -129,6 +129,8 @@ pub enum Input {
     DialResult(&'static str),
     /// Speak at a Record: the provider posts this recording URL, ended by `#`.
     Speak(&'static str),
+    /// Answer a menu by voice: the recording at this URL, ended by silence (no `Digits`).
+    Answer(&'static str),
 }
 
 pub struct Phone<'a> {
@@ -209,7 +211,9 @@ impl<'a> Phone<'a> {
                         // Without actionOnEmptyResult a Gather nobody presses a key at falls
                         // through to the next verb (the Record after a recording prompt).
                         let on_empty = verb.attribute("actionOnEmptyResult") == Some("true");
-                        if !on_empty && matches!(inputs.peek(), Some(Input::Speak(_) | Input::Silence)) {
+                        if !on_empty
+                            && matches!(inputs.peek(), Some(Input::Speak(_) | Input::Answer(_) | Input::Silence))
+                        {
                             continue;
                         }
                         next = match inputs.next() {
@@ -231,6 +235,17 @@ impl<'a> Phone<'a> {
                                         ("RecordingDuration".into(), "6".into()),
                                         ("RecordingSid".into(), sid("RE")),
                                         ("Digits".into(), "#".into()),
+                                    ],
+                                ));
+                                break;
+                            }
+                            Some(Input::Answer(url)) => {
+                                next = Some((
+                                    action,
+                                    vec![
+                                        ("RecordingUrl".into(), url.to_string()),
+                                        ("RecordingDuration".into(), "2".into()),
+                                        ("RecordingSid".into(), sid("RE")),
                                     ],
                                 ));
                                 break;

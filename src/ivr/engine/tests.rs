@@ -287,3 +287,58 @@ fn a_runaway_call_ends_in_a_callback() {
     let (_, reply) = step(&flow, s, keys("*"), TRIES);
     assert_eq!(reply.next, Next::Run(Task::Callback { gave_up: true }));
 }
+
+#[test]
+fn a_clearly_heard_choice_acts_like_its_key() {
+    let flow = flow();
+    let (s, _) = run(
+        &flow,
+        at("main"),
+        &[Event::Heard {
+            key: "1".into(),
+            sure: true,
+        }],
+    );
+    let (by_key, _) = run(&flow, at("main"), &[keys("1")]);
+    assert_eq!(s, by_key);
+}
+
+#[test]
+fn an_unsure_choice_is_confirmed_by_key_and_never_taken_silently() {
+    let flow = flow();
+    let unsure = Event::Heard {
+        key: "2".into(),
+        sure: false,
+    };
+    let (s, reply) = run(&flow, at("main"), std::slice::from_ref(&unsure));
+    assert_eq!((s.node.as_str(), s.confirm.as_deref()), ("main", Some("2")));
+    assert_eq!(
+        reply.say,
+        vec![Line::with("speech_confirm", &[("choice", "申请法律援助".into())])]
+    );
+    assert_eq!(reply.next, Next::Ask(Ask::Choice));
+    let (yes, _) = run(&flow, at("main"), &[unsure.clone(), keys("1")]);
+    assert_eq!(yes.node, "apply_start", "1 confirms the option heard (key 2)");
+    let (no, reply) = run(&flow, at("main"), &[unsure.clone(), keys("2")]);
+    assert_eq!((no.node.as_str(), no.confirm.as_deref()), ("main", None));
+    assert_eq!(prompts_said(&reply), ["menu_main"], "2 asks again");
+    let (human, _) = run(&flow, at("main"), &[unsure, keys("0")]);
+    assert_eq!(human.node, flow.escape.human, "0 still reaches a person");
+}
+
+#[test]
+fn speech_not_understood_counts_as_a_failed_turn_and_busy_falls_back_to_keys() {
+    let flow = flow();
+    let (s, reply) = run(&flow, at("main"), &[Event::NotUnderstood]);
+    assert_eq!(s.tries, 1);
+    assert_eq!(prompts_said(&reply), ["speech_not_understood", "menu_main"]);
+    let (s, _) = run(
+        &flow,
+        at("main"),
+        &[Event::NotUnderstood, Event::NotUnderstood, Event::NotUnderstood],
+    );
+    assert_eq!(s.node, flow.escape.give_up, "three misses lead to a callback (R1)");
+    let (s, reply) = run(&flow, at("main"), &[Event::SpeechBusy]);
+    assert_eq!((s.node.as_str(), s.tries), ("main", 0), "not the caller's fault");
+    assert_eq!(prompts_said(&reply), ["speech_busy", "menu_main"]);
+}

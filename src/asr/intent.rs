@@ -1,0 +1,253 @@
+//! What a caller said → which of the menu's options they meant.
+//!
+//! Whisper's base model hears 法律咨询 as 发律咨询 or 法律自询 often enough that matching the
+//! characters fails; matching the sounds does not. Each option's words (from the flow file) and
+//! the transcript are turned into toneless pinyin syllables, and each word is aligned with the
+//! closest stretch of the transcript (an edit distance over syllables, where two syllables that
+//! differ in a letter or two cost less than unrelated ones). The best option's score, and how far
+//! it is ahead of the next one, make the confidence. A digit said alone ("一", "按一", "我选一")
+//! is the option of that key.
+
+use pinyin::ToPinyin;
+
+use super::text::normalise;
+
+/// One option of the current menu, as speech can choose it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    /// The key the option has on the keypad ("1", "0", "*", …).
+    pub key: String,
+    pub intent: String,
+    /// What a caller may say for it.
+    pub words: Vec<String>,
+}
+
+/// The option a transcript was matched to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heard {
+    pub key: String,
+    pub intent: String,
+    /// 0–1: how well the words matched and how clearly this option beat the others.
+    pub confidence: f32,
+}
+
+/// A best option this far ahead of the next keeps its score; a closer race lowers it.
+const CLEAR_MARGIN: f32 = 0.15;
+/// A digit said alone is clear.
+const DIGIT_CONFIDENCE: f32 = 0.95;
+
+/// The option the caller most likely meant, if any option sounds like anything they said.
+pub fn best(transcript: &str, choices: &[Choice]) -> Option<Heard> {
+    // Whisper sometimes says a short answer twice ("我要法律咨询，我要法律"): each clause is
+    // matched on its own and the best one counts.
+    let normalised = normalise(transcript);
+    let clauses: Vec<String> = normalised
+        .split(|c: char| !(is_han(c) || c.is_ascii_digit()))
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let text = clauses.concat();
+    if text.is_empty() {
+        return None;
+    }
+    if let Some(key) = spoken_digit(&text) {
+        return choices.iter().find(|c| c.key == key).map(|c| Heard {
+            key: c.key.clone(),
+            intent: c.intent.clone(),
+            confidence: DIGIT_CONFIDENCE,
+        });
+    }
+    let heard: Vec<Vec<String>> = clauses.iter().map(|c| syllables(c)).collect();
+    let mut scored: Vec<(f32, &Choice)> = choices
+        .iter()
+        .map(|c| {
+            let score = c
+                .words
+                .iter()
+                .flat_map(|w| {
+                    let word = syllables(w);
+                    heard.iter().map(move |clause| word_score(clause, &word))
+                })
+                .fold(0.0f32, f32::max);
+            (score, c)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let (top, choice) = *scored.first()?;
+    let runner_up = scored
+        .iter()
+        .find(|(_, c)| c.key != choice.key)
+        .map_or(0.0, |(s, _)| *s);
+    let confidence = if top - runner_up >= CLEAR_MARGIN {
+        top
+    } else {
+        top * 0.6
+    };
+    Some(Heard {
+        key: choice.key.clone(),
+        intent: choice.intent.clone(),
+        confidence,
+    })
+}
+
+/// How well `word` appears somewhere in `heard`: 1 when it is there as is. The words said around
+/// it lower the score a little, so "不是" beats "是" when the caller said 不是.
+fn word_score(heard: &[String], word: &[String]) -> f32 {
+    if word.is_empty() {
+        return 0.0;
+    }
+    let n = word.len() as f32;
+    let similarity = (1.0 - substring_distance(heard, word) / n).max(0.0);
+    let coverage = (n / heard.len().max(word.len()) as f32).min(1.0);
+    similarity * (0.8 + 0.2 * coverage)
+}
+
+/// The edit distance between `word` and its closest stretch of `heard` (free start and end),
+/// over syllables; replacing a syllable costs by how different it sounds.
+fn substring_distance(heard: &[String], word: &[String]) -> f32 {
+    // row[j]: cost of matching the word so far ending at heard[..j].
+    let mut row = vec![0.0f32; heard.len() + 1];
+    for (i, w) in word.iter().enumerate() {
+        let mut next = vec![(i + 1) as f32; heard.len() + 1];
+        for (j, h) in heard.iter().enumerate() {
+            next[j + 1] = (row[j] + syllable_cost(w, h)).min(row[j + 1] + 1.0).min(next[j] + 1.0);
+        }
+        row = next;
+    }
+    row.into_iter().fold(f32::INFINITY, f32::min)
+}
+
+/// 0 for the same syllable, up to 1 for unrelated ones (letters compared: fa/hua, lü/lu, zi/zhi
+/// are close).
+fn syllable_cost(a: &str, b: &str) -> f32 {
+    if a == b {
+        return 0.0;
+    }
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut next = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            next[j + 1] = (row[j] + usize::from(ca != cb)).min(row[j + 1] + 1).min(next[j] + 1);
+        }
+        row = next;
+    }
+    (row[b.len()] as f32 / a.len().max(b.len()) as f32).min(1.0)
+}
+
+/// Toneless pinyin per character; digits as their Chinese names.
+fn syllables(text: &str) -> Vec<String> {
+    text.chars()
+        .filter_map(|c| {
+            let c = match c.to_digit(10) {
+                Some(d) => DIGITS[d as usize],
+                None => c,
+            };
+            c.to_pinyin().map(|p| p.plain().replace('ü', "v"))
+        })
+        .collect()
+}
+
+const DIGITS: [char; 10] = ['零', '一', '二', '三', '四', '五', '六', '七', '八', '九'];
+
+/// "1", "一", "按一", "我选一", "第一个" → "1".
+fn spoken_digit(text: &str) -> Option<String> {
+    let mut core = text;
+    for prefix in ["我要", "我选", "我按", "选择", "选", "按", "要", "第"] {
+        core = core.strip_prefix(prefix).unwrap_or(core);
+    }
+    for suffix in ["个选项", "个", "号", "项", "键", "吧"] {
+        core = core.strip_suffix(suffix).unwrap_or(core);
+    }
+    let mut chars = core.chars();
+    let (Some(c), None) = (chars.next(), chars.next()) else {
+        return None;
+    };
+    let digit = match c {
+        '0'..='9' => c.to_digit(10)?,
+        '幺' => 1,
+        '〇' => 0,
+        _ => DIGITS.iter().position(|d| *d == c)? as u32,
+    };
+    Some(digit.to_string())
+}
+
+fn is_han(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn main_menu() -> Vec<Choice> {
+        let c = |key: &str, intent: &str, words: &[&str]| Choice {
+            key: key.into(),
+            intent: intent.into(),
+            words: words.iter().map(|w| (*w).to_owned()).collect(),
+        };
+        vec![
+            c("1", "consult", &["法律咨询", "咨询"]),
+            c("2", "apply", &["申请法律援助", "法律援助"]),
+            c("3", "progress", &["查询进度", "进度"]),
+            c("4", "settings", &["无障碍设置", "设置"]),
+            c("0", "human", &["人工服务", "转人工"]),
+        ]
+    }
+
+    fn heard(text: &str) -> Option<(String, f32)> {
+        best(text, &main_menu()).map(|h| (h.intent, h.confidence))
+    }
+
+    #[test]
+    fn homophones_and_near_misses_find_the_intent() {
+        for (said, intent) in [
+            ("法律咨询", "consult"),
+            ("发律咨询", "consult"),
+            ("我想法律自询一下", "consult"),
+            ("申請法律援助。", "apply"),
+            ("查询一下进度", "progress"),
+            ("无障碍设置", "settings"),
+            ("转人工", "human"),
+        ] {
+            let (got, confidence) = heard(said).unwrap();
+            assert_eq!(got, intent, "{said}");
+            assert!(confidence >= 0.8, "{said}: {confidence}");
+        }
+    }
+
+    #[test]
+    fn digits_said_alone_choose_their_key() {
+        for said in ["一", "按一", "我选一", "1", "第一个", "幺"] {
+            assert_eq!(heard(said), Some(("consult".into(), DIGIT_CONFIDENCE)), "{said}");
+        }
+        assert_eq!(heard("我选三").unwrap().0, "progress");
+        assert_eq!(heard("按九"), None, "no option has key 9 here");
+    }
+
+    #[test]
+    fn unrelated_speech_is_not_confident() {
+        let (_, confidence) = heard("今天天气怎么样").unwrap();
+        assert!(confidence < 0.5, "{confidence}");
+        assert_eq!(heard("。"), None);
+    }
+
+    #[test]
+    fn a_longer_exact_word_beats_a_shorter_one_inside_it() {
+        let yes_no = vec![
+            Choice {
+                key: "1".into(),
+                intent: "yes".into(),
+                words: vec!["是".into(), "是的".into()],
+            },
+            Choice {
+                key: "2".into(),
+                intent: "no".into(),
+                words: vec!["不是".into()],
+            },
+        ];
+        assert_eq!(best("不是", &yes_no).unwrap().key, "2");
+        assert_eq!(best("是的", &yes_no).unwrap().key, "1");
+    }
+}

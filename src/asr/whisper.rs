@@ -1,0 +1,180 @@
+//! whisper.cpp through whisper-rs: one model loaded once and shared, recognition on a bounded
+//! pool of blocking threads, tuned separately for short menu answers and for free speech.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
+
+use super::audio::{peak_rms, trim_silence, RATE};
+use super::text::normalise;
+use super::AsrError;
+
+/// Tokens a menu answer may take: a few words. Caps the loops a short audio context can cause.
+const MENU_TOKENS: i32 = 16;
+/// Encoder positions per second of audio (1500 for whisper's 30 s window).
+const CTX_PER_SEC: f32 = 50.0;
+/// Positions added to the clip's own, and the fewest used.
+const CTX_MARGIN: i32 = 64;
+const CTX_MIN: i32 = 256;
+/// Below this level a clip is silence and is not recognised at all.
+const SILENCE_RMS: f32 = 0.005;
+
+/// How to recognise a clip.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    /// A menu answer: the menu's words as the initial prompt; one short segment.
+    Menu { words: String },
+    /// A spoken description: every segment, in simplified Chinese.
+    Free,
+    /// whisper-rs with its default settings (language set): the baseline of the benchmark.
+    Default,
+}
+
+/// What was recognised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transcript {
+    /// Simplified Chinese, normalised punctuation; empty when nothing was said.
+    pub text: String,
+    /// Recognition time (decoding and resampling excluded).
+    pub ms: u64,
+    /// Seconds of audio recognised.
+    pub audio_secs: f32,
+}
+
+/// The shared model. Cheap to clone.
+#[derive(Clone)]
+pub struct Recogniser {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    ctx: WhisperContext,
+    /// Decoder states kept for reuse (creating one allocates its buffers).
+    states: Mutex<Vec<WhisperState>>,
+    permits: Semaphore,
+    threads: i32,
+    queue_wait: Duration,
+}
+
+impl Recogniser {
+    /// Loads the ggml model at `path` (about 0.2 s for base).
+    pub fn load(path: &Path, workers: usize, threads: usize, queue_wait: Duration) -> Result<Self, AsrError> {
+        if !path.is_file() {
+            return Err(AsrError::NoModel(format!("{} does not exist", path.display())));
+        }
+        install_log_hooks();
+        let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())
+            .map_err(|e| AsrError::NoModel(format!("{}: {e}", path.display())))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                ctx,
+                states: Mutex::new(Vec::new()),
+                permits: Semaphore::new(workers.max(1)),
+                threads: threads.max(1) as i32,
+                queue_wait,
+            }),
+        })
+    }
+
+    /// Recognises off the async runtime. Waits at most the configured queue time for a free
+    /// worker, then gives up with [`AsrError::Busy`] so the call can go on by keys.
+    pub async fn recognise(&self, samples: Vec<f32>, mode: Mode) -> Result<Transcript, AsrError> {
+        let permit = tokio::time::timeout(self.inner.queue_wait, self.inner.permits.acquire())
+            .await
+            .map_err(|_| AsrError::Busy)?
+            .map_err(|_| AsrError::Busy)?;
+        let this = self.clone();
+        let result = tokio::task::spawn_blocking(move || this.recognise_blocking(&samples, &mode))
+            .await
+            .map_err(|e| AsrError::Whisper(e.to_string()))?;
+        drop(permit);
+        result
+    }
+
+    /// Recognises on the calling thread (the CLI and the benchmarks).
+    pub fn recognise_blocking(&self, samples: &[f32], mode: &Mode) -> Result<Transcript, AsrError> {
+        let clip = match mode {
+            Mode::Menu { .. } => trim_silence(samples),
+            Mode::Free | Mode::Default => samples,
+        };
+        let audio_secs = clip.len() as f32 / RATE as f32;
+        if peak_rms(clip) < SILENCE_RMS {
+            return Ok(Transcript {
+                text: String::new(),
+                ms: 0,
+                audio_secs,
+            });
+        }
+        // Whisper needs at least a second; pad short clips with silence.
+        let mut padded;
+        let clip = if clip.len() < RATE as usize {
+            padded = clip.to_vec();
+            padded.resize(RATE as usize + RATE as usize / 4, 0.0);
+            &padded[..]
+        } else {
+            clip
+        };
+        let mut state = match self.inner.states.lock().expect("state pool").pop() {
+            Some(state) => state,
+            None => self
+                .inner
+                .ctx
+                .create_state()
+                .map_err(|e| AsrError::Whisper(e.to_string()))?,
+        };
+        let started = Instant::now();
+        let params = self.params(mode, clip.len());
+        state.full(params, clip).map_err(|e| AsrError::Whisper(e.to_string()))?;
+        let raw: String = state
+            .as_iter()
+            .map(|segment| segment.to_str_lossy().map(|s| s.into_owned()).unwrap_or_default())
+            .collect();
+        let ms = started.elapsed().as_millis() as u64;
+        self.inner.states.lock().expect("state pool").push(state);
+        Ok(Transcript {
+            text: normalise(&raw),
+            ms,
+            audio_secs,
+        })
+    }
+
+    fn params<'a>(&self, mode: &'a Mode, samples: usize) -> FullParams<'a, 'a> {
+        let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        p.set_n_threads(self.inner.threads);
+        p.set_language(Some("zh"));
+        p.set_print_progress(false);
+        p.set_print_realtime(false);
+        p.set_print_special(false);
+        p.set_print_timestamps(false);
+        match mode {
+            Mode::Menu { words } => {
+                let secs = samples as f32 / RATE as f32;
+                let ctx = ((secs * CTX_PER_SEC).ceil() as i32 + CTX_MARGIN).clamp(CTX_MIN, 1500);
+                p.set_audio_ctx(ctx);
+                p.set_initial_prompt(words);
+                p.set_single_segment(true);
+                p.set_no_timestamps(true);
+                p.set_no_context(true);
+                p.set_max_tokens(MENU_TOKENS);
+                // No temperature fallback: a second decoding pass would double the time.
+                p.set_temperature_inc(0.0);
+                p.set_suppress_blank(true);
+            }
+            Mode::Free => {
+                p.set_initial_prompt("以下是普通话的句子，使用简体中文。");
+                p.set_no_timestamps(true);
+            }
+            Mode::Default => {}
+        }
+        p
+    }
+}
+
+/// whisper.cpp's own log lines go through `tracing` (at debug level) instead of stderr.
+fn install_log_hooks() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(whisper_rs::install_logging_hooks);
+}

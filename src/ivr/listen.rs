@@ -1,0 +1,126 @@
+//! What a caller can say at each node, for speech input: the options of a menu (their `words`
+//! in the flow file), the names on the current page of a list, yes and no, and the words for
+//! the keys every node takes (0 person, * repeat, 7 slower, 9 faster; the flow's `[speech]`).
+
+use super::engine::{items, page_of, CallState, MORE_KEY};
+use super::flow::{Flow, Node};
+use crate::asr::Choice;
+
+/// The choices speech has at the caller's node; None where only keys make sense (typed numbers,
+/// recordings, a spoken choice waiting for its confirming key).
+pub fn choices(flow: &Flow, s: &CallState) -> Option<Vec<Choice>> {
+    if s.confirm.is_some() {
+        return None;
+    }
+    let words = &flow.speech;
+    let choice = |key: &str, intent: &str, words: Vec<String>| Choice {
+        key: key.to_owned(),
+        intent: intent.to_owned(),
+        words,
+    };
+    let yes_no = || {
+        vec![
+            choice("1", "yes", words.yes.clone()),
+            choice("2", "no", words.no.clone()),
+        ]
+    };
+    let mut choices = match flow.node(&s.node) {
+        Node::Menu { options, .. } => options
+            .iter()
+            .map(|o| choice(&o.key, &o.intent, o.words.clone()))
+            .collect(),
+        // A typed certificate number waits for its confirmation: yes or no, too.
+        Node::YesNo { .. } => yes_no(),
+        Node::Digits { .. } if s.pending.is_some() => yes_no(),
+        Node::Pick { source, .. } => {
+            let list = items(flow, *source, &s.answers);
+            let (keyed, paged) = page_of(&list, s.page);
+            let mut on_page: Vec<Choice> = keyed
+                .into_iter()
+                .map(|(key, (value, name))| choice(&key, value, names(name)))
+                .collect();
+            if paged {
+                on_page.push(choice(MORE_KEY, "more", words.more.clone()));
+            }
+            on_page
+        }
+        _ => return None,
+    };
+    choices.extend([
+        choice("0", "human", words.human.clone()),
+        choice("*", "repeat", words.repeat.clone()),
+        choice("7", "slower", words.slower.clone()),
+        choice("9", "faster", words.faster.clone()),
+    ]);
+    Some(choices)
+}
+
+/// A list item's name, and its parts ("劳动和工资" → also "劳动", "工资").
+fn names(name: &str) -> Vec<String> {
+    let mut all = vec![name.to_owned()];
+    if name.contains('和') {
+        all.extend(name.split('和').filter(|p| p.chars().count() >= 2).map(str::to_owned));
+    }
+    all
+}
+
+/// The words of the choices, as whisper's initial prompt: it then expects them.
+pub fn prompt_words(choices: &[Choice]) -> String {
+    let words: Vec<&str> = choices
+        .iter()
+        .flat_map(|c| c.words.iter().map(String::as_str))
+        .collect();
+    format!("{}。", words.join("，"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ivr::Prompts;
+
+    fn at(node: &str) -> CallState {
+        CallState {
+            node: node.into(),
+            ..CallState::default()
+        }
+    }
+
+    #[test]
+    fn main_menu_choices_are_its_options_and_the_reserved_keys() {
+        let flow = Flow::main(&Prompts::zh_cn());
+        let intents: Vec<(String, String)> = choices(&flow, &at("main"))
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.key, c.intent))
+            .collect();
+        let expected = [
+            ("1", "consult"),
+            ("2", "apply"),
+            ("3", "progress"),
+            ("4", "settings"),
+            ("0", "human"),
+            ("*", "repeat"),
+            ("7", "slower"),
+            ("9", "faster"),
+        ];
+        assert_eq!(intents, expected.map(|(k, i)| (k.to_owned(), i.to_owned())).to_vec());
+    }
+
+    #[test]
+    fn lists_offer_the_names_on_the_page_and_numbers_only_keys() {
+        let flow = Flow::main(&Prompts::zh_cn());
+        let matters = choices(&flow, &at("consult_matter")).unwrap();
+        assert_eq!(matters[0].words, ["劳动和工资", "劳动", "工资"]);
+        assert_eq!(matters[3].intent, "more");
+        let digits = flow
+            .nodes
+            .iter()
+            .find(|(_, n)| matches!(n, Node::Digits { .. }))
+            .map(|(name, _)| name.clone())
+            .unwrap();
+        assert_eq!(choices(&flow, &at(&digits)), None, "numbers are typed");
+        let mut confirming = at("main");
+        confirming.confirm = Some("1".into());
+        assert_eq!(choices(&flow, &confirming), None, "a spoken choice is confirmed by key");
+    }
+}

@@ -1,0 +1,153 @@
+//! Speech input with the real Whisper model: a call answered by voice only (the provider's
+//! recordings served by the fake provider, with its credentials), the same call by keys, and
+//! keypad-only without a model. Audio is the embedded synthesiser's, put on the phone band.
+
+use std::path::PathBuf;
+
+use hotline::speech::espeak::Espeak;
+use hotline::speech::telephone::to_telephone_wav;
+use hotline::speech::{SpeechRate, Synthesizer};
+
+use crate::backends;
+use crate::helpers::{spawn_app_with, Backend, Options, TestApp};
+use crate::provider::{ticket_from_speech, Heard, Input, Phone};
+
+backends!(
+    a_call_walks_the_main_menu_and_consult_by_speech_only,
+    without_a_model_the_ivr_is_keypad_only,
+);
+
+/// The Whisper model: HOTLINE_WHISPER_MODEL, else data/models/ggml-base.bin. Absent outside CI,
+/// the speech tests are skipped with a notice; in CI (which obtains it) its absence fails.
+pub fn model() -> Option<PathBuf> {
+    let path = std::env::var("HOTLINE_WHISPER_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from("data/models/ggml-base.bin"));
+    if path.is_file() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI needs the Whisper model at {} (scripts/whisper-model obtains it)",
+        path.display()
+    );
+    eprintln!(
+        "NOTICE: speech test skipped: no Whisper model at {} (scripts/whisper-model obtains it)",
+        path.display()
+    );
+    None
+}
+
+/// `text` spoken by the synthesiser, as the provider records a caller: 8 kHz µ-law WAV.
+pub async fn phone_audio(text: &str, rate: SpeechRate) -> Vec<u8> {
+    let pcm = Espeak::start("cmn-latn-pinyin")
+        .expect("espeak-ng")
+        .synthesize(text, rate)
+        .await
+        .expect("synthesised");
+    to_telephone_wav(&pcm).expect("telephone audio")
+}
+
+async fn speech_app(backend: Backend, model: PathBuf) -> TestApp {
+    spawn_app_with(
+        backend,
+        Options {
+            whisper_model: Some(model),
+            ..Options::default()
+        },
+    )
+    .await
+}
+
+async fn a_call_walks_the_main_menu_and_consult_by_speech_only(backend: Backend) {
+    let Some(model) = model() else { return };
+    let app = speech_app(backend, model).await;
+    let consult = app
+        .provider
+        .add_recording(phone_audio("法律咨询", SpeechRate::Normal).await);
+    let wages = app
+        .provider
+        .add_recording(phone_audio("劳动和工资", SpeechRate::Normal).await);
+    let description = app
+        .provider
+        .add_recording(phone_audio("老板拖欠我三个月的工资", SpeechRate::Normal).await);
+
+    let mut phone = Phone::new(&app, "+8613800138000");
+    let ended = phone
+        .call(&[Input::Answer(consult), Input::Answer(wages), Input::Speak(description)])
+        .await;
+    let said = phone.said();
+    assert!(ended, "the service finished the call: {said}");
+    assert!(
+        said.contains("您也可以在嘀声后直接说出您的选择"),
+        "speech is offered: {said}"
+    );
+    let menu = &phone.documents[0];
+    assert!(
+        menu.contains("<Record") && menu.contains("finishOnKey=\"0123456789*#\""),
+        "the first menu has a speech window any key ends: {menu}"
+    );
+    let ticket = ticket_from_speech(&said);
+    let c = app.consultation(&ticket).await;
+    assert_eq!(
+        c.matter.as_deref(),
+        Some("labour_wages"),
+        "劳动和工资 was heard: {said}"
+    );
+
+    // The description is transcribed in the background into the consultation.
+    let mut transcript = None;
+    for _ in 0..300 {
+        let recordings = app.state.db.recordings_of(&c.id).await.unwrap();
+        transcript = recordings.into_iter().find_map(|r| r.transcript);
+        if transcript.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let transcript = transcript.expect("the description was transcribed within 30 s");
+    assert!(!transcript.is_empty());
+    assert_eq!(
+        hotline::asr::text::normalise(&transcript),
+        transcript,
+        "stored simplified and normalised"
+    );
+
+    // The same walk by keys works with speech on.
+    let mut keys = Phone::new(&app, "+8613900139000");
+    let ended = keys.call(&[Input::Keys("1"), Input::Keys("1"), Input::Keys("#")]).await;
+    assert!(ended, "{}", keys.said());
+    let c = app.consultation(&ticket_from_speech(&keys.said())).await;
+    assert_eq!(c.matter.as_deref(), Some("labour_wages"));
+    app.stop().await;
+}
+
+async fn without_a_model_the_ivr_is_keypad_only(backend: Backend) {
+    let app = spawn_app_with(backend, Options::default()).await;
+    let ready: serde_json::Value = app
+        .http
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["speech_input"]["enabled"], false, "{ready}");
+    assert_eq!(ready["ready"], true, "keypad-only is still ready");
+
+    let mut phone = Phone::new(&app, "+8613800138000");
+    phone
+        .call(&[Input::Keys("1"), Input::Keys("2"), Input::Keys("#")])
+        .await;
+    for doc in &phone.documents {
+        // Only the description prompt records; no menu opens a speech window.
+        assert!(
+            !doc.contains("<Record") || doc.contains("请在嘀声后"),
+            "no speech window without a model: {doc}"
+        );
+    }
+    assert!(!phone.said().contains("直接说出"), "no prompt offers speech");
+    assert!(phone.heard.contains(&Heard::Hangup));
+    app.stop().await;
+}
