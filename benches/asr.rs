@@ -1,21 +1,17 @@
 //! Speech input on this machine: the latency of a spoken menu turn (WAV bytes → 16 kHz →
 //! recognised → matched to the main menu) with the tuned settings, beside whisper-rs with its
 //! default settings on the same clips in the same run; the real-time factor of free speech; the
-//! process's peak RSS. Clips: tests/data/menu_phrases.toml rendered by the synthesiser at normal
-//! rate as 8 kHz µ-law, and ../shared/data/asr-real when present.
+//! process's peak RSS. Clips: the shipped phone-band set of spoken menu answers
+//! (tests/data/menu-speech/, 8 kHz µ-law), and ../shared/data/asr-real when present.
 //!
 //! Run: `cargo bench --bench asr` (needs data/models/ggml-base.bin or HOTLINE_WHISPER_MODEL).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use hotline::asr::{audio, best, Mode, Recogniser};
+use hotline::asr::{audio, best, Mode, Pool, Recogniser};
 use hotline::ivr::listen::{choices, prompt_words};
 use hotline::ivr::{CallState, Flow, Prompts};
-use hotline::speech::espeak::Espeak;
-use hotline::speech::telephone::to_telephone_wav;
-use hotline::speech::{SpeechRate, Synthesizer};
 
 fn main() {
     let model = std::env::var("HOTLINE_WHISPER_MODEL")
@@ -26,7 +22,8 @@ fn main() {
         return;
     }
     let started = Instant::now();
-    let r = Recogniser::load(&model, 1, 2, Duration::ZERO).expect("model loads");
+    let pool = Pool::from_settings(&hotline::config::Settings::defaults().whisper);
+    let r = Recogniser::load(&model, pool).expect("model loads");
     println!("model load: {} ms", started.elapsed().as_millis());
 
     let flow = Flow::main(&Prompts::zh_cn());
@@ -87,18 +84,12 @@ fn main() {
 }
 
 fn menu_clips() -> Vec<Vec<u8>> {
-    use figment::providers::{Format, Toml};
-    let set: BTreeMap<String, Vec<String>> = figment::Figment::from(Toml::file("tests/data/menu_phrases.toml"))
-        .extract()
-        .expect("the phrase set");
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let espeak = Espeak::start("cmn-latn-pinyin").expect("espeak-ng");
-    set.values()
-        .flatten()
-        .map(|phrase| {
-            let pcm = rt.block_on(espeak.synthesize(phrase, SpeechRate::Normal)).unwrap();
-            to_telephone_wav(&pcm).unwrap()
-        })
+    let dir = std::path::Path::new("tests/data/menu-speech");
+    let labels = std::fs::read_to_string(dir.join("labels.tsv")).expect("the shipped set");
+    labels
+        .lines()
+        .skip(1)
+        .map(|line| std::fs::read(dir.join(line.split('\t').next().unwrap())).unwrap())
         .collect()
 }
 

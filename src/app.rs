@@ -9,7 +9,7 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::asr::{Fetcher, Recogniser};
+use crate::asr::{Asr, Fetcher, Local, Pool, Recogniser};
 use crate::config::IvrSettings;
 use crate::config::Settings;
 use crate::crypto::{CryptoError, DataKey};
@@ -56,8 +56,7 @@ pub struct AppState {
     pub flow: Arc<Flow>,
     pub voice: Arc<Voice>,
     /// Speech input; None runs the IVR keypad-only.
-    pub asr: Option<Recogniser>,
-    pub recordings: Fetcher,
+    pub asr: Option<Asr>,
     pub metrics: PrometheusHandle,
 }
 
@@ -89,20 +88,21 @@ impl AppState {
             Duration::from_millis(settings.twilio.request_timeout_ms),
         );
         let voice = Voice::from_settings(&settings.speech)?;
-        let recordings = Fetcher::new(
-            settings.whisper.recording_hosts(),
-            &settings.twilio.account_sid,
-            settings.twilio.auth_token.clone(),
-            settings.whisper.max_recording_bytes,
-        );
+        let kv = Arc::new(kv);
+        let asr = match settings.whisper.remote {
+            true => {
+                tracing::info!("speech input is on: recognised by `hotline worker` processes through Redis");
+                Some(Asr::Remote(crate::asr::remote::Remote::new(kv.clone())))
+            }
+            false => load_local(&settings).map(Asr::Local),
+        };
         Ok(Self {
-            asr: load_recogniser(&settings),
-            recordings,
+            asr,
             voice: Arc::new(voice),
             validator: Validator::new(settings.twilio.auth_token.expose_secret()),
             settings: Arc::new(settings),
             db,
-            kv: Arc::new(kv),
+            kv,
             rest,
             prompts: Arc::new(prompts),
             flow: Arc::new(flow),
@@ -139,29 +139,50 @@ impl AppState {
         served
     }
 
-    /// `hotline worker`: the background jobs alone, until `shutdown` resolves.
+    /// `hotline worker`: the background jobs alone (and, with `whisper.remote`, speech
+    /// recognition for the web processes), until `shutdown` resolves.
     pub async fn work(self, shutdown: impl Future<Output = ()>) {
         let (stop_jobs, jobs_stopped) = watch::channel(false);
+        let recognising = match self.settings.whisper.remote {
+            true => load_local(&self.settings).map(|local| {
+                let consumer = format!("worker-{}", uuid::Uuid::new_v4());
+                tokio::spawn(crate::asr::remote::serve_jobs(
+                    self.kv.clone(),
+                    local,
+                    consumer,
+                    jobs_stopped.clone(),
+                ))
+            }),
+            false => None,
+        };
         let jobs = tokio::spawn(crate::jobs::run(self.clone(), jobs_stopped));
         shutdown.await;
         let _ = stop_jobs.send(true);
         let _ = jobs.await;
+        if let Some(recognising) = recognising {
+            let _ = recognising.await;
+        }
         self.db.close().await;
     }
 }
 
 /// The Whisper model, or None (keypad-only) with the reason in the log.
-fn load_recogniser(settings: &Settings) -> Option<Recogniser> {
+pub fn load_local(settings: &Settings) -> Option<Local> {
     let w = &settings.whisper;
     if w.model.is_empty() {
         tracing::warn!("speech input is off (whisper.model is empty): the IVR runs keypad-only");
         return None;
     }
-    let queue_wait = Duration::from_millis(w.queue_wait_ms);
-    match Recogniser::load(std::path::Path::new(&w.model), w.workers, w.threads, queue_wait) {
+    match Recogniser::load(std::path::Path::new(&w.model), Pool::from_settings(w)) {
         Ok(recogniser) => {
             tracing::info!(model = %w.model, workers = w.workers, "speech input is on");
-            Some(recogniser)
+            let recordings = Fetcher::new(
+                w.recording_hosts(),
+                &settings.twilio.account_sid,
+                settings.twilio.auth_token.clone(),
+                w.max_recording_bytes,
+            );
+            Some(Local { recogniser, recordings })
         }
         Err(e) => {
             tracing::warn!(error = %e, "speech input is off: the IVR runs keypad-only (scripts/whisper-model obtains the model)");

@@ -181,6 +181,8 @@ pub struct SpeechSettings {
 pub struct WhisperSettings {
     /// The ggml model; empty (or a missing file) runs the service keypad-only.
     pub model: String,
+    /// Recognise in `hotline worker` processes (through Redis) instead of in this one.
+    pub remote: bool,
     pub workers: usize,
     pub threads: usize,
     pub queue_wait_ms: u64,

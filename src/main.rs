@@ -2,7 +2,6 @@
 //! `prompts`, `queue`, `roster`, `sms` and `callback`.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -335,13 +334,17 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn asr(settings: &Settings, menu: Option<&str>, files: &[PathBuf]) -> anyhow::Result<()> {
-    use hotline::asr::{batch, Recogniser};
+    use hotline::asr::{batch, Pool, Recogniser};
     let w = &settings.whisper;
     anyhow::ensure!(
         !w.model.is_empty(),
         "no Whisper model configured (HOTLINE_WHISPER_MODEL)"
     );
-    let recogniser = Recogniser::load(Path::new(&w.model), 1, w.threads, Duration::ZERO)
+    let pool = Pool {
+        workers: 1,
+        ..Pool::from_settings(w)
+    };
+    let recogniser = Recogniser::load(Path::new(&w.model), pool)
         .context("loading the Whisper model (scripts/whisper-model obtains it)")?;
     let choices = match menu {
         Some(node) => {

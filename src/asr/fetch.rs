@@ -57,3 +57,22 @@ impl Fetcher {
         Ok(body)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn recordings_come_only_from_the_configured_hosts() {
+        let f = Fetcher::new(vec!["api.twilio.com".into()], "AC1", "token".to_owned().into(), 1000);
+        for url in [
+            "https://evil.example.com/2010-04-01/Accounts/AC1/Recordings/RE1",
+            "file:///etc/passwd",
+            "ftp://api.twilio.com/r",
+            "not a url",
+        ] {
+            let err = f.fetch(url, Duration::from_secs(1)).await.unwrap_err();
+            assert!(matches!(err, AsrError::Fetch(_)), "{url}: {err}");
+        }
+    }
+}

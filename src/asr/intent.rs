@@ -117,12 +117,47 @@ fn substring_distance(heard: &[String], word: &[String]) -> f32 {
     row.into_iter().fold(f32::INFINITY, f32::min)
 }
 
-/// 0 for the same syllable, up to 1 for unrelated ones (letters compared: fa/hua, lü/lu, zi/zhi
-/// are close).
+/// 0 for the same syllable, up to 1 for unrelated ones. Initial and final are compared apart,
+/// and the pairs Mandarin speakers and Whisper most often confuse cost a quarter: z/zh, c/ch,
+/// s/sh, n/l, f/h; in/ing, en/eng, an/ang and the like. Other finals cost by their letters.
 fn syllable_cost(a: &str, b: &str) -> f32 {
     if a == b {
         return 0.0;
     }
+    let (ia, fa) = split_syllable(a);
+    let (ib, fb) = split_syllable(b);
+    let initial = if ia == ib {
+        0.0
+    } else if CLOSE_INITIALS.iter().any(|p| *p == (ia, ib) || *p == (ib, ia)) {
+        0.25
+    } else {
+        1.0
+    };
+    let fin = if fa == fb {
+        0.0
+    } else if fa.strip_suffix('g') == Some(fb) || fb.strip_suffix('g') == Some(fa) {
+        0.25
+    } else {
+        letters_apart(fa, fb)
+    };
+    0.4 * initial + 0.6 * fin
+}
+
+const CLOSE_INITIALS: [(&str, &str); 5] = [("z", "zh"), ("c", "ch"), ("s", "sh"), ("n", "l"), ("f", "h")];
+const INITIALS: [&str; 23] = [
+    "zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c", "s", "y",
+    "w",
+];
+
+fn split_syllable(s: &str) -> (&str, &str) {
+    INITIALS
+        .iter()
+        .find(|i| s.starts_with(*i))
+        .map_or(("", s), |i| s.split_at(i.len()))
+}
+
+/// Edit distance over letters, as a share of the longer string.
+fn letters_apart(a: &str, b: &str) -> f32 {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
@@ -133,7 +168,7 @@ fn syllable_cost(a: &str, b: &str) -> f32 {
         }
         row = next;
     }
-    (row[b.len()] as f32 / a.len().max(b.len()) as f32).min(1.0)
+    (row[b.len()] as f32 / a.len().max(b.len()).max(1) as f32).min(1.0)
 }
 
 /// Toneless pinyin per character; digits as their Chinese names.

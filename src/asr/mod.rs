@@ -10,12 +10,15 @@ pub mod audio;
 pub mod batch;
 pub mod fetch;
 pub mod intent;
+pub mod remote;
 pub mod text;
 pub mod whisper;
 
+use std::time::Duration;
+
 pub use fetch::Fetcher;
 pub use intent::{best, Choice, Heard};
-pub use whisper::{Mode, Recogniser, Transcript};
+pub use whisper::{Mode, Pool, Recogniser, Transcript};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AsrError {
@@ -29,4 +32,53 @@ pub enum AsrError {
     Fetch(String),
     #[error("recognition failed: {0}")]
     Whisper(String),
+    #[error("recognition through Redis failed: {0}")]
+    Remote(String),
+}
+
+/// Speech input as the IVR uses it: here, or by workers through Redis.
+#[derive(Clone)]
+pub enum Asr {
+    Local(Local),
+    Remote(remote::Remote),
+}
+
+impl Asr {
+    /// Fetches the recording at `url` and recognises it within `timeout`.
+    pub async fn recognise_url(
+        &self,
+        url: &str,
+        mode: Mode,
+        max_secs: u32,
+        timeout: Duration,
+    ) -> Result<Transcript, AsrError> {
+        match self {
+            Asr::Local(local) => local.recognise_url(url, mode, max_secs, timeout).await,
+            Asr::Remote(remote) => remote.recognise_url(url, mode, max_secs, timeout).await,
+        }
+    }
+}
+
+/// The model in this process, and the provider's recordings.
+#[derive(Clone)]
+pub struct Local {
+    pub recogniser: Recogniser,
+    pub recordings: Fetcher,
+}
+
+impl Local {
+    pub async fn recognise_url(
+        &self,
+        url: &str,
+        mode: Mode,
+        max_secs: u32,
+        timeout: Duration,
+    ) -> Result<Transcript, AsrError> {
+        let work = async {
+            let wav = self.recordings.fetch(url, timeout).await?;
+            let samples = audio::wav_to_16k(&wav, max_secs)?;
+            self.recogniser.recognise(samples, mode).await
+        };
+        tokio::time::timeout(timeout, work).await.unwrap_or(Err(AsrError::Busy))
+    }
 }

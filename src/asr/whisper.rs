@@ -2,11 +2,12 @@
 //! pool of blocking threads, tuned separately for short menu answers and for free speech.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
-use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
 
 use super::audio::{peak_rms, trim_silence, RATE};
 use super::text::normalise;
@@ -23,7 +24,7 @@ const CTX_MIN: i32 = 256;
 const SILENCE_RMS: f32 = 0.005;
 
 /// How to recognise a clip.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Mode {
     /// A menu answer: the menu's words as the initial prompt; one short segment.
     Menu { words: String },
@@ -34,7 +35,7 @@ pub enum Mode {
 }
 
 /// What was recognised.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Transcript {
     /// Simplified Chinese, normalised punctuation; empty when nothing was said.
     pub text: String,
@@ -42,6 +43,27 @@ pub struct Transcript {
     pub ms: u64,
     /// Seconds of audio recognised.
     pub audio_secs: f32,
+}
+
+/// How recognition runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Pool {
+    /// Recognitions at once.
+    pub workers: usize,
+    /// Threads each.
+    pub threads: usize,
+    /// How long a menu answer waits for a free worker.
+    pub queue_wait: Duration,
+}
+
+impl Pool {
+    pub fn from_settings(w: &crate::config::WhisperSettings) -> Self {
+        Self {
+            workers: w.workers,
+            threads: w.threads,
+            queue_wait: Duration::from_millis(w.queue_wait_ms),
+        }
+    }
 }
 
 /// The shared model. Cheap to clone.
@@ -52,8 +74,6 @@ pub struct Recogniser {
 
 struct Inner {
     ctx: WhisperContext,
-    /// Decoder states kept for reuse (creating one allocates its buffers).
-    states: Mutex<Vec<WhisperState>>,
     permits: Semaphore,
     threads: i32,
     queue_wait: Duration,
@@ -61,7 +81,7 @@ struct Inner {
 
 impl Recogniser {
     /// Loads the ggml model at `path` (about 0.2 s for base).
-    pub fn load(path: &Path, workers: usize, threads: usize, queue_wait: Duration) -> Result<Self, AsrError> {
+    pub fn load(path: &Path, pool: Pool) -> Result<Self, AsrError> {
         if !path.is_file() {
             return Err(AsrError::NoModel(format!("{} does not exist", path.display())));
         }
@@ -71,10 +91,9 @@ impl Recogniser {
         Ok(Self {
             inner: Arc::new(Inner {
                 ctx,
-                states: Mutex::new(Vec::new()),
-                permits: Semaphore::new(workers.max(1)),
-                threads: threads.max(1) as i32,
-                queue_wait,
+                permits: Semaphore::new(pool.workers.max(1)),
+                threads: pool.threads.max(1) as i32,
+                queue_wait: pool.queue_wait,
             }),
         })
     }
@@ -82,7 +101,12 @@ impl Recogniser {
     /// Recognises off the async runtime. Waits at most the configured queue time for a free
     /// worker, then gives up with [`AsrError::Busy`] so the call can go on by keys.
     pub async fn recognise(&self, samples: Vec<f32>, mode: Mode) -> Result<Transcript, AsrError> {
-        let permit = tokio::time::timeout(self.inner.queue_wait, self.inner.permits.acquire())
+        // A caller waits on the line for a menu answer; a transcript can wait its turn.
+        let wait = match mode {
+            Mode::Menu { .. } => self.inner.queue_wait,
+            Mode::Free | Mode::Default => Duration::from_secs(600),
+        };
+        let permit = tokio::time::timeout(wait, self.inner.permits.acquire())
             .await
             .map_err(|_| AsrError::Busy)?
             .map_err(|_| AsrError::Busy)?;
@@ -117,14 +141,13 @@ impl Recogniser {
         } else {
             clip
         };
-        let mut state = match self.inner.states.lock().expect("state pool").pop() {
-            Some(state) => state,
-            None => self
-                .inner
-                .ctx
-                .create_state()
-                .map_err(|e| AsrError::Whisper(e.to_string()))?,
-        };
+        // A fresh state per clip: a reused one carries decoder state from the clip before
+        // (measured: the same clips in another order were recognised differently).
+        let mut state = self
+            .inner
+            .ctx
+            .create_state()
+            .map_err(|e| AsrError::Whisper(e.to_string()))?;
         let started = Instant::now();
         let params = self.params(mode, clip.len());
         state.full(params, clip).map_err(|e| AsrError::Whisper(e.to_string()))?;
@@ -133,7 +156,6 @@ impl Recogniser {
             .map(|segment| segment.to_str_lossy().map(|s| s.into_owned()).unwrap_or_default())
             .collect();
         let ms = started.elapsed().as_millis() as u64;
-        self.inner.states.lock().expect("state pool").push(state);
         Ok(Transcript {
             text: normalise(&raw),
             ms,

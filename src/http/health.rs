@@ -58,9 +58,13 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let speech_input = match &state.asr {
-        Some(_) => SpeechInput {
+        Some(crate::asr::Asr::Local(_)) => SpeechInput {
             enabled: true,
             detail: format!("Whisper model {}", state.settings.whisper.model),
+        },
+        Some(crate::asr::Asr::Remote(_)) => SpeechInput {
+            enabled: true,
+            detail: "recognised by hotline worker processes through Redis".into(),
         },
         None => SpeechInput {
             enabled: false,

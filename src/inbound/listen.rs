@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::app::AppState;
-use crate::asr::{self, audio, AsrError, Mode};
+use crate::asr::{self, Mode};
 use crate::ivr::listen::{choices, prompt_words};
 use crate::ivr::script::Listen;
 use crate::ivr::{Ask, CallState, Event, Recording};
@@ -47,13 +47,8 @@ pub async fn hear(state: &AppState, call_sid: &str, s: &CallState, recording: &R
     let mode = Mode::Menu {
         words: prompt_words(&choices),
     };
-    let recognised = tokio::time::timeout(budget, async {
-        let wav = state.recordings.fetch(&recording.url, budget).await?;
-        let samples = audio::wav_to_16k(&wav, state.settings.whisper.menu_window_secs + 2)?;
-        asr.recognise(samples, mode).await
-    })
-    .await
-    .unwrap_or(Err(AsrError::Busy));
+    let max_secs = state.settings.whisper.menu_window_secs + 2;
+    let recognised = asr.recognise_url(&recording.url, mode, max_secs, budget).await;
     let ms = started.elapsed().as_millis() as u64;
     metrics::histogram!("hotline_speech_answer_seconds").record(ms as f64 / 1000.0);
     let transcript = match recognised {
@@ -106,13 +101,8 @@ pub fn transcribe_in_background(state: AppState, consultation_id: String, url: S
         return;
     };
     tokio::spawn(async move {
-        let w = &state.settings.whisper;
-        let result = async {
-            let wav = state.recordings.fetch(&url, TRANSCRIBE_TIMEOUT).await?;
-            let samples = audio::wav_to_16k(&wav, w.max_recording_secs)?;
-            asr.recognise(samples, Mode::Free).await
-        }
-        .await;
+        let max_secs = state.settings.whisper.max_recording_secs;
+        let result = asr.recognise_url(&url, Mode::Free, max_secs, TRANSCRIBE_TIMEOUT).await;
         match result {
             Ok(t) => {
                 if let Err(e) = state.db.set_transcript(&consultation_id, &url, &t.text).await {

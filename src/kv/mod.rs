@@ -121,6 +121,18 @@ impl Kv {
         }
     }
 
+    /// A connection of its own for blocking commands (BLPOP, XREADGROUP … BLOCK), which would
+    /// hold up every other command on the shared one; `limit` bounds each answer.
+    pub async fn dedicated(&self, limit: Duration) -> Result<redis::aio::MultiplexedConnection, KvError> {
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(limit));
+        Ok(self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?)
+    }
+
     pub async fn ping(&self) -> Result<(), KvError> {
         let _: String = self.run(&redis::cmd("PING")).await?;
         Ok(())

@@ -80,6 +80,8 @@ pub struct Options {
     pub aliyun: Option<(String, String)>,
     /// The Whisper model for speech input; None: keypad only.
     pub whisper_model: Option<std::path::PathBuf>,
+    /// Recognition by workers through Redis (`whisper.remote`).
+    pub whisper_remote: bool,
 }
 
 pub struct TestApp {
@@ -164,6 +166,12 @@ pub async fn spawn_app_with(backend: Backend, opts: Options) -> TestApp {
         .map_or(String::new(), |p| p.display().to_string());
     // Recordings come from the fake provider.
     s.whisper.recording_hosts = "127.0.0.1".into();
+    s.whisper.remote = opts.whisper_remote;
+    if opts.whisper_model.is_some() || opts.whisper_remote {
+        // The whole suite shares 2 cores: recognition gets the provider's full 15 s here.
+        s.ivr.webhook_budget_ms = 14_000;
+        s.whisper.queue_wait_ms = 10_000;
+    }
     if let Some(url) = &opts.tts_url {
         s.speech.http_url = url.clone();
     }

@@ -9,13 +9,18 @@ use hotline::speech::telephone::to_telephone_wav;
 use hotline::speech::{SpeechRate, Synthesizer};
 
 use crate::backends;
-use crate::helpers::{spawn_app_with, Backend, Options, TestApp};
+use crate::helpers::{spawn_app_with, Backend, Options, TestApp, ACCOUNT_SID};
 use crate::provider::{ticket_from_speech, Heard, Input, Phone};
 
 backends!(
     a_call_walks_the_main_menu_and_consult_by_speech_only,
     without_a_model_the_ivr_is_keypad_only,
+    a_worker_recognises_through_redis_for_a_web_process_without_the_model,
 );
+
+/// Tests that run Whisper take turns: on 2 cores, recognitions side by side only slow each
+/// other past the webhook's budget.
+pub static WHISPER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The Whisper model: HOTLINE_WHISPER_MODEL, else data/models/ggml-base.bin. Absent outside CI,
 /// the speech tests are skipped with a notice; in CI (which obtains it) its absence fails.
@@ -61,6 +66,7 @@ async fn speech_app(backend: Backend, model: PathBuf) -> TestApp {
 
 async fn a_call_walks_the_main_menu_and_consult_by_speech_only(backend: Backend) {
     let Some(model) = model() else { return };
+    let _one_at_a_time = WHISPER.lock().await;
     let app = speech_app(backend, model).await;
     let consult = app
         .provider
@@ -149,5 +155,65 @@ async fn without_a_model_the_ivr_is_keypad_only(backend: Backend) {
     }
     assert!(!phone.said().contains("直接说出"), "no prompt offers speech");
     assert!(phone.heard.contains(&Heard::Hangup));
+    app.stop().await;
+}
+
+async fn a_worker_recognises_through_redis_for_a_web_process_without_the_model(backend: Backend) {
+    use hotline::asr::{Fetcher, Local, Pool, Recogniser};
+    let Some(model) = model() else { return };
+    let _one_at_a_time = WHISPER.lock().await;
+    let app = spawn_app_with(
+        backend,
+        Options {
+            whisper_remote: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    let ready: serde_json::Value = app
+        .http
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["speech_input"]["enabled"], true, "{ready}");
+
+    // A `hotline worker`'s recogniser, with the model, on the same Redis.
+    let w = &app.state.settings.whisper;
+    let local = Local {
+        recogniser: Recogniser::load(&model, Pool::from_settings(w)).unwrap(),
+        recordings: Fetcher::new(
+            vec!["127.0.0.1".into()],
+            ACCOUNT_SID,
+            app.auth_token.clone().into(),
+            w.max_recording_bytes,
+        ),
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(hotline::asr::remote::serve_jobs(
+        app.state.kv.clone(),
+        local,
+        "test-worker".into(),
+        stopped,
+    ));
+
+    let consult = app
+        .provider
+        .add_recording(phone_audio("法律咨询", SpeechRate::Normal).await);
+    let wages = app
+        .provider
+        .add_recording(phone_audio("劳动和工资", SpeechRate::Normal).await);
+    let mut phone = Phone::new(&app, "+8613800138000");
+    let ended = phone
+        .call(&[Input::Answer(consult), Input::Answer(wages), Input::Keys("#")])
+        .await;
+    assert!(ended, "{}", phone.said());
+    let c = app.consultation(&ticket_from_speech(&phone.said())).await;
+    assert_eq!(c.matter.as_deref(), Some("labour_wages"), "{}", phone.said());
+    stop.send(true).unwrap();
+    worker.await.unwrap();
     app.stop().await;
 }

@@ -1,0 +1,194 @@
+//! Recognition by `hotline worker` processes, for scale-out: web processes (`whisper.remote`)
+//! add a job to a Redis stream and wait for its answer on a list of its own; workers, each with
+//! the model loaded, read the stream as one consumer group, so each job goes to one worker.
+//!
+//! A job carries its deadline: a worker skips jobs whose caller has already been asked for keys
+//! instead. Jobs a worker took and then died with stay pending in the group and are not retried
+//! (a menu answer is only useful for seconds).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use super::{AsrError, Local, Mode, Transcript};
+use crate::kv::Kv;
+
+const GROUP: &str = "recognisers";
+/// How long a worker's read blocks before it checks whether to stop.
+const READ_BLOCK_MS: u64 = 2000;
+/// Answers nobody collected expire.
+const REPLY_TTL_SECS: i64 = 60;
+
+/// One recognition job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Job {
+    id: String,
+    url: String,
+    mode: Mode,
+    max_secs: u32,
+    /// Unix milliseconds after which the answer is of no use.
+    deadline_ms: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+enum Answer {
+    Done(Transcript),
+    Failed(String),
+}
+
+/// The web side: sends jobs, waits for answers.
+#[derive(Clone)]
+pub struct Remote {
+    kv: Arc<Kv>,
+}
+
+impl Remote {
+    pub fn new(kv: Arc<Kv>) -> Self {
+        Self { kv }
+    }
+
+    pub async fn recognise_url(
+        &self,
+        url: &str,
+        mode: Mode,
+        max_secs: u32,
+        timeout: Duration,
+    ) -> Result<Transcript, AsrError> {
+        let redis_err = |e: crate::kv::KvError| AsrError::Remote(e.to_string());
+        let job = Job {
+            id: uuid::Uuid::new_v4().to_string(),
+            url: url.to_owned(),
+            mode,
+            max_secs,
+            deadline_ms: chrono::Utc::now().timestamp_millis() + timeout.as_millis() as i64,
+        };
+        let body = serde_json::to_string(&job).expect("a job serialises");
+        let _: String = self
+            .kv
+            .run(redis::cmd("XADD").arg(jobs_key(&self.kv)).arg("*").arg("job").arg(body))
+            .await
+            .map_err(redis_err)?;
+        let mut conn = self
+            .kv
+            .dedicated(timeout + Duration::from_secs(1))
+            .await
+            .map_err(redis_err)?;
+        let reply: Option<(String, String)> = redis::cmd("BLPOP")
+            .arg(reply_key(&self.kv, &job.id))
+            .arg(timeout.as_secs_f64())
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| AsrError::Remote(e.to_string()))?;
+        let (_, answer) = reply.ok_or(AsrError::Busy)?;
+        match serde_json::from_str(&answer).map_err(|e| AsrError::Remote(e.to_string()))? {
+            Answer::Done(t) => Ok(t),
+            Answer::Failed(e) => Err(AsrError::Remote(e)),
+        }
+    }
+}
+
+/// The worker side: takes jobs until `stop` turns true.
+pub async fn serve_jobs(kv: Arc<Kv>, local: Local, consumer: String, mut stop: watch::Receiver<bool>) {
+    let key = jobs_key(&kv);
+    let mut conn = loop {
+        match kv.dedicated(Duration::from_millis(READ_BLOCK_MS * 2)).await {
+            Ok(conn) => break conn,
+            Err(e) => {
+                tracing::warn!(error = %e, "recognition worker cannot reach Redis; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+        }
+    };
+    let created: Result<String, _> = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(&key)
+        .arg(GROUP)
+        .arg("$")
+        .arg("MKSTREAM")
+        .query_async(&mut conn)
+        .await;
+    match created {
+        Err(e) if !e.to_string().contains("BUSYGROUP") => {
+            tracing::warn!(error = %e, "could not create the recognition consumer group");
+        }
+        _ => {}
+    }
+    tracing::info!(consumer, "recognition worker taking jobs from Redis");
+    while !*stop.borrow() {
+        let read: redis::RedisResult<redis::streams::StreamReadReply> = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(GROUP)
+            .arg(&consumer)
+            .arg("COUNT")
+            .arg(1)
+            .arg("BLOCK")
+            .arg(READ_BLOCK_MS)
+            .arg("STREAMS")
+            .arg(&key)
+            .arg(">")
+            .query_async(&mut conn)
+            .await;
+        let entries = match read {
+            Ok(reply) => reply.keys.into_iter().flat_map(|k| k.ids).collect::<Vec<_>>(),
+            Err(e) => {
+                tracing::warn!(error = %e, "reading recognition jobs failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        for entry in entries {
+            let job: Option<Job> = entry
+                .get::<String>("job")
+                .and_then(|body| serde_json::from_str(&body).ok());
+            if let Some(job) = job {
+                answer(&kv, &local, job).await;
+            }
+            let _: redis::RedisResult<i64> = redis::cmd("XACK")
+                .arg(&key)
+                .arg(GROUP)
+                .arg(&entry.id)
+                .query_async(&mut conn)
+                .await;
+            let _: redis::RedisResult<i64> = redis::cmd("XDEL").arg(&key).arg(&entry.id).query_async(&mut conn).await;
+        }
+    }
+}
+
+async fn answer(kv: &Kv, local: &Local, job: Job) {
+    let left_ms = job.deadline_ms - chrono::Utc::now().timestamp_millis();
+    if left_ms <= 0 {
+        tracing::info!(job = job.id, "recognition job past its deadline; skipped");
+        return;
+    }
+    let timeout = Duration::from_millis(left_ms as u64);
+    let answer = match local.recognise_url(&job.url, job.mode, job.max_secs, timeout).await {
+        Ok(t) => Answer::Done(t),
+        Err(e) => Answer::Failed(e.to_string()),
+    };
+    let key = reply_key(kv, &job.id);
+    let mut pipe = redis::pipe();
+    pipe.cmd("RPUSH")
+        .arg(&key)
+        .arg(serde_json::to_string(&answer).expect("an answer serialises"))
+        .ignore()
+        .cmd("EXPIRE")
+        .arg(&key)
+        .arg(REPLY_TTL_SECS)
+        .ignore();
+    if let Err(e) = kv.run_pipeline::<()>(&pipe).await {
+        tracing::warn!(job = job.id, error = %e, "recognition answer not delivered");
+    }
+}
+
+fn jobs_key(kv: &Kv) -> String {
+    kv.key("asr", "jobs")
+}
+
+fn reply_key(kv: &Kv, id: &str) -> String {
+    kv.key("asr-reply", id)
+}
