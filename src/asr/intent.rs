@@ -160,6 +160,11 @@ fn split_syllable(s: &str) -> (&str, &str) {
 fn letters_apart(a: &str, b: &str) -> f32 {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    (edit_distance(&a, &b) as f32 / a.len().max(b.len()).max(1) as f32).min(1.0)
+}
+
+/// Levenshtein distance (also the character error count of a transcript against its reference).
+pub fn edit_distance<T: PartialEq>(a: &[T], b: &[T]) -> usize {
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.iter().enumerate() {
         let mut next = vec![i + 1; b.len() + 1];
@@ -168,7 +173,7 @@ fn letters_apart(a: &str, b: &str) -> f32 {
         }
         row = next;
     }
-    (row[b.len()] as f32 / a.len().max(b.len()).max(1) as f32).min(1.0)
+    row[b.len()]
 }
 
 /// Toneless pinyin per character; digits as their Chinese names.

@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use hotline::asr::intent::edit_distance;
 use hotline::asr::{audio, best, text::normalise, Choice, Mode, Pool, Recogniser};
 use hotline::config::Settings;
 use hotline::ivr::listen::{choices, prompt_words};
@@ -165,16 +166,4 @@ async fn real_mandarin_recordings_are_transcribed_in_simplified_chinese() {
 
 fn hanzi(text: &str) -> Vec<char> {
     text.chars().filter(|c| ('\u{4E00}'..='\u{9FFF}').contains(c)).collect()
-}
-
-fn edit_distance(a: &[char], b: &[char]) -> usize {
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut next = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            next[j + 1] = (row[j] + usize::from(ca != cb)).min(row[j + 1] + 1).min(next[j] + 1);
-        }
-        row = next;
-    }
-    row[b.len()]
 }

@@ -219,7 +219,10 @@ impl<'a> Phone<'a> {
                         next = match inputs.next() {
                             Some(Input::Keys(k)) => Some((action, vec![("Digits".into(), k.to_string())])),
                             Some(Input::Silence) => Some((action, vec![("Digits".into(), String::new())])),
-                            Some(other) => panic!("script wanted {other:?} but the call waits for keys"),
+                            Some(other) => panic!(
+                                "script wanted {other:?} but the call waits for keys; heard so far: {}",
+                                self.said()
+                            ),
                             None => None,
                         };
                         break;
