@@ -18,6 +18,8 @@ use crate::kv::Kv;
 const GROUP: &str = "recognisers";
 /// How long a worker's read blocks before it checks whether to stop.
 const READ_BLOCK_MS: u64 = 2000;
+/// With no worker running, jobs would pile up: the stream keeps about this many.
+const MAX_QUEUED_JOBS: u64 = 1000;
 /// Answers nobody collected expire.
 const REPLY_TTL_SECS: i64 = 60;
 
@@ -67,7 +69,16 @@ impl Remote {
         let body = serde_json::to_string(&job).expect("a job serialises");
         let _: String = self
             .kv
-            .run(redis::cmd("XADD").arg(jobs_key(&self.kv)).arg("*").arg("job").arg(body))
+            .run(
+                redis::cmd("XADD")
+                    .arg(jobs_key(&self.kv))
+                    .arg("MAXLEN")
+                    .arg("~")
+                    .arg(MAX_QUEUED_JOBS)
+                    .arg("*")
+                    .arg("job")
+                    .arg(body),
+            )
             .await
             .map_err(redis_err)?;
         let mut conn = self
