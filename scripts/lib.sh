@@ -96,3 +96,16 @@ ensure_prism() {
     npm ci --prefix tests/openapi --no-audit --no-fund --loglevel=error >/dev/null
   fi
 }
+
+# The console's browser test: Debian's Chromium (chromium-driver for WebDriver clients), a CJK
+# font so screenshots show the Chinese, and playwright-core, axe-core and the OpenAPI validator
+# from npm (tests/browser/package-lock.json).
+ensure_browser() {
+  command -v npm >/dev/null || apt_install nodejs npm
+  apt_install chromium chromium-driver fonts-wqy-microhei
+  if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/axe-core ] \
+    || [ ! -d tests/browser/node_modules/@apidevtools/swagger-parser ]; then
+    say "installing the browser test's npm packages (playwright-core, axe-core)"
+    npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+}

@@ -15,8 +15,8 @@ use serde::Deserialize;
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
 const SECTIONS: &[&str] = &[
-    "database", "redis", "twilio", "ivr", "fallback", "callback", "sms", "aliyun", "api", "speech", "whisper", "jobs",
-    "log",
+    "database", "redis", "twilio", "ivr", "fallback", "callback", "sms", "aliyun", "console", "speech", "whisper",
+    "jobs", "log",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +50,7 @@ pub struct Settings {
     pub callback: CallbackSettings,
     pub sms: SmsSettings,
     pub aliyun: AliyunSettings,
-    pub api: ApiSettings,
+    pub console: ConsoleSettings,
     pub speech: SpeechSettings,
     pub whisper: WhisperSettings,
     pub jobs: JobSettings,
@@ -103,8 +103,12 @@ impl IvrSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct ApiSettings {
-    pub token: SecretString,
+pub struct ConsoleSettings {
+    /// How long a console login lasts.
+    pub session_hours: u64,
+    /// Failed logins allowed per account (and ten times that per address) in the window.
+    pub login_attempts: u32,
+    pub login_window_mins: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -15,10 +15,14 @@
 pub mod app;
 /// Speech input: recordings recognised with whisper.cpp, matched to menu options.
 pub mod asr;
+/// Staff sign-in: passwords, sessions, API tokens, the login rate limit, roles.
+pub mod auth;
 /// Settings: compiled-in defaults, a file, `HOTLINE_*` environment variables.
 pub mod config;
 /// Encryption and keyed look-up hashes for personal data at rest.
 pub mod crypto;
+/// The duty desk: queue, offers, cases, notes, closing, roster, with every role check.
+pub mod desk;
 /// Validated value types: phone numbers, tickets, consultation states.
 pub mod domain;
 /// The HTTP edge: webhook routes, health, metrics.

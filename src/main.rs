@@ -82,16 +82,54 @@ enum Command {
         #[command(subcommand)]
         command: RosterCommand,
     },
-    /// Text messages (what the lawyers' console will do).
+    /// Text messages (what the lawyers' console does, from the command line).
     Sms {
         #[command(subcommand)]
         command: SmsCommand,
     },
-    /// Callback offers (what the lawyers' console will do).
+    /// Callback offers (what the lawyers' console does, from the command line).
     Callback {
         #[command(subcommand)]
         command: CallbackCommand,
     },
+    /// Staff accounts for the console and the JSON API.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add an account. The password is read from HOTLINE_USER_PASSWORD, or else from the first
+    /// line of standard input.
+    Add {
+        username: String,
+        /// The name shown in the console and on notes.
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// A lawyer account's roster id (hotline roster list).
+        #[arg(long)]
+        lawyer: Option<String>,
+        /// A supervisor's prefecture code (e.g. 610100).
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// Print a new API token for the account (shown once; only its hash is stored).
+    Token {
+        username: String,
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Lawyer,
+    Supervisor,
+    Admin,
 }
 
 #[derive(Subcommand)]
@@ -260,6 +298,7 @@ async fn main() -> anyhow::Result<()> {
             println!("sent in {} part(s), {} segment(s)", sent.parts, sent.segments);
             Ok(())
         }
+        Command::User { command } => user(settings, command).await,
         Command::Callback { command } => {
             let state = AppState::new(settings).context("preparing the service")?;
             state.db.migrate().await.context("running database migrations")?;
@@ -454,6 +493,65 @@ async fn simulate(settings: &Settings, url: Option<String>, from: &str, script: 
                 print,
             )
             .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()> {
+    use hotline::auth::accounts::{self, Account};
+    use hotline::domain::Role;
+    let state = AppState::new(settings).context("preparing the service")?;
+    state.db.migrate().await.context("running database migrations")?;
+    match command {
+        UserCommand::Add {
+            username,
+            name,
+            role,
+            lawyer,
+            region,
+        } => {
+            let password = match std::env::var("HOTLINE_USER_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    eprintln!(
+                        "password (at least {} characters):",
+                        hotline::auth::password::MIN_LENGTH
+                    );
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let role = match role {
+                RoleArg::Lawyer => Role::Lawyer,
+                RoleArg::Supervisor => Role::Supervisor,
+                RoleArg::Admin => Role::Admin,
+            };
+            let user = accounts::add(
+                &state.db,
+                &Account {
+                    username: &username,
+                    name: &name,
+                    role,
+                    password: &password,
+                    lawyer_id: lawyer.as_deref(),
+                    region: region.as_deref(),
+                },
+            )
+            .await?;
+            println!(
+                "{}",
+                serde_json::json!({"id": user.id, "username": user.username, "role": role.as_str()})
+            );
+        }
+        UserCommand::Token { username, label } => {
+            let user = state
+                .db
+                .user_by_username(&username.to_ascii_lowercase())
+                .await?
+                .context("no such user")?;
+            println!("{}", hotline::auth::login::new_token(&state, &user.id, &label).await?);
         }
     }
     Ok(())

@@ -1,46 +1,51 @@
-//! The JSON API under `/api/v1`, for now the SMS thread of a consultation: read it, count a
-//! reply's segments before sending, reply as a lawyer. Every request needs
-//! `Authorization: Bearer <api.token>` (a service token until lawyers' own accounts arrive with
-//! the console); every error has one shape: `{"error": {"code": "…", "message": "…"}}`.
+//! The JSON API under `/api/v1`: the duty desk's operations for programs (and screen-reader
+//! users who prefer their own client). Every request but `POST /api/v1/tokens` needs
+//! `Authorization: Bearer <token>`; every error has one shape:
+//! `{"error": {"code": "…", "message": "…"}}`. The OpenAPI 3 document at
+//! `/api/v1/openapi.json` is generated from these handlers, so it lists exactly the routes served.
 
-use axum::extract::{Path, Request, State};
-use axum::http::{header, StatusCode};
-use axum::middleware::Next;
+use std::net::SocketAddr;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use secrecy::ExposeSecret;
+use axum::Json;
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::staff::ApiStaff;
 use crate::app::AppState;
-use crate::domain::Ticket;
-use crate::inbound::notify::{self, NotifyError};
-use crate::inbound::sms::SIGNATURE;
-use crate::storage::consultations::Consultation;
-use crate::storage::StorageError;
+use crate::auth::login::{self, LoginError};
+use crate::desk::case::{self, CaseFile, CaseSummary, Close, Cost, MessageView};
+use crate::desk::queue::{self, Duty, OfferView, QueueEntry};
+use crate::desk::roster::{self, Imported, RosterEntry};
+use crate::desk::DeskError;
+use crate::domain::Role;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("a valid Authorization: Bearer token is required")]
     Unauthorized,
-    #[error("no consultation with ticket {0}")]
-    NotFound(String),
     #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    NotSent(NotifyError),
-    #[error("the database is unavailable")]
-    Storage(#[from] StorageError),
+    Body(String),
+    #[error(transparent)]
+    Login(#[from] LoginError),
+    #[error(transparent)]
+    Desk(#[from] DeskError),
 }
 
-#[derive(Serialize)]
-struct ErrorBody {
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
     error: ErrorDetail,
 }
 
-#[derive(Serialize)]
-struct ErrorDetail {
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// unauthorized, forbidden, not_found, invalid, conflict, too_many_requests, unavailable
     code: &'static str,
     message: String,
 }
@@ -48,12 +53,18 @@ struct ErrorDetail {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = match &self {
-            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
-            ApiError::NotSent(_) => (StatusCode::CONFLICT, "not_sent"),
-            ApiError::Storage(e) => {
-                tracing::error!(error = %e, "API request failed");
+            ApiError::Unauthorized | ApiError::Login(LoginError::Wrong) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Login(LoginError::TooMany(_)) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            ApiError::Body(_) | ApiError::Desk(DeskError::Invalid(_)) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            ApiError::Desk(DeskError::Forbidden(_)) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::Desk(DeskError::NotFound(_)) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Desk(DeskError::Conflict(_)) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::Desk(DeskError::Provider(e)) => {
+                tracing::warn!(error = %e, "API request: provider refused");
+                (StatusCode::BAD_GATEWAY, "provider")
+            }
+            ApiError::Login(LoginError::Storage(_)) | ApiError::Desk(_) => {
+                tracing::error!(error = %self, "API request failed");
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
         };
@@ -67,122 +78,295 @@ impl IntoResponse for ApiError {
     }
 }
 
-pub fn routes(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/sms/segments", post(segments))
-        .route("/api/v1/consultations/{ticket}/messages", get(thread).post(reply))
-        .route_layer(axum::middleware::from_fn_with_state(state, authorise))
+type Body<T> = Result<Json<T>, JsonRejection>;
+
+fn body<T>(b: Body<T>) -> Result<T, ApiError> {
+    b.map(|Json(v)| v).map_err(|e| ApiError::Body(e.body_text()))
 }
 
-async fn authorise(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let token = state.settings.api.token.expose_secret().as_bytes();
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default()
-        .as_bytes();
-    if token.is_empty() || !bool::from(token.ct_eq(given)) {
-        return ApiError::Unauthorized.into_response();
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "12348 hotline duty desk API", version = "1"),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    components(schemas(ErrorBody))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
     }
-    next.run(request).await
 }
 
-#[derive(Deserialize)]
+/// The routes and the OpenAPI document describing exactly them.
+pub fn routes() -> axum::Router<AppState> {
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(token))
+        .routes(routes!(me))
+        .routes(routes!(get_duty, put_duty))
+        .routes(routes!(get_queue))
+        .routes(routes!(claim))
+        .routes(routes!(get_offers))
+        .routes(routes!(accept))
+        .routes(routes!(decline))
+        .routes(routes!(cases))
+        .routes(routes!(case_file))
+        .routes(routes!(note))
+        .routes(routes!(close))
+        .routes(routes!(call_back))
+        .routes(routes!(thread, reply))
+        .routes(routes!(segments))
+        .routes(routes!(get_roster, import_roster))
+        .split_for_parts();
+    let doc = std::sync::Arc::new(doc);
+    router.route(
+        "/api/v1/openapi.json",
+        axum::routing::get(move || {
+            let doc = doc.clone();
+            async move { Json((*doc).clone()) }
+        }),
+    )
+}
+
+#[derive(Deserialize, ToSchema)]
+struct Credentials {
+    username: String,
+    password: String,
+    /// What the token is for (shown nowhere but the database).
+    #[serde(default)]
+    label: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct NewToken {
+    token: String,
+}
+
+/// Exchange a username and password for an API token (rate-limited like the console's login).
+#[utoipa::path(post, path = "/api/v1/tokens", security(()), request_body = Credentials,
+    responses((status = 201, body = NewToken), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn token(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    b: Body<Credentials>,
+) -> Result<(StatusCode, Json<NewToken>), ApiError> {
+    let c = body(b)?;
+    let staff = login::check(&state, &c.username, &c.password, peer.ip()).await?;
+    let label = if c.label.trim().is_empty() {
+        "api"
+    } else {
+        c.label.trim()
+    };
+    let token = login::new_token(&state, &staff.id, label)
+        .await
+        .map_err(|e| ApiError::Desk(e.into()))?;
+    Ok((StatusCode::CREATED, Json(NewToken { token })))
+}
+
+#[derive(Serialize, ToSchema)]
+struct Me {
+    username: String,
+    name: String,
+    role: Role,
+    region: Option<String>,
+}
+
+/// The signed-in account.
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+async fn me(ApiStaff(s): ApiStaff) -> Json<Me> {
+    Json(Me {
+        username: s.username,
+        name: s.name,
+        role: s.role,
+        region: s.region,
+    })
+}
+
+/// Whether the lawyer is on duty (offers come only then). Lawyers only.
+#[utoipa::path(get, path = "/api/v1/duty", responses((status = 200, body = Duty), (status = 403, body = ErrorBody)))]
+async fn get_duty(State(state): State<AppState>, ApiStaff(s): ApiStaff) -> Result<Json<Duty>, ApiError> {
+    Ok(Json(queue::duty(&state, &s).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct DutyChange {
+    on_duty: bool,
+}
+
+/// Go on or off duty. Lawyers only.
+#[utoipa::path(put, path = "/api/v1/duty", request_body = DutyChange,
+    responses((status = 200, body = Duty), (status = 403, body = ErrorBody)))]
+async fn put_duty(
+    State(state): State<AppState>,
+    ApiStaff(s): ApiStaff,
+    b: Body<DutyChange>,
+) -> Result<Json<Duty>, ApiError> {
+    let change = body(b)?;
+    Ok(Json(queue::set_duty(&state, &s, change.on_duty).await?))
+}
+
+/// Consultations waiting for a callback that the account may see, most urgent first.
+#[utoipa::path(get, path = "/api/v1/queue", responses((status = 200, body = Vec<QueueEntry>)))]
+async fn get_queue(State(state): State<AppState>, ApiStaff(s): ApiStaff) -> Result<Json<Vec<QueueEntry>>, ApiError> {
+    Ok(Json(queue::queue(&state, &s).await?))
+}
+
+/// Claim the next case: the best one the lawyer may take is offered to them (204: none waiting).
+#[utoipa::path(post, path = "/api/v1/queue/claim",
+    responses((status = 200, body = OfferView), (status = 204), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn claim(State(state): State<AppState>, ApiStaff(s): ApiStaff) -> Result<Response, ApiError> {
+    Ok(match queue::claim(&state, &s).await? {
+        Some(offer) => Json(offer).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+/// The lawyer's offers and callbacks in progress. Lawyers only.
+#[utoipa::path(get, path = "/api/v1/offers", responses((status = 200, body = Vec<OfferView>), (status = 403, body = ErrorBody)))]
+async fn get_offers(State(state): State<AppState>, ApiStaff(s): ApiStaff) -> Result<Json<Vec<OfferView>>, ApiError> {
+    Ok(Json(queue::offers(&state, &s).await?))
+}
+
+/// Accept an offer: the lawyer's phone rings, then the caller's (a texter's thread becomes theirs).
+#[utoipa::path(post, path = "/api/v1/offers/{assignment}/accept", params(("assignment" = String, Path)),
+    responses((status = 200, body = OfferView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn accept(
+    State(state): State<AppState>,
+    ApiStaff(s): ApiStaff,
+    Path(assignment): Path<String>,
+) -> Result<Json<OfferView>, ApiError> {
+    Ok(Json(queue::accept(&state, &s, &assignment).await?))
+}
+
+/// Decline an offer: it goes to the next eligible lawyer.
+#[utoipa::path(post, path = "/api/v1/offers/{assignment}/decline", params(("assignment" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn decline(
+    State(state): State<AppState>,
+    ApiStaff(s): ApiStaff,
+    Path(assignment): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    queue::decline(&state, &s, &assignment).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The cases on the account's desk: a lawyer's own, a supervisor's region's, all for admins.
+#[utoipa::path(get, path = "/api/v1/consultations", responses((status = 200, body = Vec<CaseSummary>)))]
+async fn cases(State(state): State<AppState>, ApiStaff(s): ApiStaff) -> Result<Json<Vec<CaseSummary>>, ApiError> {
+    Ok(Json(case::cases(&state, &s).await?))
+}
+
+/// A case with the caller's archive. Every read is audited.
+#[utoipa::path(get, path = "/api/v1/consultations/{ticket}", params(("ticket" = String, Path)),
+    responses((status = 200, body = CaseFile), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn case_file(
+    State(state): State<AppState>,
+    ApiStaff(s): ApiStaff,
+    Path(ticket): Path<String>,
+) -> Result<Json<CaseFile>, ApiError> {
+    Ok(Json(case::open(&state, &s, &ticket).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
 struct Text {
     text: String,
 }
 
-#[derive(Serialize)]
-struct Segments {
-    encoding: &'static str,
-    /// Separate messages the text is sent as (numbered when more than one).
-    parts: usize,
-    /// SMS segments over all parts.
-    segments: usize,
+/// Add a note to the case.
+#[utoipa::path(post, path = "/api/v1/consultations/{ticket}/notes", params(("ticket" = String, Path)), request_body = Text,
+    responses((status = 201), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn note(
+    State(state): State<AppState>,
+    ApiStaff(s): ApiStaff,
+    Path(ticket): Path<String>,
+    b: Body<Text>,
+) -> Result<StatusCode, ApiError> {
+    case::add_note(&state, &s, &ticket, &body(b)?.text).await?;
+    Ok(StatusCode::CREATED)
 }
 
-fn text_of(body: Result<Json<Text>, axum::extract::rejection::JsonRejection>) -> Result<String, ApiError> {
-    let Json(Text { text }) = body.map_err(|e| ApiError::Invalid(e.body_text()))?;
-    let text = text.trim().to_owned();
-    if text.is_empty() || text.chars().count() > 1000 {
-        return Err(ApiError::Invalid("text must be 1 to 1000 characters".into()));
-    }
-    Ok(text)
+/// Close the case with the Art. 22 service form given and the outcome.
+#[utoipa::path(post, path = "/api/v1/consultations/{ticket}/close", params(("ticket" = String, Path)), request_body = Close,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn close(
+    State(state): State<AppState>,
+    ApiStaff(s): ApiStaff,
+    Path(ticket): Path<String>,
+    b: Body<Close>,
+) -> Result<StatusCode, ApiError> {
+    case::close(&state, &s, &ticket, &body(b)?).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
-/// What a reply would cost, before it is sent.
-async fn segments(
-    body: Result<Json<Text>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<Segments>, ApiError> {
-    let text = text_of(body)?;
-    let parts = crate::sms::split(&text, SIGNATURE);
-    Ok(Json(Segments {
-        encoding: encoding_of(&text),
-        parts: parts.len(),
-        segments: parts.iter().map(|p| crate::sms::count(p).segments).sum(),
-    }))
+/// Call the caller back (accepts the lawyer's offer of this case).
+#[utoipa::path(post, path = "/api/v1/consultations/{ticket}/call-back", params(("ticket" = String, Path)),
+    responses((status = 200, body = OfferView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn call_back(
+    State(state): State<AppState>,
+    ApiStaff(s): ApiStaff,
+    Path(ticket): Path<String>,
+) -> Result<Json<OfferView>, ApiError> {
+    Ok(Json(case::call_back(&state, &s, &ticket).await?))
 }
 
-fn encoding_of(text: &str) -> &'static str {
-    match crate::sms::count(&format!("{SIGNATURE}{text}")).encoding {
-        crate::sms::Encoding::Gsm7 => "gsm7",
-        crate::sms::Encoding::Ucs2 => "ucs2",
-    }
+/// The case's SMS thread, oldest first.
+#[utoipa::path(get, path = "/api/v1/consultations/{ticket}/messages", params(("ticket" = String, Path)),
+    responses((status = 200, body = Vec<MessageView>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn thread(
+    State(state): State<AppState>,
+    ApiStaff(s): ApiStaff,
+    Path(ticket): Path<String>,
+) -> Result<Json<Vec<MessageView>>, ApiError> {
+    Ok(Json(case::open(&state, &s, &ticket).await?.messages))
 }
 
-async fn consultation(state: &AppState, ticket: &str) -> Result<Consultation, ApiError> {
-    let not_found = || ApiError::NotFound(ticket.to_owned());
-    let parsed = Ticket::parse(ticket).map_err(|_| not_found())?;
-    state.db.consultation_by_ticket(&parsed).await?.ok_or_else(not_found)
-}
-
-#[derive(Serialize)]
-struct Message {
-    id: String,
-    direction: String,
-    body: String,
-    status: String,
-    error_code: Option<String>,
-}
-
-async fn thread(State(state): State<AppState>, Path(ticket): Path<String>) -> Result<Json<Vec<Message>>, ApiError> {
-    let c = consultation(&state, &ticket).await?;
-    tracing::info!(consultation = %c.id, "SMS thread read through the API");
-    let messages = state.db.messages_of(&c.id).await?;
-    Ok(Json(
-        messages
-            .into_iter()
-            .map(|m| Message {
-                id: m.id,
-                direction: m.direction,
-                body: m.body,
-                status: m.status,
-                error_code: m.error_code,
-            })
-            .collect(),
-    ))
-}
-
+/// Reply by SMS in the case's thread, from the hotline number.
+#[utoipa::path(post, path = "/api/v1/consultations/{ticket}/messages", params(("ticket" = String, Path)), request_body = Text,
+    responses((status = 201, body = Cost), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn reply(
     State(state): State<AppState>,
+    ApiStaff(s): ApiStaff,
     Path(ticket): Path<String>,
-    body: Result<Json<Text>, axum::extract::rejection::JsonRejection>,
-) -> Result<(StatusCode, Json<Segments>), ApiError> {
-    let text = text_of(body)?;
-    let c = consultation(&state, &ticket).await?;
-    let sent = notify::lawyer_reply(&state, &c.id, &text).await.map_err(|e| match e {
-        NotifyError::Storage(e) => ApiError::Storage(e),
-        other => ApiError::NotSent(other),
-    })?;
-    tracing::info!(consultation = %c.id, parts = sent.parts, "lawyer's SMS reply sent through the API");
-    Ok((
-        StatusCode::CREATED,
-        Json(Segments {
-            encoding: encoding_of(&text),
-            parts: sent.parts,
-            segments: sent.segments,
-        }),
-    ))
+    b: Body<Text>,
+) -> Result<(StatusCode, Json<Cost>), ApiError> {
+    let cost = case::reply(&state, &s, &ticket, &body(b)?.text).await?;
+    tracing::info!(parts = cost.parts, "lawyer's SMS reply sent through the API");
+    Ok((StatusCode::CREATED, Json(cost)))
+}
+
+/// What a reply would cost before it is sent.
+#[utoipa::path(post, path = "/api/v1/sms/segments", request_body = Text, responses((status = 200, body = Cost)))]
+async fn segments(_staff: ApiStaff, b: Body<Text>) -> Result<Json<Cost>, ApiError> {
+    Ok(Json(case::segments(&body(b)?.text)?))
+}
+
+/// The roster: lawyers, presence, shifts, load. Supervisors (their region) and admins.
+#[utoipa::path(get, path = "/api/v1/roster", responses((status = 200, body = Vec<RosterEntry>), (status = 403, body = ErrorBody)))]
+async fn get_roster(State(state): State<AppState>, ApiStaff(s): ApiStaff) -> Result<Json<Vec<RosterEntry>>, ApiError> {
+    Ok(Json(roster::roster(&state, &s).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct RosterFile {
+    /// A roster CSV (README, "Rosters").
+    csv: String,
+}
+
+/// Add or update lawyers from a roster CSV; nothing is stored unless every row is valid.
+#[utoipa::path(post, path = "/api/v1/roster", request_body = RosterFile,
+    responses((status = 200, body = Imported), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn import_roster(
+    State(state): State<AppState>,
+    ApiStaff(s): ApiStaff,
+    b: Body<RosterFile>,
+) -> Result<Json<Imported>, ApiError> {
+    Ok(Json(roster::import(&state, &s, &body(b)?.csv).await?))
 }

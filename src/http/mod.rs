@@ -1,11 +1,14 @@
-//! The HTTP edge (axum): provider webhooks, prompt audio, health and metrics. Every route is
+//! The HTTP edge (axum): provider webhooks, prompt audio, the console and JSON API, health and
+//! metrics. Every route is
 //! listed here.
 
 mod aliyun;
 mod answer;
 mod api;
 mod audio;
+mod console;
 mod health;
+mod staff;
 mod webhook;
 
 use axum::routing::{get, post};
@@ -42,7 +45,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/twilio/sms", hook(WebhookKind::SmsIncoming))
         .route("/twilio/sms/status", hook(WebhookKind::SmsStatus))
-        .merge(api::routes(state.clone()))
+        .merge(api::routes())
+        .merge(console::routes())
         .route("/aliyun/sms/{secret}", post(aliyun::upstream_sms))
         .route("/audio/{file}", get(audio::audio))
         .route("/healthz", get(health::healthz))

@@ -12,11 +12,11 @@
 
 use chrono::Utc;
 
-use super::CallbackQueue;
+use super::{summary, CallbackQueue};
 use crate::app::AppState;
 use crate::config::Settings;
 use crate::domain::callback::{AssignmentState as S, Presence};
-use crate::domain::{Channel, ConsultationStatus, DisabilityCategory, Matter, PhoneNumber};
+use crate::domain::{Channel, ConsultationStatus, Matter, PhoneNumber};
 use crate::ivr::prompts::fill;
 use crate::ivr::{script, Line};
 use crate::kv::KvError;
@@ -381,45 +381,19 @@ async fn whisper(state: &AppState, a: &Assignment) -> Result<String, CallbackErr
     if let Some(matter) = c.matter.as_deref().and_then(Matter::parse) {
         parts.push(format!("事项：{}", matter.chinese()));
     }
-    let regions = &state.flow.regions;
-    let place = c
-        .county
-        .as_deref()
-        .and_then(|code| regions.county(code))
-        .map(|(p, county)| format!("{}{}", p.name, county.name))
-        .or_else(|| {
-            c.prefecture
-                .as_deref()
-                .and_then(|code| regions.prefecture(code))
-                .map(|p| p.name.clone())
-        });
-    if let Some(place) = place {
+    if let Some(place) = summary::place(state, &c) {
         parts.push(format!("地区：{place}"));
     }
     if c.urgent {
         parts.push("紧急，有期限或证据需要马上处理".into());
     }
-    let mut needs = Vec::new();
-    if let Some(application) = state.db.application_of(&c.id).await? {
-        let category = application
-            .disability_category
-            .and_then(|c| u8::try_from(c).ok())
-            .and_then(DisabilityCategory::from_digit);
-        let level = application.disability_level.and_then(|l| u8::try_from(l).ok());
-        if let (Some(category), Some(level)) = (category, level) {
-            needs.push(format!("来电人为{}", category.with_level(level)));
-        }
-        parts.push(format!("法律援助预审：{}", outcome_words(&application.outcome)));
-    }
-    let profile = state.db.caller_profile(&c.caller_id).await?;
-    if profile.rate == crate::speech::SpeechRate::Slower {
-        needs.push("语速较慢".into());
-    }
-    if profile.long_timeouts {
-        needs.push("按键较慢".into());
-    }
-    if c.channel == "sms" {
-        needs.push("曾用短信联系".into());
+    let application = state.db.application_of(&c.id).await?;
+    let needs = summary::needs(state, &c, application.as_ref()).await?;
+    if let Some(application) = &application {
+        parts.push(format!(
+            "法律援助预审：{}",
+            summary::outcome_words(&application.outcome)
+        ));
     }
     if !needs.is_empty() {
         parts.push(needs.join("，"));
@@ -433,12 +407,4 @@ async fn whisper(state: &AppState, a: &Assignment) -> Result<String, CallbackErr
         &state.prompts.callback_whisper,
         &[("summary", &summary), ("ticket", &c.ticket.spoken())],
     ))
-}
-
-fn outcome_words(outcome: &str) -> &'static str {
-    match outcome {
-        "likely_eligible" => "很可能符合条件",
-        "needs_review" => "需要审查",
-        _ => "仅提供咨询",
-    }
 }

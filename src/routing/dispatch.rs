@@ -40,9 +40,6 @@ pub async fn dispatch(state: &AppState, now: DateTime<Utc>) -> Result<Vec<Assign
 }
 
 async fn offer_round(state: &AppState, now: DateTime<Utc>) -> Result<Vec<Assignment>, DispatchError> {
-    let queue = CallbackQueue::new(&state.kv);
-    let offer_ms = (state.settings.callback.offer_secs * 1000) as i64;
-    let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     state.db.lapse_stale_offers(&stamp(now)).await?;
     let mut lawyers = Vec::new();
     for l in state.db.lawyers().await? {
@@ -58,26 +55,54 @@ async fn offer_round(state: &AppState, now: DateTime<Utc>) -> Result<Vec<Assignm
     lawyers.sort_by(|a, b| a.last_assigned_at.cmp(&b.last_assigned_at).then(a.id.cmp(&b.id)));
     let mut offers = Vec::new();
     for l in &lawyers {
-        let (matters, prefectures) = eligibility(l);
-        let lawyer = Lawyer {
-            id: &l.id,
-            matters: &matters,
-            prefectures: &prefectures,
-        };
-        let now_ms = now.timestamp_millis();
-        if let Some(consultation_id) = queue.claim_next(&lawyer, now_ms, offer_ms).await? {
-            let lapses_at = stamp(now + chrono::Duration::milliseconds(offer_ms));
-            let offer = state.db.record_offer(&consultation_id, &l.id, &lapses_at).await?;
-            tracing::info!(assignment = %offer.id, lawyer = %l.id, "callback offered");
+        if let Some(offer) = offer_to(state, l, now).await? {
             offers.push(offer);
         }
     }
     Ok(offers)
 }
 
+/// A lawyer asks for work (the console's "claim next"): the best entry they may take is
+/// offered to them now, if they are free to take one. Returns the offer (an existing one if they
+/// hold one already).
+pub async fn claim(state: &AppState, lawyer_id: &str, now: DateTime<Utc>) -> Result<Option<Assignment>, DispatchError> {
+    if let Some(held) = state.db.active_assignments_of(lawyer_id).await?.into_iter().next() {
+        return Ok(Some(held));
+    }
+    let Some(l) = state.db.lawyers().await?.into_iter().find(|l| l.id == lawyer_id) else {
+        return Ok(None);
+    };
+    if state.db.open_cases_of(&l.id).await? >= i64::from(l.max_cases) {
+        return Ok(None);
+    }
+    offer_to(state, &l, now).await
+}
+
+async fn offer_to(state: &AppState, l: &LawyerRecord, now: DateTime<Utc>) -> Result<Option<Assignment>, DispatchError> {
+    let queue = CallbackQueue::new(&state.kv);
+    let offer_ms = (state.settings.callback.offer_secs * 1000) as i64;
+    let (matters, prefectures) = eligibility(l);
+    let lawyer = Lawyer {
+        id: &l.id,
+        matters: &matters,
+        prefectures: &prefectures,
+    };
+    let Some(consultation_id) = queue.claim_next(&lawyer, now.timestamp_millis(), offer_ms).await? else {
+        return Ok(None);
+    };
+    let lapses_at = stamp(now + chrono::Duration::milliseconds(offer_ms));
+    let offer = state.db.record_offer(&consultation_id, &l.id, &lapses_at).await?;
+    tracing::info!(assignment = %offer.id, lawyer = %l.id, "callback offered");
+    Ok(Some(offer))
+}
+
+fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// The matters a lawyer takes (their skills that are matters) and the prefectures they serve
 /// (a county or township code counts for its prefecture).
-fn eligibility(l: &LawyerRecord) -> (Vec<Matter>, Vec<String>) {
+pub fn eligibility(l: &LawyerRecord) -> (Vec<Matter>, Vec<String>) {
     let matters = l.skills.iter().filter_map(|s| Matter::parse(s)).collect();
     let mut prefectures: Vec<String> = l
         .regions

@@ -9,6 +9,7 @@ pub mod dispatch;
 pub mod queue;
 pub mod reconcile;
 pub mod report;
+pub mod summary;
 pub mod wait;
 
 pub use queue::CallbackQueue;

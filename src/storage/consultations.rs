@@ -39,7 +39,7 @@ pub struct NewConsultation<'a> {
     pub channel: Channel,
 }
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "id, ticket, caller_id, channel, status, priority, matter, prefecture, county, urgent, created_at";
 
 impl Db {
@@ -212,7 +212,7 @@ impl Db {
     }
 }
 
-fn consultation(r: &sqlx::any::AnyRow) -> Result<Consultation, StorageError> {
+pub(super) fn consultation(r: &sqlx::any::AnyRow) -> Result<Consultation, StorageError> {
     let ticket: String = r.try_get("ticket")?;
     Ok(Consultation {
         id: r.try_get("id")?,

@@ -24,6 +24,7 @@ pub struct StoredMessage {
     pub body: String,
     pub status: String,
     pub error_code: Option<String>,
+    pub created_at: String,
 }
 
 impl Db {
@@ -124,7 +125,7 @@ impl Db {
 
     pub async fn message_by_sid(&self, provider_sid: &str) -> Result<Option<StoredMessage>, StorageError> {
         let row = sqlx::query(
-            "SELECT id, provider_sid, direction, body_enc, status, error_code FROM sms_messages WHERE provider_sid = $1",
+            "SELECT id, provider_sid, direction, body_enc, status, error_code, created_at FROM sms_messages WHERE provider_sid = $1",
         )
         .bind(provider_sid)
         .fetch_optional(self.pool())
@@ -135,7 +136,7 @@ impl Db {
     /// A consultation's messages, oldest first.
     pub async fn messages_of(&self, consultation_id: &str) -> Result<Vec<StoredMessage>, StorageError> {
         let rows = sqlx::query(
-            "SELECT id, provider_sid, direction, body_enc, status, error_code FROM sms_messages
+            "SELECT id, provider_sid, direction, body_enc, status, error_code, created_at FROM sms_messages
              WHERE consultation_id = $1 ORDER BY created_at, id",
         )
         .bind(consultation_id)
@@ -153,6 +154,7 @@ impl Db {
             body: self.key().decrypt_string(&sealed)?,
             status: r.try_get("status")?,
             error_code: r.try_get("error_code")?,
+            created_at: r.try_get("created_at")?,
         })
     }
 }

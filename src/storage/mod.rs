@@ -6,14 +6,18 @@
 
 pub mod applications;
 pub mod assignments;
+pub mod audit;
 pub mod callers;
 pub mod calls;
+pub mod cases;
 pub mod consultations;
 pub mod conversations;
 pub mod events;
 pub mod lawyers;
 pub mod messages;
+pub mod notes;
 pub mod recordings;
+pub mod users;
 
 use std::path::Path;
 use std::time::Duration;

@@ -43,8 +43,8 @@ macro_rules! backends {
 
 pub const ACCOUNT_SID: &str = "AC00000000000000000000000000000001";
 pub const HOTLINE_NUMBER: &str = "+862912348";
-/// The JSON API's bearer token in tests.
-pub const API_TOKEN: &str = "test-api-token-0123456789";
+/// Every test account's password.
+pub const PASSWORD: &str = "correct horse battery";
 
 fn redis_url() -> String {
     std::env::var("HOTLINE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
@@ -147,7 +147,6 @@ pub async fn spawn_app_with(backend: Backend, opts: Options) -> TestApp {
     s.twilio.auth_token = SecretString::from(auth_token.clone());
     s.twilio.api_base = provider.base.parse().unwrap();
     s.fallback.human_number = opts.human_number.clone();
-    s.api.token = API_TOKEN.to_owned().into();
     // Tests run the jobs themselves, with their own clocks, so nothing races them.
     s.jobs.in_serve = false;
     if let Some((secret, ips)) = &opts.aliyun {
@@ -233,6 +232,28 @@ impl TestApp {
             .await
             .expect("database reachable")
             .unwrap_or_else(|| panic!("no consultation with ticket {ticket}"))
+    }
+
+    /// Adds a staff account (password [`PASSWORD`]) and returns an API token for it. A lawyer
+    /// account needs the roster id in `scope`, a supervisor the prefecture code.
+    pub async fn staff(&self, username: &str, role: hotline::domain::Role, scope: Option<&str>) -> String {
+        use hotline::domain::Role;
+        let user = hotline::auth::accounts::add(
+            &self.state.db,
+            &hotline::auth::accounts::Account {
+                username,
+                name: username,
+                role,
+                password: PASSWORD,
+                lawyer_id: scope.filter(|_| role == Role::Lawyer),
+                region: scope.filter(|_| role == Role::Supervisor),
+            },
+        )
+        .await
+        .expect("account added");
+        hotline::auth::login::new_token(&self.state, &user.id, "test")
+            .await
+            .expect("token")
     }
 
     /// A count from SQL, for assertions.

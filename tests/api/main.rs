@@ -6,7 +6,9 @@ mod helpers;
 mod provider;
 
 mod accuracy;
+mod browser;
 mod callback;
+mod desk;
 mod health;
 mod ivr;
 mod listen;

@@ -23,7 +23,8 @@ async fn a_lawyer_replies_through_the_json_api(backend: Backend) {
     let first = text(&app, "+8613700137010", "我被车撞了，对方不赔").await.join("");
     let ticket = ticket_in(&first);
     let api = |path: &str| app.url(&format!("/api/v1{path}"));
-    let auth = format!("Bearer {}", crate::helpers::API_TOKEN);
+    let token = app.staff("admin", hotline::domain::Role::Admin, None).await;
+    let auth = format!("Bearer {token}");
     // Without the token: refused, in the one error shape.
     let refused = app
         .http

@@ -1,0 +1,96 @@
+//! The duty lawyers' and supervisors' console: server-rendered pages (maud) under `/console`,
+//! the sign-in page at `/login`. Forms post and redirect (they work without JavaScript); a small
+//! script adds live updates of the queue by polling, the SMS segment counter and read-aloud.
+//! Accessibility (WCAG 2.1 AA): landmarks and headings, a label on every control, keyboard-only
+//! use with a visible focus, text size and high contrast that persist (cookies), no colour-only
+//! signals; checked with axe-core in the browser test.
+
+mod assets;
+mod case;
+mod desk;
+mod layout;
+mod login;
+mod roster;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use maud::html;
+
+use crate::app::AppState;
+use crate::desk::DeskError;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login::page).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/console", get(desk::page))
+        .route("/console/live", get(desk::live))
+        .route("/console/duty", post(desk::duty))
+        .route("/console/claim", post(desk::claim))
+        .route("/console/offers/{assignment}/accept", post(desk::accept))
+        .route("/console/offers/{assignment}/decline", post(desk::decline))
+        .route("/console/cases/{ticket}", get(case::page))
+        .route("/console/cases/{ticket}/notes", post(case::note))
+        .route("/console/cases/{ticket}/close", post(case::close))
+        .route("/console/cases/{ticket}/sms", post(case::reply))
+        .route("/console/cases/{ticket}/call-back", post(case::call_back))
+        .route("/console/segments", get(case::segments))
+        .route("/console/roster", get(roster::page).post(roster::import))
+        .route("/console/prefs", post(login::prefs))
+        .route("/console/assets/{file}", get(assets::asset))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    #[error("请先登录")]
+    SignIn,
+    #[error("表单已过期，请刷新页面后重试")]
+    Csrf,
+    #[error(transparent)]
+    Desk(#[from] DeskError),
+}
+
+impl IntoResponse for ConsoleError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            ConsoleError::SignIn => return Redirect::to("/login").into_response(),
+            ConsoleError::Csrf | ConsoleError::Desk(DeskError::Forbidden(_)) => StatusCode::FORBIDDEN,
+            ConsoleError::Desk(DeskError::NotFound(_)) => StatusCode::NOT_FOUND,
+            ConsoleError::Desk(DeskError::Invalid(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            ConsoleError::Desk(DeskError::Conflict(_)) => StatusCode::CONFLICT,
+            ConsoleError::Desk(DeskError::Provider(_)) => StatusCode::BAD_GATEWAY,
+            ConsoleError::Desk(_) => {
+                tracing::error!(error = %self, "console request failed");
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+        };
+        let message = match &self {
+            ConsoleError::Desk(DeskError::Storage(_) | DeskError::Queue(_)) => "系统暂时不可用，请稍后再试".to_owned(),
+            ConsoleError::Desk(DeskError::Provider(_)) => "电话服务商没有接受请求，请稍后再试".to_owned(),
+            other => other.to_string(),
+        };
+        let title = if status == StatusCode::FORBIDDEN {
+            "无权访问"
+        } else {
+            "无法完成"
+        };
+        let body = html! {
+            p role="alert" { (message) }
+            p { a href="/console" { "返回工作台" } }
+        };
+        (status, layout::bare(title, body)).into_response()
+    }
+}
+
+/// Back to a page after a form, with a message for its status line.
+fn done(path: &str, message: &str) -> Redirect {
+    let encoded: String = url::form_urlencoded::byte_serialize(message.as_bytes()).collect();
+    Redirect::to(&format!("{path}?done={encoded}"))
+}
+
+#[derive(serde::Deserialize)]
+struct Done {
+    done: Option<String>,
+}
