@@ -65,13 +65,13 @@ impl From<CallbackError> for DeskError {
 }
 
 /// Whether the account may see this case: admins all, supervisors their prefecture, lawyers
-/// the cases they hold or are offered.
+/// the cases they hold or are offered and the rest of those callers' archives.
 pub async fn may_see(state: &AppState, staff: &Staff, c: &Consultation) -> Result<bool, StorageError> {
     if staff.oversees(c.prefecture.as_deref()) {
         return Ok(true);
     }
     match staff.lawyer() {
-        Some(lawyer) => state.db.lawyer_handles(&c.id, lawyer).await,
+        Some(lawyer) => state.db.lawyer_handles_caller(&c.caller_id, lawyer).await,
         None => Ok(false),
     }
 }

@@ -44,12 +44,14 @@ impl Db {
         rows.iter().map(consultation).collect()
     }
 
-    /// Whether the lawyer holds or is offered the case.
-    pub async fn lawyer_handles(&self, consultation_id: &str, lawyer_id: &str) -> Result<bool, StorageError> {
+    /// Whether the lawyer holds or is offered any case of this caller: then the caller's whole
+    /// archive is theirs to read (一户一档).
+    pub async fn lawyer_handles_caller(&self, caller_id: &str, lawyer_id: &str) -> Result<bool, StorageError> {
         let row = sqlx::query(&format!(
-            "SELECT COUNT(*) AS n FROM assignments WHERE consultation_id = $1 AND lawyer_id = $2 AND state IN {HANDLING}"
+            "SELECT COUNT(*) AS n FROM assignments a JOIN consultations c ON c.id = a.consultation_id
+             WHERE c.caller_id = $1 AND a.lawyer_id = $2 AND a.state IN {HANDLING}"
         ))
-        .bind(consultation_id)
+        .bind(caller_id)
         .bind(lawyer_id)
         .fetch_one(self.pool())
         .await?;

@@ -22,6 +22,7 @@ backends!(
     logins_are_rate_limited,
     the_openapi_document_lists_exactly_the_served_routes,
     accounts_are_checked_before_they_are_stored,
+    the_lawyer_of_a_case_reads_the_callers_archive,
 );
 
 const ROSTER: &str = "name,phone,skills,regions,max_cases,shifts,exceptions
@@ -685,5 +686,38 @@ async fn accounts_are_checked_before_they_are_stored(backend: Backend) {
         .await
         .unwrap();
     assert!(live.contains("data-count=\"1\"") && live.contains(&d.ticket), "{live}");
+    d.app.stop().await;
+}
+
+async fn the_lawyer_of_a_case_reads_the_callers_archive(backend: Backend) {
+    let d = desk(backend).await;
+    let db = &d.app.state.db;
+    // The same caller's earlier consultation, closed by an admin.
+    let current = d.app.consultation(&d.ticket).await;
+    let (old, _) = db
+        .open_consultation(&NewConsultation {
+            origin_key: "test:earlier",
+            caller_id: &current.caller_id,
+            call_sid: None,
+            channel: Channel::Sms,
+        })
+        .await
+        .unwrap();
+    let admin = db.user_by_username("admin").await.unwrap().unwrap();
+    let form = hotline::domain::ServiceForm::LegalConsultation;
+    assert!(db.close_consultation(&old.id, form, "已解答", &admin.id).await.unwrap());
+    let earlier = format!("/consultations/{}", old.ticket.as_str());
+    let (status, _) = d.api(Method::GET, &earlier, &d.zhang, None).await;
+    assert_eq!(status, 403, "not before the lawyer has one of the caller's cases");
+    d.zhang_claims().await;
+    let (_, file) = d
+        .api(Method::GET, &format!("/consultations/{}", d.ticket), &d.zhang, None)
+        .await;
+    assert_eq!(file["history"][0]["ticket"], old.ticket.as_str(), "{file}");
+    let (status, earlier_file) = d.api(Method::GET, &earlier, &d.zhang, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(earlier_file["closing"]["service_form_label"], "法律咨询");
+    let (status, _) = d.api(Method::GET, &earlier, &d.li, None).await;
+    assert_eq!(status, 403);
     d.app.stop().await;
 }
