@@ -214,6 +214,10 @@ pub struct JobSettings {
     pub in_serve: bool,
     pub reconcile_interval_secs: u64,
     pub offer_check_interval_secs: u64,
+    /// Callers' recordings are deleted at the provider this many days after they were made
+    /// (0: kept). Transcripts stay.
+    pub recording_retention_days: u64,
+    pub retention_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -49,6 +49,8 @@ pub struct RecordingView {
     pub url: String,
     pub duration_secs: i64,
     pub transcript: Option<String>,
+    /// The audio was deleted at the provider (retention); the transcript stays.
+    pub audio_deleted: bool,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -150,6 +152,7 @@ pub async fn open(state: &AppState, staff: &Staff, ticket: &str) -> Result<CaseF
                 url: r.url,
                 duration_secs: r.duration_secs,
                 transcript: r.transcript,
+                audio_deleted: r.deleted_at.is_some(),
             })
             .collect(),
         messages: db

@@ -11,6 +11,15 @@ pub struct RecordingRow {
     pub url: String,
     pub duration_secs: i64,
     pub transcript: Option<String>,
+    /// When the retention job deleted the audio at the provider.
+    pub deleted_at: Option<String>,
+}
+
+/// A recording whose audio is past its retention.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expired {
+    pub id: String,
+    pub url: String,
 }
 
 impl Db {
@@ -50,9 +59,38 @@ impl Db {
         Ok(())
     }
 
+    /// Recordings made before `before` whose audio has not been deleted yet, oldest first.
+    pub async fn expired_recordings(&self, before: &str, limit: i64) -> Result<Vec<Expired>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT id, url FROM recordings WHERE deleted_at IS NULL AND created_at < $1 ORDER BY created_at, id LIMIT $2",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Expired {
+                    id: r.try_get("id")?,
+                    url: r.try_get("url")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn mark_recording_deleted(&self, id: &str) -> Result<(), StorageError> {
+        sqlx::query("UPDATE recordings SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
+            .bind(now())
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     pub async fn recordings_of(&self, consultation_id: &str) -> Result<Vec<RecordingRow>, StorageError> {
         let rows = sqlx::query(
-            "SELECT purpose, url, duration_secs, transcript FROM recordings WHERE consultation_id = $1 ORDER BY created_at, id",
+            "SELECT purpose, url, duration_secs, transcript, deleted_at FROM recordings WHERE consultation_id = $1
+             ORDER BY created_at, id",
         )
         .bind(consultation_id)
         .fetch_all(self.pool())
@@ -64,6 +102,7 @@ impl Db {
                     url: r.try_get("url")?,
                     duration_secs: r.try_get("duration_secs")?,
                     transcript: r.try_get("transcript")?,
+                    deleted_at: r.try_get("deleted_at")?,
                 })
             })
             .collect()

@@ -310,7 +310,10 @@ impl FakeProvider {
         let app = Router::new()
             .route("/2010-04-01/Accounts/{sid}/{resource}", post(create))
             .route("/2010-04-01/Accounts/{sid}/Calls/{call}", post(update_call))
-            .route("/2010-04-01/Accounts/{sid}/Recordings/{recording}", get(recording))
+            .route(
+                "/2010-04-01/Accounts/{sid}/Recordings/{recording}",
+                get(recording).delete(delete_recording),
+            )
             .with_state(ProviderState {
                 received: received.clone(),
                 recordings: recordings.clone(),
@@ -379,6 +382,39 @@ async fn recording(
     match provider.recordings.lock().unwrap().get(&name) {
         Some(wav) => ([("content-type", "audio/x-wav")], wav.clone()).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Twilio deletes a recording at `Recordings/{Sid}.json` (204; 404 when there is none).
+async fn delete_recording(
+    State(provider): State<ProviderState>,
+    Path((sid, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> StatusCode {
+    record(
+        &provider,
+        format!("/2010-04-01/Accounts/{sid}/Recordings/{name}"),
+        &headers,
+        "",
+    );
+    if provider
+        .recordings
+        .lock()
+        .unwrap()
+        .remove(name.trim_end_matches(".json"))
+        .is_some()
+    {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
+    }
+}
+
+/// Whether the provider still has the recording at this URL.
+impl FakeProvider {
+    pub fn has_recording(&self, url: &str) -> bool {
+        let name = url.rsplit('/').next().unwrap_or_default();
+        self.recordings.lock().unwrap().contains_key(name)
     }
 }
 

@@ -15,6 +15,7 @@ mod listen;
 mod openapi;
 mod queue;
 mod resilience;
+mod retention;
 mod roster;
 mod simulate;
 mod sms;

@@ -140,6 +140,12 @@ async fn rest_requests_are_what_twilio_accepts() {
         .await;
     assert!(sms.is_ok(), "send SMS refused: {sms:?}");
 
+    // Recording retention deletes the audio at the provider.
+    let deleted = client.delete_recording("RE0123456789abcdef0123456789abcdef").await;
+    assert!(deleted.is_ok(), "delete recording refused: {deleted:?}");
+    let malformed = client.delete_recording("RE-not-a-recording-sid").await;
+    assert!(malformed.is_err(), "the mock checks the recording SID: {malformed:?}");
+
     // The mock does refuse what Twilio would refuse, so the two passes above mean something.
     let http = reqwest::Client::new();
     let url = format!("{base}/2010-04-01/Accounts/{SID}/Calls.json");

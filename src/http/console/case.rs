@@ -81,6 +81,7 @@ fn body(f: &CaseFile, csrf: &str, lawyer: bool) -> Markup {
                         li {
                             (r.purpose) "，" (r.duration_secs) " 秒："
                             @if let Some(text) = &r.transcript { (text) } @else { span class="hint" { "（尚未转写）" } }
+                            @if r.audio_deleted { span class="hint" { "（录音已按保存期限删除）" } }
                         }
                     }
                 }

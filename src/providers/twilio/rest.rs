@@ -119,6 +119,32 @@ impl RestClient {
         self.post("Messages.json", sms_form(req)).await
     }
 
+    /// Deletes a recording (retention). One already gone counts as deleted.
+    pub async fn delete_recording(&self, recording_sid: &str) -> Result<(), RestError> {
+        if !self.is_configured() {
+            return Err(RestError::NotConfigured);
+        }
+        let resp = self
+            .http
+            .delete(self.url(&format!("Recordings/{recording_sid}.json")))
+            .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
+            .send()
+            .await?;
+        let status = resp.status();
+        if status.is_success() || status == reqwest::StatusCode::NOT_FOUND {
+            return Ok(());
+        }
+        Err(refused(status, resp).await)
+    }
+
+    fn url(&self, resource: &str) -> String {
+        format!(
+            "{}/2010-04-01/Accounts/{}/{resource}",
+            self.base.as_str().trim_end_matches('/'),
+            self.account_sid
+        )
+    }
+
     /// Whether an account is set up, so that calls and texts can be sent at all.
     pub fn is_configured(&self) -> bool {
         let sid_ok = !self.account_sid.is_empty() && self.account_sid.bytes().all(|b| b.is_ascii_alphanumeric());
@@ -129,14 +155,9 @@ impl RestClient {
         if !self.is_configured() {
             return Err(RestError::NotConfigured);
         }
-        let url = format!(
-            "{}/2010-04-01/Accounts/{}/{resource}",
-            self.base.as_str().trim_end_matches('/'),
-            self.account_sid
-        );
         let resp = self
             .http
-            .post(url)
+            .post(self.url(resource))
             .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
             .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(reqwest::header::ACCEPT, "application/json")
@@ -147,15 +168,20 @@ impl RestClient {
         if status.is_success() {
             return Ok(resp.json().await?);
         }
-        let text = resp.text().await.unwrap_or_default();
-        let parsed: Option<ErrorBody> = serde_json::from_str(&text).ok();
-        Err(RestError::Refused {
-            status: status.as_u16(),
-            code: parsed.as_ref().and_then(|e| e.code),
-            message: parsed
-                .and_then(|e| e.message)
-                .unwrap_or_else(|| text.chars().take(200).collect()),
-        })
+        Err(refused(status, resp).await)
+    }
+}
+
+/// The provider's error, from its JSON body where it sent one.
+async fn refused(status: reqwest::StatusCode, resp: reqwest::Response) -> RestError {
+    let text = resp.text().await.unwrap_or_default();
+    let parsed: Option<ErrorBody> = serde_json::from_str(&text).ok();
+    RestError::Refused {
+        status: status.as_u16(),
+        code: parsed.as_ref().and_then(|e| e.code),
+        message: parsed
+            .and_then(|e| e.message)
+            .unwrap_or_else(|| text.chars().take(200).collect()),
     }
 }
 

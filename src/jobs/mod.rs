@@ -1,8 +1,10 @@
 //! Background jobs run beside the server until told to stop: the queue reconciler (at start,
 //! then periodically), returning lapsed callback offers to the queue and offering waiting
 //! callbacks to available lawyers (a callback whose caller did not answer is offered again once
-//! its retry time has come), and, once at start, rendering every static prompt so that no
-//! caller waits for synthesis.
+//! its retry time has come), deleting recordings past their retention, and, once at start,
+//! rendering every static prompt so that no caller waits for synthesis.
+
+pub mod retention;
 
 use std::time::Duration;
 
@@ -56,6 +58,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     };
     let mut reconcile_tick = every(state.settings.jobs.reconcile_interval_secs);
     let mut offers_tick = every(state.settings.jobs.offer_check_interval_secs);
+    let mut retention_tick = every(state.settings.jobs.retention_interval_secs);
     loop {
         tokio::select! {
             _ = reconcile_tick.tick() => match reconcile(&state.db, &state.kv).await {
@@ -64,6 +67,11 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 Err(e) => tracing::warn!(error = %e, "callback queue reconciliation failed; will retry"),
             },
             _ = offers_tick.tick() => offers(&state).await,
+            _ = retention_tick.tick() => match retention::purge(&state, chrono::Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "recordings past their retention deleted at the provider"),
+                Err(e) => tracing::warn!(error = %e, "recording retention: will retry"),
+            },
             _ = stop.changed() => return,
         }
     }
