@@ -150,6 +150,7 @@ impl AppState {
                     self.kv.clone(),
                     local,
                     consumer,
+                    Duration::from_secs(self.settings.whisper.reclaim_after_secs),
                     jobs_stopped.clone(),
                 ))
             }),

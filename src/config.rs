@@ -196,6 +196,9 @@ pub struct WhisperSettings {
     pub recording_hosts: String,
     pub max_recording_bytes: usize,
     pub max_recording_secs: u32,
+    /// A job a `hotline worker` took and has not finished after this long (it died) is taken
+    /// over by another worker, if its caller still waits.
+    pub reclaim_after_secs: u64,
 }
 
 impl WhisperSettings {

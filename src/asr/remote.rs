@@ -3,8 +3,9 @@
 //! the model loaded, read the stream as one consumer group, so each job goes to one worker.
 //!
 //! A job carries its deadline: a worker skips jobs whose caller has already been asked for keys
-//! instead. Jobs a worker took and then died with stay pending in the group and are not retried
-//! (a menu answer is only useful for seconds).
+//! instead. A job a worker took and then died with stays pending in the group; after
+//! `whisper.reclaim_after_secs` another worker claims it (XAUTOCLAIM) and answers it if it is
+//! still awaited (a description's transcript), or drops it (a menu answer long given up).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +21,8 @@ const GROUP: &str = "recognisers";
 const READ_BLOCK_MS: u64 = 2000;
 /// With no worker running, jobs would pile up: the stream keeps about this many.
 const MAX_QUEUED_JOBS: u64 = 1000;
+/// How often a worker looks for jobs of stopped workers.
+const RECLAIM_EVERY: Duration = Duration::from_secs(30);
 /// Answers nobody collected expire.
 const REPLY_TTL_SECS: i64 = 60;
 
@@ -101,7 +104,13 @@ impl Remote {
 }
 
 /// The worker side: takes jobs until `stop` turns true.
-pub async fn serve_jobs(kv: Arc<Kv>, local: Local, consumer: String, mut stop: watch::Receiver<bool>) {
+pub async fn serve_jobs(
+    kv: Arc<Kv>,
+    local: Local,
+    consumer: String,
+    reclaim_after: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     let key = jobs_key(&kv);
     let mut conn = loop {
         match kv.dedicated(Duration::from_millis(READ_BLOCK_MS * 2)).await {
@@ -130,7 +139,30 @@ pub async fn serve_jobs(kv: Arc<Kv>, local: Local, consumer: String, mut stop: w
         _ => {}
     }
     tracing::info!(consumer, "recognition worker taking jobs from Redis");
+    let mut last_reclaim: Option<std::time::Instant> = None;
     while !*stop.borrow() {
+        if last_reclaim.is_none_or(|at| at.elapsed() >= reclaim_after.min(RECLAIM_EVERY)) {
+            last_reclaim = Some(std::time::Instant::now());
+            let claimed: redis::RedisResult<redis::streams::StreamAutoClaimReply> = redis::cmd("XAUTOCLAIM")
+                .arg(&key)
+                .arg(GROUP)
+                .arg(&consumer)
+                .arg(reclaim_after.as_millis() as u64)
+                .arg("0-0")
+                .arg("COUNT")
+                .arg(10)
+                .query_async(&mut conn)
+                .await;
+            match claimed {
+                Ok(reply) => {
+                    for entry in reply.claimed {
+                        tracing::info!(entry = entry.id, "recognition job of a stopped worker taken over");
+                        handle(&kv, &local, &mut conn, &key, entry).await;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "could not look for abandoned recognition jobs"),
+            }
+        }
         let read: redis::RedisResult<redis::streams::StreamReadReply> = redis::cmd("XREADGROUP")
             .arg("GROUP")
             .arg(GROUP)
@@ -153,21 +185,32 @@ pub async fn serve_jobs(kv: Arc<Kv>, local: Local, consumer: String, mut stop: w
             }
         };
         for entry in entries {
-            let job: Option<Job> = entry
-                .get::<String>("job")
-                .and_then(|body| serde_json::from_str(&body).ok());
-            if let Some(job) = job {
-                answer(&kv, &local, job).await;
-            }
-            let _: redis::RedisResult<i64> = redis::cmd("XACK")
-                .arg(&key)
-                .arg(GROUP)
-                .arg(&entry.id)
-                .query_async(&mut conn)
-                .await;
-            let _: redis::RedisResult<i64> = redis::cmd("XDEL").arg(&key).arg(&entry.id).query_async(&mut conn).await;
+            handle(&kv, &local, &mut conn, &key, entry).await;
         }
     }
+}
+
+/// Answers one stream entry, then acknowledges and deletes it.
+async fn handle(
+    kv: &Kv,
+    local: &Local,
+    conn: &mut redis::aio::MultiplexedConnection,
+    key: &str,
+    entry: redis::streams::StreamId,
+) {
+    let job: Option<Job> = entry
+        .get::<String>("job")
+        .and_then(|body| serde_json::from_str(&body).ok());
+    if let Some(job) = job {
+        answer(kv, local, job).await;
+    }
+    let _: redis::RedisResult<i64> = redis::cmd("XACK")
+        .arg(key)
+        .arg(GROUP)
+        .arg(&entry.id)
+        .query_async(conn)
+        .await;
+    let _: redis::RedisResult<i64> = redis::cmd("XDEL").arg(key).arg(&entry.id).query_async(conn).await;
 }
 
 async fn answer(kv: &Kv, local: &Local, job: Job) {

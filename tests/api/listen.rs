@@ -187,6 +187,7 @@ async fn a_worker_recognises_through_redis_for_a_web_process_without_the_model(b
         app.state.kv.clone(),
         local,
         "test-worker".into(),
+        std::time::Duration::from_secs(120),
         stopped,
     ));
 
@@ -199,6 +200,107 @@ async fn a_worker_recognises_through_redis_for_a_web_process_without_the_model(b
     assert!(ended, "{}", phone.said());
     let c = app.consultation(&ticket_from_speech(&phone.said())).await;
     assert_eq!(c.matter.as_deref(), Some("labour_wages"), "{}", phone.said());
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+    app.stop().await;
+}
+
+/// A worker that took a job and stopped (it died) leaves it pending; another worker takes it
+/// over after `whisper.reclaim_after_secs` and answers it while it is still awaited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_job_a_stopped_worker_held_is_taken_over() {
+    use hotline::asr::{Fetcher, Local, Pool, Recogniser};
+    let Some(model) = model() else { return };
+    let _one_at_a_time = WHISPER.lock().await;
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        Options {
+            whisper_remote: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    let kv = app.state.kv.clone();
+    let key = kv.key("asr", "jobs");
+    // The group exists already if another test made it: either way it is there.
+    let _ = kv
+        .run::<String>(
+            redis::cmd("XGROUP")
+                .arg("CREATE")
+                .arg(&key)
+                .arg("recognisers")
+                .arg("$")
+                .arg("MKSTREAM"),
+        )
+        .await;
+    let url = app.provider.add_recording(caller("description"));
+    let deadline = chrono::Utc::now().timestamp_millis() + 120_000;
+    let job =
+        serde_json::json!({"id": "taken-over", "url": url, "mode": "Free", "max_secs": 30, "deadline_ms": deadline});
+    let _: String = kv
+        .run(redis::cmd("XADD").arg(&key).arg("*").arg("job").arg(job.to_string()))
+        .await
+        .unwrap();
+    // The worker that dies: it reads the job and never answers.
+    let read: redis::streams::StreamReadReply = kv
+        .run(
+            redis::cmd("XREADGROUP")
+                .arg("GROUP")
+                .arg("recognisers")
+                .arg("dead-worker")
+                .arg("COUNT")
+                .arg(1)
+                .arg("STREAMS")
+                .arg(&key)
+                .arg(">"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(read.keys[0].ids.len(), 1);
+
+    let w = &app.state.settings.whisper;
+    let local = Local {
+        recogniser: Recogniser::load(&model, Pool::from_settings(w)).unwrap(),
+        recordings: Fetcher::new(
+            vec!["127.0.0.1".into()],
+            ACCOUNT_SID,
+            app.auth_token.clone().into(),
+            w.max_recording_bytes,
+        ),
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(hotline::asr::remote::serve_jobs(
+        kv.clone(),
+        local,
+        "live-worker".into(),
+        std::time::Duration::from_secs(1),
+        stopped,
+    ));
+    let mut conn = kv.dedicated(std::time::Duration::from_secs(90)).await.unwrap();
+    let reply: Option<(String, String)> = redis::cmd("BLPOP")
+        .arg(kv.key("asr-reply", "taken-over"))
+        .arg(60)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let (_, answer) = reply.expect("the job was answered by the live worker");
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    let text = answer["Done"]["text"].as_str().unwrap_or_default();
+    assert!(text.contains("工资"), "{answer}");
+    // Acknowledged right after the answer is sent.
+    let mut pending = usize::MAX;
+    for _ in 0..50 {
+        let reply: redis::streams::StreamPendingReply = kv
+            .run(redis::cmd("XPENDING").arg(&key).arg("recognisers"))
+            .await
+            .unwrap();
+        pending = reply.count();
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(pending, 0, "nothing left pending");
     stop.send(true).unwrap();
     worker.await.unwrap();
     app.stop().await;
