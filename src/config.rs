@@ -192,6 +192,8 @@ pub struct WhisperSettings {
     pub queue_wait_ms: u64,
     pub menu_window_secs: u32,
     pub accept: f32,
+    /// `accept` for an answer chosen by scoring the options against the audio.
+    pub accept_scored: f32,
     pub confirm: f32,
     pub recording_hosts: String,
     pub max_recording_bytes: usize,
@@ -293,9 +295,15 @@ impl Settings {
         if !(1..=10).contains(&self.ivr.long_timeout_factor) {
             return invalid("ivr.long_timeout_factor", "must be 1 to 10 (accessibility rule R2)");
         }
-        if !(0.0..=1.0).contains(&self.whisper.confirm) || !(self.whisper.confirm..=1.0).contains(&self.whisper.accept)
+        let w = &self.whisper;
+        if !(0.0..=1.0).contains(&w.confirm)
+            || !(w.confirm..=1.0).contains(&w.accept)
+            || !(w.accept..=1.0).contains(&w.accept_scored)
         {
-            return invalid("whisper.accept", "thresholds must satisfy 0 <= confirm <= accept <= 1");
+            return invalid(
+                "whisper.accept",
+                "thresholds must satisfy 0 <= confirm <= accept <= accept_scored <= 1",
+            );
         }
         if self.ivr.max_tries == 0 {
             return invalid("ivr.max_tries", "must be at least 1");

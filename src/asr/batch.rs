@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::intent::{best, Choice};
+use super::intent::Choice;
 use super::{audio, AsrError, Mode, Recogniser};
 use crate::ivr::listen::prompt_words;
 
@@ -36,11 +36,12 @@ pub fn recognise_file(
     let mode = match menu {
         Some(choices) => Mode::Menu {
             words: prompt_words(choices),
+            choices: choices.to_vec(),
         },
         None => Mode::Free,
     };
     let transcript = recogniser.recognise_blocking(&samples, &mode)?;
-    let heard = menu.and_then(|choices| best(&transcript.text, choices));
+    let heard = transcript.heard.clone();
     Ok(FileResult {
         file: path.display().to_string(),
         intent: menu.map(|_| {

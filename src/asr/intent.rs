@@ -13,7 +13,7 @@ use pinyin::ToPinyin;
 use super::text::normalise;
 
 /// One option of the current menu, as speech can choose it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Choice {
     /// The key the option has on the keypad ("1", "0", "*", …).
     pub key: String,
@@ -23,12 +23,23 @@ pub struct Choice {
 }
 
 /// The option a transcript was matched to.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Heard {
     pub key: String,
     pub intent: String,
     /// 0–1: how well the words matched and how clearly this option beat the others.
     pub confidence: f32,
+    /// Chosen by scoring the options' words against the audio rather than from the transcript
+    /// (a forced choice among the options, so it needs more confidence to be taken unasked).
+    #[serde(default)]
+    pub scored: bool,
+}
+
+impl Heard {
+    /// Whether the answer is acted on without asking the caller to confirm it.
+    pub fn sure(&self, accept: f32, accept_scored: f32) -> bool {
+        self.confidence >= if self.scored { accept_scored.max(accept) } else { accept }
+    }
 }
 
 /// A best option this far ahead of the next keeps its score; a closer race lowers it.
@@ -38,14 +49,7 @@ const DIGIT_CONFIDENCE: f32 = 0.95;
 
 /// The option the caller most likely meant, if any option sounds like anything they said.
 pub fn best(transcript: &str, choices: &[Choice]) -> Option<Heard> {
-    // Whisper sometimes says a short answer twice ("我要法律咨询，我要法律"): each clause is
-    // matched on its own and the best one counts.
-    let normalised = normalise(transcript);
-    let clauses: Vec<String> = normalised
-        .split(|c: char| !(is_han(c) || c.is_ascii_digit()))
-        .filter(|c| !c.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let clauses = clauses(transcript);
     let text = clauses.concat();
     if text.is_empty() {
         return None;
@@ -55,6 +59,7 @@ pub fn best(transcript: &str, choices: &[Choice]) -> Option<Heard> {
             key: c.key.clone(),
             intent: c.intent.clone(),
             confidence: DIGIT_CONFIDENCE,
+            scored: false,
         });
     }
     let heard: Vec<Vec<String>> = clauses.iter().map(|c| syllables(c)).collect();
@@ -87,7 +92,50 @@ pub fn best(transcript: &str, choices: &[Choice]) -> Option<Heard> {
         key: choice.key.clone(),
         intent: choice.intent.clone(),
         confidence,
+        scored: false,
     })
+}
+
+/// Whisper sometimes says a short answer twice ("我要法律咨询，我要法律"): each clause is
+/// matched on its own and the best one counts.
+fn clauses(transcript: &str) -> Vec<String> {
+    normalise(transcript)
+        .split(|c: char| !(is_han(c) || c.is_ascii_digit()))
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The `n` words of the options that sound most like the transcript, and the shortest word of
+/// every other option, as (option index, word): the candidates worth scoring against the audio
+/// when the transcript itself is not clear.
+pub fn closest_words<'a>(transcript: &str, choices: &'a [Choice], n: usize) -> Vec<(usize, &'a str)> {
+    let heard: Vec<Vec<String>> = clauses(transcript).iter().map(|c| syllables(c)).collect();
+    let mut ranked: Vec<(f32, usize, &str)> = choices
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| c.words.iter().map(move |w| (i, w.as_str())))
+        .map(|(i, w)| {
+            let word = syllables(w);
+            let score = heard
+                .iter()
+                .map(|clause| word_score(clause, &word))
+                .fold(0.0f32, f32::max);
+            (score, i, w)
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut words: Vec<(usize, &str)> = ranked.into_iter().take(n).map(|(_, i, w)| (i, w)).collect();
+    // Every option competes, with its shortest word at least: a choice among only some of them
+    // would be sure of the wrong one when the right one was left out.
+    for (i, c) in choices.iter().enumerate() {
+        if !words.iter().any(|(j, _)| *j == i) {
+            if let Some(w) = c.words.iter().min_by_key(|w| w.chars().count()) {
+                words.push((i, w));
+            }
+        }
+    }
+    words
 }
 
 /// How well `word` appears somewhere in `heard`: 1 when it is there as is. The words said around
@@ -220,6 +268,20 @@ fn is_han(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scored_answer_needs_more_confidence_to_be_taken_unasked() {
+        let heard = |confidence, scored| Heard {
+            key: "1".into(),
+            intent: "consult".into(),
+            confidence,
+            scored,
+        };
+        assert!(heard(0.85, false).sure(0.8, 0.95));
+        assert!(!heard(0.85, true).sure(0.8, 0.95), "confirmed instead");
+        assert!(heard(0.97, true).sure(0.8, 0.95));
+        assert!(!heard(0.7, false).sure(0.8, 0.95));
+    }
 
     fn main_menu() -> Vec<Choice> {
         let c = |key: &str, intent: &str, words: &[&str]| Choice {

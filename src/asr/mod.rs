@@ -17,7 +17,7 @@ pub mod whisper;
 use std::time::Duration;
 
 pub use fetch::Fetcher;
-pub use intent::{best, Choice, Heard};
+pub use intent::{Choice, Heard};
 pub use whisper::{Mode, Pool, Recogniser, Transcript};
 
 #[derive(Debug, thiserror::Error)]

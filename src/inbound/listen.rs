@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::app::AppState;
-use crate::asr::{self, Mode};
+use crate::asr::Mode;
 use crate::ivr::listen::{choices, prompt_words};
 use crate::ivr::script::Listen;
 use crate::ivr::{Ask, CallState, Event, Recording};
@@ -46,6 +46,7 @@ pub async fn hear(state: &AppState, call_sid: &str, s: &CallState, recording: &R
     let started = Instant::now();
     let mode = Mode::Menu {
         words: prompt_words(&choices),
+        choices,
     };
     let max_secs = state.settings.whisper.menu_window_secs + 2;
     let recognised = asr.recognise_url(&recording.url, mode, max_secs, budget).await;
@@ -63,9 +64,9 @@ pub async fn hear(state: &AppState, call_sid: &str, s: &CallState, recording: &R
         return Event::Keys(String::new());
     }
     let w = &state.settings.whisper;
-    let heard = asr::best(&transcript.text, &choices);
+    let heard = transcript.heard;
     let (event, outcome) = match &heard {
-        Some(h) if h.confidence >= w.accept => (
+        Some(h) if h.sure(w.accept, w.accept_scored) => (
             Event::Heard {
                 key: h.key.clone(),
                 sure: true,
