@@ -157,7 +157,6 @@ async fn without_a_model_the_ivr_is_keypad_only(backend: Backend) {
 }
 
 async fn a_worker_recognises_through_redis_for_a_web_process_without_the_model(backend: Backend) {
-    use hotline::asr::{Fetcher, Local, Pool, Recogniser};
     let Some(model) = model() else { return };
     let _one_at_a_time = WHISPER.lock().await;
     let app = spawn_app_with(
@@ -172,16 +171,7 @@ async fn a_worker_recognises_through_redis_for_a_web_process_without_the_model(b
     assert_eq!(ready["speech_input"]["enabled"], true, "{ready}");
 
     // A `hotline worker`'s recogniser, with the model, on the same Redis.
-    let w = &app.state.settings.whisper;
-    let local = Local {
-        recogniser: Recogniser::load(&model, Pool::from_settings(w)).unwrap(),
-        recordings: Fetcher::new(
-            vec!["127.0.0.1".into()],
-            ACCOUNT_SID,
-            app.auth_token.clone().into(),
-            w.max_recording_bytes,
-        ),
-    };
+    let local = worker_recogniser(&app, &model);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(hotline::asr::remote::serve_jobs(
         app.state.kv.clone(),
@@ -209,7 +199,6 @@ async fn a_worker_recognises_through_redis_for_a_web_process_without_the_model(b
 /// over after `whisper.reclaim_after_secs` and answers it while it is still awaited.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_job_a_stopped_worker_held_is_taken_over() {
-    use hotline::asr::{Fetcher, Local, Pool, Recogniser};
     let Some(model) = model() else { return };
     let _one_at_a_time = WHISPER.lock().await;
     let app = spawn_app_with(
@@ -258,16 +247,7 @@ async fn a_job_a_stopped_worker_held_is_taken_over() {
         .unwrap();
     assert_eq!(read.keys[0].ids.len(), 1);
 
-    let w = &app.state.settings.whisper;
-    let local = Local {
-        recogniser: Recogniser::load(&model, Pool::from_settings(w)).unwrap(),
-        recordings: Fetcher::new(
-            vec!["127.0.0.1".into()],
-            ACCOUNT_SID,
-            app.auth_token.clone().into(),
-            w.max_recording_bytes,
-        ),
-    };
+    let local = worker_recogniser(&app, &model);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(hotline::asr::remote::serve_jobs(
         kv.clone(),
@@ -304,4 +284,19 @@ async fn a_job_a_stopped_worker_held_is_taken_over() {
     stop.send(true).unwrap();
     worker.await.unwrap();
     app.stop().await;
+}
+
+/// What a `hotline worker` recognises with: the model, and the fake provider's recordings.
+fn worker_recogniser(app: &TestApp, model: &std::path::Path) -> hotline::asr::Local {
+    use hotline::asr::{Fetcher, Local, Pool, Recogniser};
+    let w = &app.state.settings.whisper;
+    Local {
+        recogniser: Recogniser::load(model, Pool::from_settings(w)).unwrap(),
+        recordings: Fetcher::new(
+            vec!["127.0.0.1".into()],
+            ACCOUNT_SID,
+            app.auth_token.clone().into(),
+            w.max_recording_bytes,
+        ),
+    }
 }
