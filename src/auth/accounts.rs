@@ -44,7 +44,7 @@ pub async fn add(db: &Db, a: &Account<'_>) -> Result<User, AccountError> {
     let lawyer_id = match a.role {
         Role::Lawyer => {
             let id = a.lawyer_id.ok_or(AccountError::Lawyer)?;
-            if !db.lawyers().await?.iter().any(|l| l.id == id) {
+            if db.lawyer(id).await?.is_none() {
                 return Err(AccountError::Lawyer);
             }
             Some(id)

@@ -67,12 +67,15 @@ async fn entry(state: &AppState, c: &Consultation, now: DateTime<Utc>) -> Result
 
 /// The waiting consultations this account may see, most urgent first: a lawyer those they are
 /// eligible for (their matters and regions, and those not yet known), a supervisor their
-/// prefecture's, an admin all.
+/// prefecture's, an admin all. At most [`SHOWN`]: the page is polled, and each entry shown costs
+/// a few queries (needs, pre-assessment).
 pub async fn queue(state: &AppState, staff: &Staff) -> Result<Vec<QueueEntry>, DeskError> {
-    let waiting = state.db.waiting_consultations().await?;
+    let mut waiting = state.db.waiting_consultations().await?;
+    // Priority class first, then the longest waiting (RFC 3339 text sorts as time).
+    waiting.sort_by_cached_key(|c| (rank(&c.priority), c.created_at.clone()));
     let eligible: Box<dyn Fn(&Consultation) -> bool + Send + Sync> = match staff.lawyer() {
         Some(lawyer) => {
-            let record = state.db.lawyers().await?.into_iter().find(|l| l.id == lawyer);
+            let record = state.db.lawyer(lawyer).await?;
             let (matters, prefectures) = record.as_ref().map(dispatch::eligibility).unwrap_or_default();
             Box::new(move |c: &Consultation| {
                 c.matter
@@ -88,6 +91,9 @@ pub async fn queue(state: &AppState, staff: &Staff) -> Result<Vec<QueueEntry>, D
     let now = Utc::now();
     let mut out = Vec::new();
     for c in waiting.iter().filter(|c| eligible(c)) {
+        if out.len() == SHOWN {
+            break;
+        }
         // Offered to someone else already: not waiting for this lawyer. Without Redis the SQL
         // view is shown as it is.
         if staff.lawyer().is_some() {
@@ -99,11 +105,14 @@ pub async fn queue(state: &AppState, staff: &Staff) -> Result<Vec<QueueEntry>, D
         }
         out.push(entry(state, c, now).await?);
     }
-    out.sort_by_key(|e| {
-        let rank = crate::domain::legal_aid::Priority::parse(&e.priority).map_or(9, |p| p as u8);
-        (rank, -e.waited_mins)
-    });
     Ok(out)
+}
+
+/// The most waiting entries one page shows.
+pub const SHOWN: usize = 100;
+
+fn rank(priority: &str) -> u8 {
+    crate::domain::legal_aid::Priority::parse(priority).map_or(u8::MAX, |p| p as u8)
 }
 
 async fn view(state: &AppState, a: &Assignment) -> Result<OfferView, DeskError> {
@@ -131,11 +140,8 @@ pub async fn duty(state: &AppState, staff: &Staff) -> Result<Duty, DeskError> {
     let lawyer = lawyer_of(staff)?;
     let presence = state
         .db
-        .lawyers()
+        .presence_of(lawyer)
         .await?
-        .into_iter()
-        .find(|l| l.id == lawyer)
-        .map(|l| l.presence)
         .ok_or_else(|| DeskError::NotFound("这个账户没有对应的值班律师".into()))?;
     Ok(Duty {
         on_duty: presence != Presence::Offline.as_str(),

@@ -69,7 +69,7 @@ pub async fn claim(state: &AppState, lawyer_id: &str, now: DateTime<Utc>) -> Res
     if let Some(held) = state.db.active_assignments_of(lawyer_id).await?.into_iter().next() {
         return Ok(Some(held));
     }
-    let Some(l) = state.db.lawyers().await?.into_iter().find(|l| l.id == lawyer_id) else {
+    let Some(l) = state.db.lawyer(lawyer_id).await? else {
         return Ok(None);
     };
     if state.db.open_cases_of(&l.id).await? >= i64::from(l.max_cases) {

@@ -196,6 +196,15 @@ impl Db {
             .collect()
     }
 
+    /// A lawyer's presence (`None` if there is no such lawyer).
+    pub async fn presence_of(&self, lawyer_id: &str) -> Result<Option<String>, StorageError> {
+        let row = sqlx::query("SELECT presence FROM lawyers WHERE id = $1")
+            .bind(lawyer_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| r.try_get("presence")).transpose()?)
+    }
+
     pub async fn set_presence(&self, lawyer_id: &str, presence: Presence) -> Result<(), StorageError> {
         sqlx::query("UPDATE lawyers SET presence = $1, updated_at = $2 WHERE id = $3")
             .bind(presence.as_str())

@@ -127,9 +127,22 @@ impl Db {
 
     /// Every lawyer with their roster, by name.
     pub async fn lawyers(&self) -> Result<Vec<LawyerRecord>, StorageError> {
-        let rows = sqlx::query("SELECT id, name, max_cases, presence, last_assigned_at FROM lawyers ORDER BY name, id")
-            .fetch_all(self.pool())
-            .await?;
+        self.lawyer_records(None).await
+    }
+
+    /// One lawyer with their roster.
+    pub async fn lawyer(&self, id: &str) -> Result<Option<LawyerRecord>, StorageError> {
+        Ok(self.lawyer_records(Some(id)).await?.pop())
+    }
+
+    async fn lawyer_records(&self, id: Option<&str>) -> Result<Vec<LawyerRecord>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT id, name, max_cases, presence, last_assigned_at FROM lawyers
+             WHERE (CAST($1 AS TEXT) IS NULL OR id = $1) ORDER BY name, id",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let id: String = r.try_get("id")?;
