@@ -123,16 +123,10 @@ pub async fn open(state: &AppState, staff: &Staff, ticket: &str) -> Result<CaseF
         .map(|other| summary_of(state, &other))
         .collect();
     let assignment = match staff.lawyer() {
-        Some(lawyer) => match db.latest_assignment(&c.id, lawyer).await? {
-            Some(a) => Some(queue::OfferView {
-                assignment: a.id.clone(),
-                ticket: c.ticket.as_str().to_owned(),
-                state: a.state.as_str().to_owned(),
-                state_label: labels::assignment(a.state.as_str()).to_owned(),
-                lapses_at: a.lapses_at.clone(),
-            }),
-            None => None,
-        },
+        Some(lawyer) => db
+            .latest_assignment(&c.id, lawyer)
+            .await?
+            .map(|a| queue::OfferView::of(&a, c.ticket.as_str())),
         None => None,
     };
     Ok(CaseFile {

@@ -115,15 +115,23 @@ fn rank(priority: &str) -> u8 {
     crate::domain::legal_aid::Priority::parse(priority).map_or(u8::MAX, |p| p as u8)
 }
 
+impl OfferView {
+    /// An assignment of the consultation with this ticket.
+    pub fn of(a: &Assignment, ticket: &str) -> Self {
+        Self {
+            assignment: a.id.clone(),
+            ticket: ticket.to_owned(),
+            state: a.state.as_str().to_owned(),
+            state_label: labels::assignment(a.state.as_str()).to_owned(),
+            lapses_at: a.lapses_at.clone(),
+        }
+    }
+}
+
 async fn view(state: &AppState, a: &Assignment) -> Result<OfferView, DeskError> {
     let c = state.db.consultation_by_id(&a.consultation_id).await?;
-    Ok(OfferView {
-        assignment: a.id.clone(),
-        ticket: c.map(|c| c.ticket.as_str().to_owned()).unwrap_or_default(),
-        state: a.state.as_str().to_owned(),
-        state_label: labels::assignment(a.state.as_str()).to_owned(),
-        lapses_at: a.lapses_at.clone(),
-    })
+    let ticket = c.map(|c| c.ticket.as_str().to_owned()).unwrap_or_default();
+    Ok(OfferView::of(a, &ticket))
 }
 
 /// The lawyer's offers and callbacks in progress.
