@@ -132,6 +132,12 @@ pub async fn accept(state: &AppState, assignment_id: &str, lawyer_id: &str) -> R
         .lawyer_phone(lawyer_id)
         .await?
         .ok_or(CallbackError::NoPhone("the lawyer"))?;
+    // The state moves before the call is placed: the provider may fetch the lawyer's leg as soon
+    // as the call exists.
+    state
+        .db
+        .move_assignment(&a.id, &[S::Accepted], S::CallingLawyer)
+        .await?;
     match state
         .rest
         .create_call(&leg_request(&state.settings, Leg::Lawyer, &a.id, &phone))
@@ -139,10 +145,6 @@ pub async fn accept(state: &AppState, assignment_id: &str, lawyer_id: &str) -> R
     {
         Ok(created) => {
             state.db.set_lawyer_call(&a.id, &created.sid).await?;
-            state
-                .db
-                .move_assignment(&a.id, &[S::Accepted], S::CallingLawyer)
-                .await?;
             tracing::info!(assignment = %a.id, "callback: calling the lawyer");
         }
         Err(e) => {
@@ -235,6 +237,15 @@ async fn call_caller(state: &AppState, a: &Assignment) -> Result<(), CallbackErr
         .caller_phone(&consultation.caller_id)
         .await?
         .ok_or(CallbackError::NoPhone("the caller"))?;
+    // Moved first: the caller's leg may be answered before `create_call` returns, and a retried
+    // lawyer webhook must not dial the caller twice.
+    if !state
+        .db
+        .move_assignment(&a.id, &[S::CallingLawyer], S::CallingCaller)
+        .await?
+    {
+        return Ok(());
+    }
     match state
         .rest
         .create_call(&leg_request(&state.settings, Leg::Caller, &a.id, &phone))
@@ -242,19 +253,11 @@ async fn call_caller(state: &AppState, a: &Assignment) -> Result<(), CallbackErr
     {
         Ok(created) => {
             state.db.set_caller_call(&a.id, &created.sid).await?;
-            state
-                .db
-                .move_assignment(&a.id, &[S::CallingLawyer], S::CallingCaller)
-                .await?;
             tracing::info!(assignment = %a.id, "callback: calling the caller");
             Ok(())
         }
         Err(e) => {
             // Nobody can answer a call that was never placed: a failed attempt.
-            state
-                .db
-                .move_assignment(&a.id, &[S::CallingLawyer], S::CallingCaller)
-                .await?;
             failed_attempt(state, a).await?;
             Err(e.into())
         }
