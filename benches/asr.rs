@@ -4,7 +4,7 @@
 //! process's peak RSS. Clips: the shipped phone-band set of spoken menu answers
 //! (tests/data/menu-speech/, 8 kHz µ-law), and ../shared/data/asr-real when present.
 //!
-//! Run: `cargo bench --bench asr` (needs data/models/ggml-base.bin or HOTLINE_WHISPER_MODEL).
+//! Run: `cargo bench --bench asr` (needs data/models/ggml-base-q8_0.bin or HOTLINE_WHISPER_MODEL).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -16,7 +16,7 @@ use hotline::ivr::{CallState, Flow, Prompts};
 fn main() {
     let model = std::env::var("HOTLINE_WHISPER_MODEL")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from("data/models/ggml-base.bin"));
+        .unwrap_or_else(|_| PathBuf::from("data/models/ggml-base-q8_0.bin"));
     if !model.is_file() {
         println!("no Whisper model at {}: run scripts/whisper-model", model.display());
         return;

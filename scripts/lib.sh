@@ -55,7 +55,7 @@ ensure_build_tools() {
 
 ensure_whisper_model() {
   # Speech input (HOTLINE_WHISPER_MODEL); the service runs keypad-only without it.
-  local model="${HOTLINE_WHISPER_MODEL:-data/models/ggml-base.bin}"
+  local model="${HOTLINE_WHISPER_MODEL:-data/models/ggml-base-q8_0.bin}"
   [ -s "$model" ] && return 0
   apt_install python3 python3-pip
   scripts/whisper-model "$model"

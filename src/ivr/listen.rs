@@ -64,12 +64,24 @@ fn names(name: &str) -> Vec<String> {
     all
 }
 
-/// The words of the choices, as whisper's initial prompt: it then expects them.
+/// The words of the choices, as whisper's initial prompt: it then expects them. A word inside
+/// another one (咨询 in 法律咨询) is left out: every prompt token costs decoding time on every
+/// turn (the prompt is most of a menu turn's time), and the longer word already primes it.
 pub fn prompt_words(choices: &[Choice]) -> String {
-    let words: Vec<&str> = choices
+    let all: Vec<&str> = choices
         .iter()
         .flat_map(|c| c.words.iter().map(String::as_str))
         .collect();
+    let mut words: Vec<&str> = Vec::new();
+    for (i, w) in all.iter().enumerate() {
+        let inside_another = all
+            .iter()
+            .enumerate()
+            .any(|(j, other)| (other.len() > w.len() || (other == w && j < i)) && other.contains(w));
+        if !inside_another {
+            words.push(w);
+        }
+    }
     format!("{}。", words.join("，"))
 }
 
@@ -122,5 +134,20 @@ mod tests {
         let mut confirming = at("main");
         confirming.confirm = Some("1".into());
         assert_eq!(choices(&flow, &confirming), None, "a spoken choice is confirmed by key");
+    }
+
+    #[test]
+    fn the_prompt_lists_each_word_once_and_not_the_words_inside_longer_ones() {
+        let choice = |key: &str, words: &[&str]| Choice {
+            key: key.into(),
+            intent: key.into(),
+            words: words.iter().map(|w| w.to_string()).collect(),
+        };
+        let menu = [
+            choice("1", &["法律咨询", "咨询", "问问题"]),
+            choice("2", &["有", "有残疾人证"]),
+            choice("3", &["对", "对"]),
+        ];
+        assert_eq!(prompt_words(&menu), "法律咨询，问问题，有残疾人证，对。");
     }
 }

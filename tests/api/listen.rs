@@ -23,12 +23,12 @@ backends!(
 /// other past the webhook's budget.
 pub static WHISPER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// The Whisper model: HOTLINE_WHISPER_MODEL, else data/models/ggml-base.bin. Absent outside CI,
+/// The Whisper model: HOTLINE_WHISPER_MODEL, else data/models/ggml-base-q8_0.bin. Absent outside CI,
 /// the speech tests are skipped with a notice; in CI (which obtains it) its absence fails.
 pub fn model() -> Option<PathBuf> {
     let path = std::env::var("HOTLINE_WHISPER_MODEL")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from("data/models/ggml-base.bin"));
+        .unwrap_or_else(|_| PathBuf::from("data/models/ggml-base-q8_0.bin"));
     if path.is_file() {
         return Some(path);
     }
