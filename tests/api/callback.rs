@@ -6,6 +6,7 @@
 
 use chrono::{Duration, Utc};
 use hotline::domain::roster::parse_csv;
+use hotline::providers::Leg;
 use hotline::routing::{callback, dispatch::dispatch, CallbackQueue};
 
 use crate::backends;
@@ -14,6 +15,7 @@ use crate::provider::{pairs, post_signed, sid, ticket_from_speech, Input, Phone}
 
 backends!(
     a_requested_callback_rings_the_lawyer_then_the_caller,
+    a_lawyer_pick_up_delivered_twice_at_once_rings_the_caller_once,
     a_caller_who_does_not_answer_is_tried_again_then_told_by_sms,
     a_lawyer_who_does_not_answer_loses_the_caller_nothing,
     the_least_recently_assigned_lawyer_gets_the_offer,
@@ -170,6 +172,34 @@ async fn a_requested_callback_rings_the_lawyer_then_the_caller(backend: Backend)
         .unwrap();
     assert_eq!(zhang_now.presence, "available");
     assert!(zhang_now.last_assigned_at.is_some());
+    app.stop().await;
+}
+
+/// The provider delivers the lawyer's pick-up twice at once (a retry racing the first): both get
+/// the conference, and the caller's phone rings once.
+async fn a_lawyer_pick_up_delivered_twice_at_once_rings_the_caller_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let roster = lawyers(&app, &["张明"]).await;
+    let zhang = id_of(&roster, "张明");
+    caller_waits(&app, "+8613900000007").await;
+    app.provider.wait_for(1).await; // the ticket SMS
+    let offer = dispatch(&app.state, Utc::now()).await.unwrap().remove(0);
+    callback::accept(&app.state, &offer.id, &zhang).await.unwrap();
+    let (first, second) = tokio::join!(
+        callback::answered(&app.state, &offer.id, Leg::Lawyer, None),
+        callback::answered(&app.state, &offer.id, Leg::Lawyer, None),
+    );
+    assert!(first.is_ok() && second.is_ok());
+    wait_for_caller_sid(&app, &offer.id).await;
+    // The calls are placed in the background: a second one would be sent by now.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let dialled = app
+        .provider
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/Calls.json") && r.get("To") == Some("+8613900000007"))
+        .count();
+    assert_eq!(dialled, 1);
     app.stop().await;
 }
 
