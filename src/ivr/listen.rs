@@ -73,12 +73,9 @@ pub fn prompt_words(choices: &[Choice]) -> String {
         .flat_map(|c| c.words.iter().map(String::as_str))
         .collect();
     let mut words: Vec<&str> = Vec::new();
-    for (i, w) in all.iter().enumerate() {
-        let inside_another = all
-            .iter()
-            .enumerate()
-            .any(|(j, other)| (other.len() > w.len() || (other == w && j < i)) && other.contains(w));
-        if !inside_another {
+    for w in &all {
+        let inside_a_longer_one = all.iter().any(|other| other.len() > w.len() && other.contains(w));
+        if !inside_a_longer_one && !words.contains(w) {
             words.push(w);
         }
     }
