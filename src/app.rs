@@ -1,10 +1,10 @@
 //! Wiring: settings → shared state → router and background jobs, and graceful shutdown.
 
-use std::future::Future;
-use std::sync::{Arc, OnceLock};
+use std::future::{Future, IntoFuture};
+use std::sync::Arc;
 use std::time::Duration;
 
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -106,7 +106,7 @@ impl AppState {
             rest,
             prompts: Arc::new(prompts),
             flow: Arc::new(flow),
-            metrics: metrics_handle(),
+            metrics: crate::meters::handle(),
         })
     }
 
@@ -125,12 +125,32 @@ impl AppState {
             .then(|| tokio::spawn(crate::jobs::run(self.clone(), jobs_stopped)));
         tokio::spawn(crate::jobs::prerender_prompts(self.clone()));
         let router = crate::http::router(self.clone());
-        let served = axum::serve(
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let asr = self.asr.clone();
+        let signal = async move {
+            shutdown.await;
+            if let Some(Asr::Local(local)) = &asr {
+                local.recogniser.stop();
+            }
+            let _ = stopping.send(());
+        };
+        let serving = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        .with_graceful_shutdown(signal)
+        .into_future();
+        let grace = Duration::from_secs(self.settings.shutdown_grace_secs);
+        let served = tokio::select! {
+            served = serving => served,
+            _ = async {
+                let _ = stopped.await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(grace_secs = grace.as_secs(), "requests still open after the shutdown grace; stopping anyway");
+                Ok(())
+            }
+        };
         let _ = stop_jobs.send(true);
         if let Some(jobs) = jobs {
             let _ = jobs.await;
@@ -146,22 +166,27 @@ impl AppState {
         let recognising = match self.settings.whisper.remote {
             true => load_local(&self.settings).map(|local| {
                 let consumer = format!("worker-{}", uuid::Uuid::new_v4());
-                tokio::spawn(crate::asr::remote::serve_jobs(
+                let recogniser = local.recogniser.clone();
+                let serving = tokio::spawn(crate::asr::remote::serve_jobs(
                     self.kv.clone(),
                     local,
                     consumer,
                     Duration::from_secs(self.settings.whisper.reclaim_after_secs),
                     jobs_stopped.clone(),
-                ))
+                ));
+                (recogniser, serving)
             }),
             false => None,
         };
         let jobs = tokio::spawn(crate::jobs::run(self.clone(), jobs_stopped));
         shutdown.await;
+        if let Some((recogniser, _)) = &recognising {
+            recogniser.stop();
+        }
         let _ = stop_jobs.send(true);
         let _ = jobs.await;
-        if let Some(recognising) = recognising {
-            let _ = recognising.await;
+        if let Some((_, serving)) = recognising {
+            let _ = serving.await;
         }
         self.db.close().await;
     }
@@ -205,17 +230,4 @@ fn data_key(settings: &Settings) -> Result<DataKey, CryptoError> {
          Never use this in production."
     );
     DataKey::load_or_create(&path)
-}
-
-/// One Prometheus recorder per process (several apps may run in one test process).
-fn metrics_handle() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let recorder = PrometheusBuilder::new().build_recorder();
-            let handle = recorder.handle();
-            let _ = metrics::set_global_recorder(recorder);
-            handle
-        })
-        .clone()
 }

@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -42,6 +42,7 @@ pub struct Settings {
     pub hotline_number: String,
     pub data_key: SecretString,
     pub data_dir: PathBuf,
+    pub shutdown_grace_secs: u64,
     pub database: DatabaseSettings,
     pub redis: RedisSettings,
     pub twilio: TwilioSettings,
@@ -246,8 +247,13 @@ impl Settings {
         if let Some(path) = file {
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment = figment.merge(Env::prefixed("HOTLINE_").map(|key| env_key(key.as_str()).into()));
-        let settings: Settings = figment.extract().map_err(Box::new)?;
+        // Every environment value is taken as the text it is and read as the setting's declared
+        // type (figment's Env alone would read `+862912348` as a number, and then refuse it
+        // as a phone number); "8080" still becomes a port, "true" a flag.
+        for (key, value) in Env::prefixed("HOTLINE_").map(|key| env_key(key.as_str()).into()).iter() {
+            figment = figment.merge(Serialized::global(key.as_str(), value));
+        }
+        let settings: Settings = figment.extract_lossy().map_err(Box::new)?;
         settings.validate()?;
         Ok(settings)
     }
@@ -362,6 +368,42 @@ mod tests {
             assert_eq!(s.redis.prefix, "env");
             assert_eq!(s.twilio.account_sid, "AC1");
             assert_eq!(s.mode, Mode::Development);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_values_are_read_as_their_declared_types() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("HOTLINE_HOTLINE_NUMBER", "+862912348");
+            jail.set_env("HOTLINE_FALLBACK_HUMAN_NUMBER", "02912348");
+            jail.set_env("HOTLINE_TWILIO_AUTH_TOKEN", "1234567890");
+            jail.set_env("HOTLINE_TWILIO_ACCOUNT_SID", "true");
+            jail.set_env("HOTLINE_CALLBACK_MAX_ATTEMPTS", "5");
+            jail.set_env("HOTLINE_JOBS_IN_SERVE", "false");
+            let s = Settings::load(None).expect("loads");
+            assert_eq!(s.hotline_number, "+862912348");
+            assert_eq!(s.fallback.human_number, "02912348", "leading zero kept");
+            assert_eq!(s.twilio.auth_token.expose_secret(), "1234567890");
+            assert_eq!(s.twilio.account_sid, "true");
+            assert_eq!(s.callback.max_attempts, 5);
+            assert!(!s.jobs.in_serve);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_shipped_example_environment_loads() {
+        figment::Jail::expect_with(|jail| {
+            let example = include_str!("../deploy/hotline.env.example");
+            for line in example.lines().map(str::trim) {
+                if let Some((k, v)) = line.split_once('=').filter(|_| !line.starts_with('#')) {
+                    jail.set_env(k, v);
+                }
+            }
+            let s = Settings::load(None).expect("the example environment loads");
+            assert_eq!(s.hotline_number, "+862912348");
+            assert_eq!(s.mode, Mode::Production);
             Ok(())
         });
     }

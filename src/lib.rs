@@ -35,6 +35,8 @@ pub mod ivr;
 pub mod jobs;
 /// Redis: IVR sessions and webhook de-duplication.
 pub mod kv;
+/// Prometheus metrics: every one described and registered at start, with build info.
+pub mod meters;
 /// Provider-neutral events and actions, and the Twilio adapter.
 pub mod providers;
 /// The callback queue in Redis and its reconciliation with SQL.

@@ -26,6 +26,8 @@ pub enum AsrError {
     NoModel(String),
     #[error("every speech recogniser is busy")]
     Busy,
+    #[error("recognition stopped: nobody waits for it any more, or the service is stopping")]
+    Cancelled,
     #[error("audio could not be used: {0}")]
     Audio(String),
     #[error("recording could not be fetched: {0}")]

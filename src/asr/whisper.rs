@@ -1,7 +1,15 @@
 //! whisper.cpp through whisper-rs: one model loaded once and shared, recognition on a bounded
 //! pool of blocking threads, tuned separately for short menu answers and for free speech.
+//!
+//! A recognition holds its worker slot until whisper.cpp has really stopped, and stops as soon
+//! as nobody waits for it any more (the turn's time ran out) or the service is stopping:
+//! whisper.cpp's abort callback is asked between the steps of every graph it computes. So an
+//! overload cannot pile up abandoned recognitions (each with its own whisper state, some
+//! hundred MB) and threads, and a shutdown is not held up by them.
 
+use std::ffi::c_void;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -84,9 +92,40 @@ pub struct Recogniser {
 
 struct Inner {
     ctx: WhisperContext,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     threads: i32,
     queue_wait: Duration,
+    /// Set by [`Recogniser::stop`]: every recognition ends at its next check.
+    stopping: AtomicBool,
+}
+
+/// Why a recognition should end early: nobody waits for it, or the service is stopping.
+struct Abort<'a> {
+    abandoned: &'a AtomicBool,
+    stopping: &'a AtomicBool,
+}
+
+impl Abort<'_> {
+    fn now(&self) -> bool {
+        self.abandoned.load(Ordering::Relaxed) || self.stopping.load(Ordering::Relaxed)
+    }
+}
+
+/// whisper.cpp's abort callback; `data` is an [`Abort`] that outlives the `full` call.
+unsafe extern "C" fn should_abort(data: *mut c_void) -> bool {
+    // SAFETY: `data` points at the `Abort` on the stack of `recognise_inner`, which calls
+    // `full` (the only user of the callback) while it lives.
+    let abort = unsafe { &*(data as *const Abort<'_>) };
+    abort.now()
+}
+
+/// Marks its recognition abandoned when the future awaiting it is dropped (a timeout).
+struct AbandonOnDrop(Arc<AtomicBool>);
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 impl Recogniser {
@@ -101,35 +140,63 @@ impl Recogniser {
         Ok(Self {
             inner: Arc::new(Inner {
                 ctx,
-                permits: Semaphore::new(pool.workers.max(1)),
+                permits: Arc::new(Semaphore::new(pool.workers.max(1))),
                 threads: pool.threads.max(1) as i32,
                 queue_wait: pool.queue_wait,
+                stopping: AtomicBool::new(false),
             }),
         })
     }
 
     /// Recognises off the async runtime. Waits at most the configured queue time for a free
-    /// worker, then gives up with [`AsrError::Busy`] so the call can go on by keys.
+    /// worker, then gives up with [`AsrError::Busy`] so the call can go on by keys. Dropping the
+    /// returned future (a timeout) stops the recognition; its worker slot is free again only
+    /// once whisper.cpp has stopped.
     pub async fn recognise(&self, samples: Vec<f32>, mode: Mode) -> Result<Transcript, AsrError> {
+        if self.is_stopping() {
+            return Err(AsrError::Cancelled);
+        }
         // A caller waits on the line for a menu answer; a transcript can wait its turn.
         let wait = match mode {
             Mode::Menu { .. } => self.inner.queue_wait,
             Mode::Free | Mode::Default => Duration::from_secs(600),
         };
-        let permit = tokio::time::timeout(wait, self.inner.permits.acquire())
+        let permit = tokio::time::timeout(wait, self.inner.permits.clone().acquire_owned())
             .await
             .map_err(|_| AsrError::Busy)?
             .map_err(|_| AsrError::Busy)?;
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let _abandon = AbandonOnDrop(abandoned.clone());
         let this = self.clone();
-        let result = tokio::task::spawn_blocking(move || this.recognise_blocking(&samples, &mode))
-            .await
-            .map_err(|e| AsrError::Whisper(e.to_string()))?;
-        drop(permit);
-        result
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            this.recognise_inner(&samples, &mode, &abandoned)
+        })
+        .await
+        .map_err(|e| AsrError::Whisper(e.to_string()))?
+    }
+
+    /// Stops every recognition running or waiting (the service is shutting down).
+    pub fn stop(&self) {
+        self.inner.stopping.store(true, Ordering::Relaxed);
+        self.inner.permits.close();
+    }
+
+    fn is_stopping(&self) -> bool {
+        self.inner.stopping.load(Ordering::Relaxed)
+    }
+
+    /// Recognitions running now (the pool's size less its free slots).
+    pub fn running(&self, workers: usize) -> usize {
+        workers.saturating_sub(self.inner.permits.available_permits())
     }
 
     /// Recognises on the calling thread (the CLI and the benchmarks).
     pub fn recognise_blocking(&self, samples: &[f32], mode: &Mode) -> Result<Transcript, AsrError> {
+        self.recognise_inner(samples, mode, &AtomicBool::new(false))
+    }
+
+    fn recognise_inner(&self, samples: &[f32], mode: &Mode, abandoned: &AtomicBool) -> Result<Transcript, AsrError> {
         let clip = match mode {
             Mode::Menu { .. } => trim_silence(samples),
             Mode::Free | Mode::Default => samples,
@@ -160,15 +227,28 @@ impl Recogniser {
             .create_state()
             .map_err(|e| AsrError::Whisper(e.to_string()))?;
         let started = Instant::now();
-        let params = self.params(mode, clip.len());
-        state.full(params, clip).map_err(|e| AsrError::Whisper(e.to_string()))?;
+        let abort = Abort {
+            abandoned,
+            stopping: &self.inner.stopping,
+        };
+        let mut params = self.params(mode, clip.len());
+        // SAFETY: `abort` lives until the end of this function, past `full`.
+        unsafe {
+            params.set_abort_callback(Some(should_abort));
+            params.set_abort_callback_user_data(&abort as *const Abort<'_> as *mut c_void);
+        }
+        let done = state.full(params, clip);
+        if abort.now() {
+            return Err(AsrError::Cancelled);
+        }
+        done.map_err(|e| AsrError::Whisper(e.to_string()))?;
         let raw: String = state
             .as_iter()
             .map(|segment| segment.to_str_lossy().map(|s| s.into_owned()).unwrap_or_default())
             .collect();
         let text = normalise(&raw);
         let heard = match mode {
-            Mode::Menu { choices, .. } if !text.is_empty() => self.hear(&mut state, &text, choices)?,
+            Mode::Menu { choices, .. } if !text.is_empty() => self.hear(&mut state, &text, choices, &abort)?,
             _ => None,
         };
         let ms = started.elapsed().as_millis() as u64;
@@ -185,7 +265,13 @@ impl Recogniser {
     /// word: 人工 → 进攻, 设置 → 谢谢), the options' words are scored against the audio itself
     /// and the option whose words the model finds most likely wins, with the softmax of the
     /// options' best scores as its confidence (and `scored` set: see [`Heard::sure`]).
-    fn hear(&self, state: &mut WhisperState, text: &str, choices: &[Choice]) -> Result<Option<Heard>, AsrError> {
+    fn hear(
+        &self,
+        state: &mut WhisperState,
+        text: &str,
+        choices: &[Choice],
+        abort: &Abort<'_>,
+    ) -> Result<Option<Heard>, AsrError> {
         let matched = best(text, choices);
         if matched.as_ref().is_some_and(|h| h.confidence >= SCORE_BELOW) {
             return Ok(matched);
@@ -193,7 +279,7 @@ impl Recogniser {
         // Each word costs a decoder call per token: only those that sound closest to the
         // transcript are scored, and the shortest word of every other option.
         let phrases = closest_words(text, choices, SCORED_WORDS);
-        let scores = self.phrase_scores(state, &phrases.iter().map(|(_, p)| *p).collect::<Vec<_>>())?;
+        let scores = self.phrase_scores(state, &phrases.iter().map(|(_, p)| *p).collect::<Vec<_>>(), abort)?;
         let mut per_choice = vec![f32::NEG_INFINITY; choices.len()];
         for ((i, _), score) in phrases.iter().zip(scores) {
             per_choice[*i] = per_choice[*i].max(score);
@@ -219,7 +305,12 @@ impl Recogniser {
     /// `state`: the decoder reads the phrase's tokens, then end-of-text, over the encoder output
     /// already computed (teacher forcing, without the prompt). Phrases sharing a beginning share
     /// its decoding; each further token is one decoder call (about 14 ms for base on 2 cores).
-    fn phrase_scores(&self, state: &mut WhisperState, phrases: &[&str]) -> Result<Vec<f32>, AsrError> {
+    fn phrase_scores(
+        &self,
+        state: &mut WhisperState,
+        phrases: &[&str],
+        abort: &Abort<'_>,
+    ) -> Result<Vec<f32>, AsrError> {
         let ctx = &self.inner.ctx;
         let err = |e: whisper_rs::WhisperError| AsrError::Whisper(e.to_string());
         // The logits and their log-sum-exp: log p(token) = logit - lse.
@@ -250,6 +341,9 @@ impl Recogniser {
         let mut path: Vec<i32> = Vec::new();
         let mut scores = vec![0f32; phrases.len()];
         for (tokens, i) in &seqs {
+            if abort.now() {
+                return Err(AsrError::Cancelled);
+            }
             let lcp = path.iter().zip(tokens).take_while(|(a, b)| a == b).count();
             path.truncate(lcp);
             dists.truncate(lcp + 1);

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::{case_for, labels, queue, DeskError};
 use crate::app::AppState;
 use crate::auth::Staff;
+use crate::domain::callback::Presence;
 use crate::domain::{ConsultationStatus, ServiceForm};
 use crate::inbound::notify::{self, NotifyError};
 use crate::routing::summary;
@@ -126,7 +127,7 @@ pub async fn open(state: &AppState, staff: &Staff, ticket: &str) -> Result<CaseF
         Some(lawyer) => db
             .latest_assignment(&c.id, lawyer)
             .await?
-            .map(|a| queue::OfferView::of(&a, c.ticket.as_str())),
+            .map(|a| queue::OfferView::of(&a, &c)),
         None => None,
     };
     Ok(CaseFile {
@@ -210,6 +211,12 @@ pub async fn close(state: &AppState, staff: &Staff, ticket: &str, close: &Close)
         .await?
     {
         return Err(DeskError::Conflict("这个案件已经结案".into()));
+    }
+    for lawyer in state.db.end_assignments_of(&c.id).await? {
+        // A lawyer closing during the call is free again; one who went offline stays offline.
+        if state.db.presence_of(&lawyer).await?.as_deref() == Some(Presence::OnCall.as_str()) {
+            state.db.set_presence(&lawyer, Presence::Available).await?;
+        }
     }
     crate::routing::CallbackQueue::new(&state.kv)
         .remove(&c.id)

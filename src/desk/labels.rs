@@ -42,8 +42,11 @@ pub fn presence(code: &str) -> &'static str {
     }
 }
 
-pub fn assignment(code: &str) -> &'static str {
+/// An assignment's state; a texter's "connected" is an SMS thread, not a call.
+pub fn assignment(code: &str, channel: &str) -> &'static str {
     match code {
+        "connected" if channel == "sms" => "短信联系中",
+        "completed" if channel == "sms" => "已结束",
         "offered" => "待接受",
         "accepted" => "已接受",
         "calling_lawyer" => "正在呼叫律师",

@@ -94,13 +94,16 @@ pub async fn queue(state: &AppState, staff: &Staff) -> Result<Vec<QueueEntry>, D
         if out.len() == SHOWN {
             break;
         }
-        // Offered to someone else already: not waiting for this lawyer. Without Redis the SQL
-        // view is shown as it is.
-        if staff.lawyer().is_some() {
+        // Offered to someone else already, or declined by this lawyer: not theirs to take.
+        // Without Redis the SQL view is shown as it is.
+        if let Some(lawyer) = staff.lawyer() {
             if let Ok(Some((s, _))) = queue.state(&c.id).await {
                 if s != "waiting" {
                     continue;
                 }
+            }
+            if queue.declined_by(&c.id, lawyer).await.unwrap_or(false) {
+                continue;
             }
         }
         out.push(entry(state, c, now).await?);
@@ -116,22 +119,25 @@ fn rank(priority: &str) -> u8 {
 }
 
 impl OfferView {
-    /// An assignment of the consultation with this ticket.
-    pub fn of(a: &Assignment, ticket: &str) -> Self {
+    /// An assignment of this consultation.
+    pub fn of(a: &Assignment, c: &Consultation) -> Self {
         Self {
             assignment: a.id.clone(),
-            ticket: ticket.to_owned(),
+            ticket: c.ticket.as_str().to_owned(),
             state: a.state.as_str().to_owned(),
-            state_label: labels::assignment(a.state.as_str()).to_owned(),
+            state_label: labels::assignment(a.state.as_str(), &c.channel).to_owned(),
             lapses_at: a.lapses_at.clone(),
         }
     }
 }
 
 async fn view(state: &AppState, a: &Assignment) -> Result<OfferView, DeskError> {
-    let c = state.db.consultation_by_id(&a.consultation_id).await?;
-    let ticket = c.map(|c| c.ticket.as_str().to_owned()).unwrap_or_default();
-    Ok(OfferView::of(a, &ticket))
+    let c = state
+        .db
+        .consultation_by_id(&a.consultation_id)
+        .await?
+        .ok_or_else(|| DeskError::NotFound("这个回拨任务的案件不存在".into()))?;
+    Ok(OfferView::of(a, &c))
 }
 
 /// The lawyer's offers and callbacks in progress.

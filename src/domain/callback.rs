@@ -52,6 +52,11 @@ impl AssignmentState {
         Self::ALL.into_iter().find(|s| s.as_str() == value)
     }
 
+    /// An offer or a call not yet through: the lawyer gets no other offer meanwhile.
+    pub fn is_pending(self) -> bool {
+        self.is_active() && self != AssignmentState::Connected
+    }
+
     /// The lawyer is busy with it: counts against their `max_cases`.
     pub fn is_active(self) -> bool {
         matches!(

@@ -33,7 +33,7 @@ pub async fn answer(State(state): State<AppState>, kind: WebhookKind, hook: Sign
         Err(failure) => failure,
     };
     tracing::error!(kind = kind.as_str(), error = %failure, "webhook handling failed");
-    metrics::counter!("hotline_webhooks_total", "kind" => kind.as_str(), "outcome" => "failed").increment(1);
+    metrics::counter!(crate::meters::WEBHOOKS, "kind" => kind.as_str(), "outcome" => "failed").increment(1);
     if is_voice_turn(kind) {
         twiml_response(fallback_twiml(&state).await)
     } else {
@@ -53,7 +53,7 @@ async fn deliver(
     event: InboundEvent,
 ) -> Result<String, String> {
     let replayed = |xml: String| {
-        metrics::counter!("hotline_webhooks_total", "kind" => kind.as_str(), "outcome" => "replayed").increment(1);
+        metrics::counter!(crate::meters::WEBHOOKS, "kind" => kind.as_str(), "outcome" => "replayed").increment(1);
         Ok(xml)
     };
     match state.kv.remembered_response(&hook.dedup_key).await {
@@ -76,7 +76,7 @@ async fn deliver(
         Ok(Ok(Ok(actions))) => {
             let xml = twiml::render(&actions, &state.settings.public_url);
             remember(state, &hook.dedup_key, &xml).await;
-            metrics::counter!("hotline_webhooks_total", "kind" => kind.as_str(), "outcome" => "ok").increment(1);
+            metrics::counter!(crate::meters::WEBHOOKS, "kind" => kind.as_str(), "outcome" => "ok").increment(1);
             Ok(xml)
         }
         Ok(Ok(Err(e))) => Err(e.to_string()),

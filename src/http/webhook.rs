@@ -46,7 +46,7 @@ impl IntoResponse for Rejection {
             Rejection::Malformed(_) => StatusCode::BAD_REQUEST,
             Rejection::Body(_) => StatusCode::PAYLOAD_TOO_LARGE,
         };
-        metrics::counter!("hotline_webhooks_rejected_total", "status" => status.as_str().to_owned()).increment(1);
+        metrics::counter!(crate::meters::WEBHOOKS_REJECTED, "status" => status.as_str().to_owned()).increment(1);
         (
             status,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -79,7 +79,7 @@ impl FromRequest<AppState> for SignedWebhook {
             .as_deref()
             .is_some_and(|sig| state.validator.validate_form(&url, &lenient, sig));
         if !signed {
-            metrics::counter!("hotline_signature_failures_total").increment(1);
+            metrics::counter!(crate::meters::SIGNATURE_FAILURES).increment(1);
             tracing::warn!(
                 path = %parts.uri.path(),
                 has_signature = signature.is_some(),

@@ -51,12 +51,12 @@ pub async fn hear(state: &AppState, call_sid: &str, s: &CallState, recording: &R
     let max_secs = state.settings.whisper.menu_window_secs + 2;
     let recognised = asr.recognise_url(&recording.url, mode, max_secs, budget).await;
     let ms = started.elapsed().as_millis() as u64;
-    metrics::histogram!("hotline_speech_answer_seconds").record(ms as f64 / 1000.0);
+    metrics::histogram!(crate::meters::SPEECH_ANSWER_SECONDS).record(ms as f64 / 1000.0);
     let transcript = match recognised {
         Ok(t) => t,
         Err(e) => {
             tracing::warn!(call_sid, error = %e, ms, "spoken answer not recognised; asking for keys");
-            metrics::counter!("hotline_speech_answers_total", "outcome" => "unavailable").increment(1);
+            metrics::counter!(crate::meters::SPEECH_ANSWERS, "outcome" => "unavailable").increment(1);
             return Event::SpeechBusy;
         }
     };
@@ -82,7 +82,7 @@ pub async fn hear(state: &AppState, call_sid: &str, s: &CallState, recording: &R
         ),
         _ => (Event::NotUnderstood, "not_understood"),
     };
-    metrics::counter!("hotline_speech_answers_total", "outcome" => outcome).increment(1);
+    metrics::counter!(crate::meters::SPEECH_ANSWERS, "outcome" => outcome).increment(1);
     tracing::info!(
         call_sid,
         node = %s.node,

@@ -91,10 +91,13 @@ async fn act(state: &AppState, event: InboundEvent, context: Context) -> Result<
             duration_secs,
             digits,
         } => {
-            let recording = crate::ivr::Recording {
-                url: recording_url,
-                secs: duration_secs.unwrap_or_default(),
-            };
+            // Nothing was recorded (a key at once, silence): the turn goes on without audio.
+            let recording = recording_url
+                .map(|url| crate::ivr::Recording {
+                    url,
+                    secs: duration_secs.unwrap_or_default(),
+                })
+                .filter(|r| r.secs > 0);
             voice::recorded(&state, &call_sid, recording, digits, turn).await
         }
     }

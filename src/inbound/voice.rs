@@ -52,7 +52,7 @@ pub async fn keys(state: &AppState, call_sid: &str, digits: &str, turn: u32) -> 
 pub async fn recorded(
     state: &AppState,
     call_sid: &str,
-    recording: Recording,
+    recording: Option<Recording>,
     key: Option<String>,
     turn: u32,
 ) -> Result<Vec<Action>, HandleError> {
@@ -61,11 +61,11 @@ pub async fn recorded(
         return drive(state, call_sid, s, Event::Recorded { recording, key }, turn + 1).await;
     }
     // A spoken menu answer; a key that ended the window is an answer by key.
-    let event = match key.as_deref() {
-        Some("hangup") => return Ok(vec![Action::Hangup]),
-        Some(key) => Event::Keys(key.to_owned()),
-        None if recording.secs == 0 => Event::Keys(String::new()),
-        None => listen::hear(state, call_sid, &s, &recording).await,
+    let event = match (key.as_deref(), &recording) {
+        (Some("hangup"), _) => return Ok(vec![Action::Hangup]),
+        (Some(key), _) => Event::Keys(key.to_owned()),
+        (None, None) => Event::Keys(String::new()),
+        (None, Some(recording)) => listen::hear(state, call_sid, &s, recording).await,
     };
     drive(state, call_sid, s, event, turn + 1).await
 }
@@ -84,7 +84,7 @@ pub async fn dial_finished(
     let mut actions = vec![script::say(&state.prompts, &Line::prompt("transfer_failed"))];
     match register(state, call_sid, &s, Purpose::Callback { gave_up: false }).await? {
         Some(done) => actions.extend(done),
-        None => actions.extend(fallback(state, call_sid, None)),
+        None => actions.extend(no_callback_number(state)),
     }
     save_state(state, call_sid, &s, turn).await;
     Ok(actions)
@@ -128,10 +128,13 @@ async fn drive(
                 &state.settings.fallback.human_number,
                 &urls.dial,
             )),
-            Task::Transfer => {
-                said.push(script::say(&state.prompts, &Line::prompt("human_busy")));
-                register(state, call_sid, &s, Purpose::Callback { gave_up: false }).await?
-            }
+            Task::Transfer => register(state, call_sid, &s, Purpose::Callback { gave_up: false })
+                .await?
+                .map(|done| {
+                    let mut busy = vec![script::say(&state.prompts, &Line::prompt("human_busy"))];
+                    busy.extend(done);
+                    busy
+                }),
             Task::Progress { ticket } => {
                 said.extend(progress(state, call_sid, ticket.as_deref()).await?);
                 (s, reply) = step(&state.flow, s, Event::Resume, max_tries);
@@ -143,17 +146,17 @@ async fn drive(
                 said.extend(done);
                 break said;
             }
-            // No number to call back: say so and start again from the top, where 0 still
-            // reaches a person — unless the caller has already failed to choose, in which
-            // case a person or the office hours are all that is left.
-            None if matches!(task, Task::Callback { gave_up: true }) => {
-                said.extend(fallback(state, call_sid, None));
-                break said;
-            }
+            // No number to call back (withheld): a person if there is one, else how to reach
+            // us, and a polite end — never the menu again, which would lead here again.
             None => {
-                said.push(script::say(&state.prompts, &Line::prompt("no_caller_number")));
-                s.node = state.flow.start.clone();
-                (s, reply) = step(&state.flow, s, Event::Resume, max_tries);
+                let human = &state.settings.fallback.human_number;
+                if human.is_empty() {
+                    said.extend(no_callback_number(state));
+                } else {
+                    said.push(script::say(&state.prompts, &Line::prompt("no_caller_number")));
+                    said.extend(script::transfer(&state.prompts, human, &urls.dial));
+                }
+                break said;
             }
         }
     };
@@ -305,6 +308,15 @@ pub async fn status_changed(
         }
     }
     Ok(Vec::new())
+}
+
+/// A withheld number and nobody to put the caller through to: how to reach us, then goodbye.
+fn no_callback_number(state: &AppState) -> Vec<Action> {
+    vec![
+        script::say(&state.prompts, &Line::prompt("no_caller_number")),
+        script::say(&state.prompts, &Line::prompt("no_caller_number_end")),
+        Action::Hangup,
+    ]
 }
 
 /// The provider could not use an answer of ours: apologise and offer the fallback.

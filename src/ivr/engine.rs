@@ -104,8 +104,12 @@ pub enum Event {
     Start,
     /// Keys pressed at a prompt; empty when the caller pressed nothing before the timeout.
     Keys(String),
-    /// A recording finished; `key` is the key that ended it, if one did.
-    Recorded { recording: Recording, key: Option<String> },
+    /// A recording finished (`None`: nothing was recorded); `key` is the key that ended it, if
+    /// one did.
+    Recorded {
+        recording: Option<Recording>,
+        key: Option<String>,
+    },
     /// A task finished and the call goes on at the current node.
     Resume,
     /// Speech matched the option of `key`; `sure` when clearly, else the caller confirms it.
@@ -485,7 +489,7 @@ impl<'f> Engine<'f> {
         }
     }
 
-    fn recorded(&mut self, recording: Recording, key: Option<&str>) -> Next {
+    fn recorded(&mut self, recording: Option<Recording>, key: Option<&str>) -> Next {
         let Node::Record { field, goto, .. } = self.node() else {
             return self.present();
         };
@@ -495,9 +499,11 @@ impl<'f> Engine<'f> {
             Some("9") => return self.rate(self.s.profile.rate.faster(), "rate_faster"),
             _ => {}
         }
-        match field {
-            RecordField::Description => self.s.answers.description = Some(recording),
-            RecordField::Note => self.s.answers.note = Some(recording),
+        if let Some(recording) = recording {
+            match field {
+                RecordField::Description => self.s.answers.description = Some(recording),
+                RecordField::Note => self.s.answers.note = Some(recording),
+            }
         }
         if key == Some("0") {
             return self.enter(&self.flow.escape.human.clone());

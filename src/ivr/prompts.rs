@@ -73,6 +73,7 @@ prompts!(
     assessment,
     goodbye,
     no_caller_number,
+    no_caller_number_end,
     human_busy,
     transferring,
     transfer_failed,

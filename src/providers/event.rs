@@ -18,10 +18,11 @@ pub enum InboundEvent {
         digits: String,
         speech: Option<String>,
     },
-    /// A `Record` finished.
+    /// A `Record` finished. A key pressed before anything was said, or an empty recording,
+    /// comes without a recording URL: a normal turn, not an error.
     RecordingReady {
         call_sid: String,
-        recording_url: String,
+        recording_url: Option<String>,
         duration_secs: Option<u32>,
         /// The key that ended the recording, if a key did.
         digits: Option<String>,

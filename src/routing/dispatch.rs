@@ -45,7 +45,7 @@ async fn offer_round(state: &AppState, now: DateTime<Utc>) -> Result<Vec<Assignm
     for l in state.db.lawyers().await? {
         if l.presence == Presence::Available.as_str()
             && crate::domain::roster::on_duty(&l.shifts, &l.exceptions, now)
-            && state.db.active_assignments_of(&l.id).await?.is_empty()
+            && !has_pending(state, &l.id).await?
             && state.db.open_cases_of(&l.id).await? < i64::from(l.max_cases)
         {
             lawyers.push(l);
@@ -66,7 +66,15 @@ async fn offer_round(state: &AppState, now: DateTime<Utc>) -> Result<Vec<Assignm
 /// offered to them now, if they are free to take one. Returns the offer (an existing one if they
 /// hold one already).
 pub async fn claim(state: &AppState, lawyer_id: &str, now: DateTime<Utc>) -> Result<Option<Assignment>, DispatchError> {
-    if let Some(held) = state.db.active_assignments_of(lawyer_id).await?.into_iter().next() {
+    // An offer or a call not yet through is returned again (a double click); a connected case
+    // (an SMS thread, say) only counts against `max_cases`.
+    if let Some(held) = state
+        .db
+        .active_assignments_of(lawyer_id)
+        .await?
+        .into_iter()
+        .find(|a| a.state.is_pending())
+    {
         return Ok(Some(held));
     }
     let Some(l) = state.db.lawyer(lawyer_id).await? else {
@@ -76,6 +84,15 @@ pub async fn claim(state: &AppState, lawyer_id: &str, now: DateTime<Utc>) -> Res
         return Ok(None);
     }
     offer_to(state, &l, now).await
+}
+
+async fn has_pending(state: &AppState, lawyer_id: &str) -> Result<bool, StorageError> {
+    Ok(state
+        .db
+        .active_assignments_of(lawyer_id)
+        .await?
+        .iter()
+        .any(|a| a.state.is_pending()))
 }
 
 async fn offer_to(state: &AppState, l: &LawyerRecord, now: DateTime<Utc>) -> Result<Option<Assignment>, DispatchError> {

@@ -349,6 +349,15 @@ impl<'a> CallbackQueue<'a> {
         })
     }
 
+    /// Whether the lawyer declined (or let lapse) the entry: it is not offered to them again.
+    pub async fn declined_by(&self, id: &str, lawyer_id: &str) -> Result<bool, KvError> {
+        let member: i64 = self
+            .kv
+            .run(redis::cmd("SISMEMBER").arg(self.declined(id)).arg(lawyer_id))
+            .await?;
+        Ok(member == 1)
+    }
+
     /// The entry's score: when it started waiting less its priority's head start (ms).
     pub async fn score(&self, id: &str) -> Result<Option<i64>, KvError> {
         let score: Option<String> = self.kv.run(redis::cmd("HGET").arg(self.entry(id)).arg("score")).await?;

@@ -76,6 +76,42 @@ impl Db {
         Ok(all.into_iter().filter(|a| a.state.is_active()).collect())
     }
 
+    /// Closing a case ends whatever of it still goes on: a case taken (a callback under way, an
+    /// SMS thread) is completed, an offer not yet taken lapses. Returns the lawyers whose
+    /// assignment it ended.
+    pub async fn end_assignments_of(&self, consultation_id: &str) -> Result<Vec<String>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT lawyer_id FROM assignments WHERE consultation_id = $1
+             AND state IN ('offered', 'accepted', 'calling_lawyer', 'calling_caller', 'connected')",
+        )
+        .bind(consultation_id)
+        .fetch_all(self.pool())
+        .await?;
+        let lawyers = rows
+            .iter()
+            .map(|r| r.try_get("lawyer_id"))
+            .collect::<Result<Vec<String>, _>>()?;
+        let at = now();
+        for (to, from) in [
+            (
+                "completed",
+                "'accepted', 'calling_lawyer', 'calling_caller', 'connected'",
+            ),
+            ("lapsed", "'offered'"),
+        ] {
+            sqlx::query(&format!(
+                "UPDATE assignments SET state = $1, ended_at = $2, updated_at = $2
+                 WHERE consultation_id = $3 AND state IN ({from})"
+            ))
+            .bind(to)
+            .bind(&at)
+            .bind(consultation_id)
+            .execute(self.pool())
+            .await?;
+        }
+        Ok(lawyers)
+    }
+
     /// Cases the lawyer holds: assignments going on, and connected ones whose consultation
     /// they have not closed yet.
     pub async fn open_cases_of(&self, lawyer_id: &str) -> Result<i64, StorageError> {

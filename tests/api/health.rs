@@ -18,6 +18,38 @@ async fn health_readiness_and_metrics(backend: Backend) {
     assert_eq!(details["database"]["ok"], true);
     assert_eq!(details["redis"]["ok"], true);
 
+    // Before any webhook: every metric is there, described, with the build's version.
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        "hotline_webhooks_total",
+        "hotline_webhooks_rejected_total",
+        "hotline_signature_failures_total",
+        "hotline_speech_answers_total",
+        "hotline_build_info",
+    ] {
+        assert!(text.contains(&format!("# HELP {name} ")), "{name}: {text}");
+        assert!(text.contains(&format!("# TYPE {name} ")), "{name}: {text}");
+    }
+    assert!(
+        text.contains(&format!(
+            "hotline_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("hotline_webhooks_total{kind=\"sms_incoming\",outcome=\"ok\"}"),
+        "{text}"
+    );
+
     let phone = Phone::new(&app, "+8613800138000");
     post_signed(&app, "/twilio/voice", &phone.params(&[]), &[])
         .await

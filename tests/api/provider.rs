@@ -131,6 +131,11 @@ pub enum Input {
     Speak(&'static str),
     /// Answer a menu by voice: the recording at this URL, ended by silence (no `Digits`).
     Answer(&'static str),
+    /// A key pressed at a Record before anything was said: Twilio posts `Digits` and no
+    /// recording.
+    KeyAtRecord(&'static str),
+    /// A key pressed at a Record after a recording too short to keep: `RecordingDuration=0`.
+    KeyAfterEmptyRecording(&'static str),
 }
 
 pub struct Phone<'a> {
@@ -212,7 +217,16 @@ impl<'a> Phone<'a> {
                         // through to the next verb (the Record after a recording prompt).
                         let on_empty = verb.attribute("actionOnEmptyResult") == Some("true");
                         if !on_empty
-                            && matches!(inputs.peek(), Some(Input::Speak(_) | Input::Answer(_) | Input::Silence))
+                            && matches!(
+                                inputs.peek(),
+                                Some(
+                                    Input::Speak(_)
+                                        | Input::Answer(_)
+                                        | Input::Silence
+                                        | Input::KeyAtRecord(_)
+                                        | Input::KeyAfterEmptyRecording(_)
+                                )
+                            )
                         {
                             continue;
                         }
@@ -249,6 +263,22 @@ impl<'a> Phone<'a> {
                                         ("RecordingUrl".into(), url.to_string()),
                                         ("RecordingDuration".into(), "2".into()),
                                         ("RecordingSid".into(), sid("RE")),
+                                    ],
+                                ));
+                                break;
+                            }
+                            Some(Input::KeyAtRecord(key)) => {
+                                next = Some((action, vec![("Digits".into(), key.to_string())]));
+                                break;
+                            }
+                            Some(Input::KeyAfterEmptyRecording(key)) => {
+                                next = Some((
+                                    action,
+                                    vec![
+                                        ("RecordingUrl".into(), format!("{}/r/RE-empty", self.app.public_url)),
+                                        ("RecordingDuration".into(), "0".into()),
+                                        ("RecordingSid".into(), sid("RE")),
+                                        ("Digits".into(), key.to_string()),
                                     ],
                                 ));
                                 break;

@@ -417,8 +417,14 @@ async fn texts_open_and_join_a_consultation(backend: Backend) {
         .text()
         .unwrap();
     assert!(message.contains("受理编号"), "{message}");
-    let ticket: String = message.chars().filter(char::is_ascii_digit).collect();
-    let consultation = app.consultation(&ticket[ticket.len() - 8..]).await;
+    let ticket: String = message
+        .split_once("受理编号")
+        .unwrap()
+        .1
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let consultation = app.consultation(&ticket).await;
     assert_eq!(consultation.channel, "sms");
 
     // The same delivery again: same answer, nothing new stored.

@@ -188,14 +188,23 @@ async fn zero_reaches_a_person_and_an_unanswered_transfer_becomes_a_callback(bac
 
 async fn withheld_number_cannot_get_a_callback_but_is_not_dropped(backend: Backend) {
     let app = spawn_app(backend).await;
+    // 0 at once: no person configured, no number to call back. The caller is told how to
+    // reach us and the call ends politely — not the menu again, where 0 led back here.
     let mut phone = Phone::new(&app, "anonymous");
-    phone
-        .call(&[Input::Keys("0"), Input::Silence, Input::Silence, Input::Silence])
+    let ended = phone
+        .call(&[Input::Keys("0"), Input::Keys("0"), Input::Keys("0")])
         .await;
+    assert!(ended, "the service ends the call");
     let said = phone.said();
-    assert!(said.contains("您的来电号码没有显示"), "{said}");
-    // Unable to choose, with no number to call back: the apology and when to call again.
-    assert!(said.contains("每天八点到二十点"), "{said}");
+    assert_eq!(said.matches("您的来电号码没有显示").count(), 1, "{said}");
+    assert!(said.contains("发短信到本热线"), "{said}");
+    assert!(said.contains("再见"), "{said}");
+    assert!(!said.contains("登记律师回电"), "no callback is promised: {said}");
+    assert_eq!(phone.heard.last(), Some(&Heard::Hangup));
+    // The same after failing to choose.
+    let mut phone = Phone::new(&app, "anonymous");
+    assert!(phone.call(&[Input::Silence, Input::Silence, Input::Silence]).await);
+    assert!(phone.said().contains("您的来电号码没有显示"), "{}", phone.said());
     assert_eq!(app.count("SELECT COUNT(*) FROM consultations").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM callers").await, 0);
     app.stop().await;

@@ -151,12 +151,43 @@ fn consult_by_keys() {
         &flow,
         s,
         Event::Recorded {
-            recording: recording.clone(),
+            recording: Some(recording.clone()),
             key: Some("#".into()),
         },
         TRIES,
     );
     assert_eq!(s.answers.description, Some(recording));
+    assert_eq!(reply.next, Next::Run(Task::Callback { gave_up: false }));
+}
+
+#[test]
+fn a_key_pressed_before_anything_was_recorded_acts() {
+    let flow = flow();
+    let (s, _) = run(&flow, CallState::default(), &[Event::Start, keys("1"), keys("1")]);
+    assert_eq!(s.node, "consult_describe");
+    // 0 at once: to a person, with no description.
+    let (s0, _) = step(
+        &flow,
+        s.clone(),
+        Event::Recorded {
+            recording: None,
+            key: Some("0".into()),
+        },
+        TRIES,
+    );
+    assert_eq!(s0.answers.description, None);
+    assert_eq!(s0.node, flow.escape.human);
+    // # or silence: the callback goes on without one.
+    let (s1, reply) = step(
+        &flow,
+        s,
+        Event::Recorded {
+            recording: None,
+            key: Some("#".into()),
+        },
+        TRIES,
+    );
+    assert_eq!(s1.answers.description, None);
     assert_eq!(reply.next, Next::Run(Task::Callback { gave_up: false }));
 }
 

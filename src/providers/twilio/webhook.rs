@@ -45,6 +45,21 @@ pub enum WebhookKind {
 }
 
 impl WebhookKind {
+    pub const ALL: [WebhookKind; 12] = [
+        WebhookKind::VoiceIncoming,
+        WebhookKind::VoiceGather,
+        WebhookKind::VoiceRecording,
+        WebhookKind::VoiceDial,
+        WebhookKind::VoiceStatus,
+        WebhookKind::VoiceFallback,
+        WebhookKind::SmsIncoming,
+        WebhookKind::SmsStatus,
+        WebhookKind::CallbackLawyer,
+        WebhookKind::CallbackLawyerStatus,
+        WebhookKind::CallbackCaller,
+        WebhookKind::CallbackCallerStatus,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             WebhookKind::VoiceIncoming => "voice_incoming",
@@ -101,8 +116,12 @@ pub fn parse_event(kind: WebhookKind, params: &[(String, String)]) -> Result<Inb
         },
         WebhookKind::VoiceRecording => InboundEvent::RecordingReady {
             call_sid: form.sid("CallSid")?,
-            recording_url: form.require("RecordingUrl")?.to_owned(),
-            duration_secs: form.number("RecordingDuration")?,
+            recording_url: form.get("RecordingUrl").filter(|u| !u.is_empty()).map(str::to_owned),
+            // Twilio reports -1 or nothing for a recording that holds nothing.
+            duration_secs: form
+                .get("RecordingDuration")
+                .and_then(|d| d.parse::<i64>().ok())
+                .map(|d| d.clamp(0, i64::from(u32::MAX)) as u32),
             digits: form.get("Digits").filter(|d| !d.is_empty()).map(str::to_owned),
         },
         WebhookKind::VoiceDial => InboundEvent::DialFinished {
@@ -340,7 +359,7 @@ mod tests {
                 "CallSid=CA1&RecordingUrl=https%3A%2F%2Fapi.twilio.com%2Fr%2FRE1&RecordingDuration=7&Digits=hangup",
                 Ok(InboundEvent::RecordingReady {
                     call_sid: "CA1".into(),
-                    recording_url: "https://api.twilio.com/r/RE1".into(),
+                    recording_url: Some("https://api.twilio.com/r/RE1".into()),
                     duration_secs: Some(7),
                     digits: Some("hangup".into()),
                 }),

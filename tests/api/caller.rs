@@ -1,0 +1,87 @@
+//! A caller's call as real use runs it (issue: what breaks when real people use it): a key
+//! pressed while a recording window is open is a normal turn, and a withheld number with a
+//! person to talk to is put through rather than sent round the menu.
+
+use crate::backends;
+use crate::helpers::{spawn_app, spawn_app_with, Backend, Options};
+use crate::provider::{ticket_from_speech, Heard, Input, Phone};
+
+backends!(
+    a_key_at_once_while_describing_is_a_normal_turn,
+    a_withheld_number_is_put_through_to_a_person,
+);
+
+async fn a_key_at_once_while_describing_is_a_normal_turn(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // 1 consult, 1 the first matter, then # at the description with nothing said (Twilio posts
+    // Digits and no recording): the callback is registered without a description.
+    let mut phone = Phone::new(&app, "+8613800138011");
+    let ended = phone
+        .call(&[Input::Keys("1"), Input::Keys("1"), Input::KeyAtRecord("#")])
+        .await;
+    assert!(ended, "{}", phone.said());
+    let said = phone.said();
+    assert!(!said.contains("故障"), "{said}");
+    let ticket = ticket_from_speech(&said);
+    assert_eq!(app.consultation(&ticket).await.status, "waiting_callback");
+    assert_eq!(app.count("SELECT COUNT(*) FROM recordings").await, 0);
+
+    // 0 pressed while describing, after a recording too short to keep: to a person (none is
+    // configured here, so a callback), never the fallback.
+    let mut phone = Phone::new(&app, "+8613800138012");
+    let ended = phone
+        .call(&[Input::Keys("1"), Input::Keys("2"), Input::KeyAfterEmptyRecording("0")])
+        .await;
+    assert!(ended, "{}", phone.said());
+    let said = phone.said();
+    assert!(!said.contains("故障"), "{said}");
+    assert!(said.contains("现在没有律师可以接听"), "0 asks for a person: {said}");
+    let ticket = ticket_from_speech(&said);
+    assert_eq!(app.consultation(&ticket).await.status, "waiting_callback");
+
+    // 0 at once while describing: the same.
+    let mut phone = Phone::new(&app, "+8613800138013");
+    phone
+        .call(&[Input::Keys("1"), Input::Keys("3"), Input::KeyAtRecord("0")])
+        .await;
+    assert!(phone.said().contains("受理编号是"), "{}", phone.said());
+    assert_eq!(app.count("SELECT COUNT(*) FROM consultations").await, 3);
+    app.stop().await;
+}
+
+async fn a_withheld_number_is_put_through_to_a_person(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        Options {
+            human_number: "+862912348000".into(),
+            ..Options::default()
+        },
+    )
+    .await;
+    // Failing to choose three times leads to a callback, which a withheld number cannot have:
+    // the caller is put through instead.
+    let mut phone = Phone::new(&app, "anonymous");
+    phone
+        .call(&[
+            Input::Silence,
+            Input::Silence,
+            Input::Silence,
+            Input::DialResult("completed"),
+        ])
+        .await;
+    let said = phone.said();
+    assert!(said.contains("您的来电号码没有显示"), "{said}");
+    assert!(
+        phone.heard.contains(&Heard::Dial("+862912348000".into())),
+        "{:?}",
+        phone.heard
+    );
+    // A transfer nobody answered ends politely, not with the system-fault apology.
+    let mut phone = Phone::new(&app, "anonymous");
+    phone.call(&[Input::Keys("0"), Input::DialResult("no-answer")]).await;
+    let said = phone.said();
+    assert!(said.contains("发短信到本热线"), "{said}");
+    assert!(!said.contains("故障"), "{said}");
+    assert_eq!(phone.heard.last(), Some(&Heard::Hangup));
+    app.stop().await;
+}
