@@ -1,5 +1,6 @@
-//! whisper.cpp through whisper-rs: one model loaded once and shared, recognition on a bounded
-//! pool of blocking threads, tuned separately for short menu answers and for free speech.
+//! whisper.cpp through whisper-rs: one model loaded once and shared, recognition on
+//! `whisper.workers` long-lived threads of its own, tuned separately for short menu answers and
+//! for free speech.
 //!
 //! A recognition holds its worker slot until whisper.cpp has really stopped, and stops as soon
 //! as nobody waits for it any more (the turn's time ran out) or the service is stopping:
@@ -10,11 +11,11 @@
 use std::ffi::c_void;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::Semaphore;
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
 
 use super::audio::{peak_rms, trim_silence, RATE};
@@ -97,6 +98,34 @@ struct Inner {
     queue_wait: Duration,
     /// Set by [`Recogniser::stop`]: every recognition ends at its next check.
     stopping: AtomicBool,
+    /// To the recognition threads: one long-lived thread per worker, so memory the allocator
+    /// keeps after a recognition is reused by the next, not left behind with a thread.
+    jobs: mpsc::Sender<Job>,
+}
+
+/// One recognition for a recognition thread; the slot (`permit`) is held until it ends.
+struct Job {
+    samples: Vec<f32>,
+    mode: Mode,
+    abandoned: Arc<AtomicBool>,
+    permit: OwnedSemaphorePermit,
+    reply: oneshot::Sender<Result<Transcript, AsrError>>,
+}
+
+/// A recognition thread: takes jobs until every handle to the model is gone.
+fn recognition_thread(inner: Weak<Inner>, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
+    loop {
+        let job = match jobs.lock().map(|rx| rx.recv()) {
+            Ok(Ok(job)) => job,
+            _ => return,
+        };
+        let Some(inner) = inner.upgrade() else { return };
+        let this = Recogniser { inner };
+        let result = this.recognise_inner(&job.samples, &job.mode, &job.abandoned);
+        drop(this);
+        drop(job.permit);
+        let _ = job.reply.send(result);
+    }
 }
 
 /// Why a recognition should end early: nobody waits for it, or the service is stopping.
@@ -137,15 +166,25 @@ impl Recogniser {
         install_log_hooks();
         let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())
             .map_err(|e| AsrError::NoModel(format!("{}: {e}", path.display())))?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                ctx,
-                permits: Arc::new(Semaphore::new(pool.workers.max(1))),
-                threads: pool.threads.max(1) as i32,
-                queue_wait: pool.queue_wait,
-                stopping: AtomicBool::new(false),
-            }),
-        })
+        let workers = pool.workers.max(1);
+        let (jobs, queue) = mpsc::channel();
+        let inner = Arc::new(Inner {
+            ctx,
+            permits: Arc::new(Semaphore::new(workers)),
+            threads: pool.threads.max(1) as i32,
+            queue_wait: pool.queue_wait,
+            stopping: AtomicBool::new(false),
+            jobs,
+        });
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..workers {
+            let (inner, queue) = (Arc::downgrade(&inner), queue.clone());
+            std::thread::Builder::new()
+                .name(format!("whisper-{i}"))
+                .spawn(move || recognition_thread(inner, queue))
+                .map_err(|e| AsrError::Whisper(format!("no recognition thread: {e}")))?;
+        }
+        Ok(Self { inner })
     }
 
     /// Recognises off the async runtime. Waits at most the configured queue time for a free
@@ -167,13 +206,18 @@ impl Recogniser {
             .map_err(|_| AsrError::Busy)?;
         let abandoned = Arc::new(AtomicBool::new(false));
         let _abandon = AbandonOnDrop(abandoned.clone());
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            this.recognise_inner(&samples, &mode, &abandoned)
-        })
-        .await
-        .map_err(|e| AsrError::Whisper(e.to_string()))?
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .jobs
+            .send(Job {
+                samples,
+                mode,
+                abandoned,
+                permit,
+                reply,
+            })
+            .map_err(|_| AsrError::Cancelled)?;
+        answer.await.map_err(|_| AsrError::Cancelled)?
     }
 
     /// Stops every recognition running or waiting (the service is shutting down).
@@ -184,11 +228,6 @@ impl Recogniser {
 
     fn is_stopping(&self) -> bool {
         self.inner.stopping.load(Ordering::Relaxed)
-    }
-
-    /// Recognitions running now (the pool's size less its free slots).
-    pub fn running(&self, workers: usize) -> usize {
-        workers.saturating_sub(self.inner.permits.available_permits())
     }
 
     /// Recognises on the calling thread (the CLI and the benchmarks).

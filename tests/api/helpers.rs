@@ -46,7 +46,7 @@ pub const HOTLINE_NUMBER: &str = "+862912348";
 /// Every test account's password.
 pub const PASSWORD: &str = "correct horse battery";
 
-fn redis_url() -> String {
+pub fn redis_url() -> String {
     std::env::var("HOTLINE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
@@ -54,7 +54,7 @@ fn postgres_admin_url() -> String {
     std::env::var("HOTLINE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-fn random_hex(bytes: usize) -> String {
+pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::thread_rng().fill_bytes(&mut buf);
     hex::encode(buf)
@@ -299,7 +299,7 @@ struct ProviderState {
 }
 
 impl FakeProvider {
-    async fn start(auth_token: &str) -> Self {
+    pub async fn start(auth_token: &str) -> Self {
         use base64::Engine;
         let received: Arc<Mutex<Vec<RestRequest>>> = Arc::default();
         let recordings: Arc<Mutex<HashMap<String, Vec<u8>>>> = Arc::default();

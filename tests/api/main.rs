@@ -14,6 +14,7 @@ mod health;
 mod ivr;
 mod listen;
 mod openapi;
+mod overload;
 mod queue;
 mod resilience;
 mod retention;
