@@ -45,12 +45,15 @@ pub async fn register(state: &AppState, intake: Intake<'_>, apply: bool) -> Resu
     let a = &intake.state.answers;
     let (consultation, created) = state
         .db
-        .consultation_for(&NewConsultation {
-            origin_key: &format!("{}:callback", intake.origin),
-            caller_id: intake.caller_id,
-            call_sid: intake.call_sid,
-            channel: intake.channel,
-        })
+        .consultation_for(
+            &NewConsultation {
+                origin_key: &format!("{}:callback", intake.origin),
+                caller_id: intake.caller_id,
+                call_sid: intake.call_sid,
+                channel: intake.channel,
+            },
+            a.matter.as_deref(),
+        )
         .await?;
     state
         .db
@@ -157,6 +160,41 @@ fn flag_name(flag: Flag) -> String {
         .unwrap_or_default()
 }
 
+/// The consultation of a typed ticket, if it is the person's own.
+async fn own_case(state: &AppState, caller_id: Option<&str>, typed: &str) -> Result<Option<Consultation>, HandleError> {
+    let Some(caller_id) = caller_id else {
+        return Ok(None); // a withheld number owns no case
+    };
+    if state.kv.counted("ticketguess", caller_id).await.unwrap_or(0) >= TICKET_GUESSES_PER_HOUR {
+        tracing::warn!(
+            caller = caller_id,
+            "typed ticket refused unread: too many tickets that were not theirs"
+        );
+        return Ok(None);
+    }
+    let found = match Ticket::parse(typed) {
+        Ok(t) => state.db.consultation_by_ticket(&t).await?,
+        Err(_) => None,
+    };
+    match found {
+        Some(c) if c.caller_id == caller_id => Ok(Some(c)),
+        other => {
+            let tries = state
+                .kv
+                .count_in_window("ticketguess", caller_id, 3600)
+                .await
+                .unwrap_or(0);
+            tracing::warn!(
+                caller = caller_id,
+                tries,
+                someone_elses = other.is_some(),
+                "typed ticket not read out: not the caller's own"
+            );
+            Ok(None)
+        }
+    }
+}
+
 /// Where one consultation stands.
 #[derive(Debug, Clone)]
 pub struct CaseStatus {
@@ -168,7 +206,13 @@ pub struct CaseStatus {
     pub explanation: Option<String>,
 }
 
-/// The person's latest consultations, or the one of a typed ticket (None: no such ticket).
+/// Typed tickets that were not the person's own, per person and hour, before every further
+/// typed ticket is refused unread.
+const TICKET_GUESSES_PER_HOUR: i64 = 5;
+
+/// The person's latest consultations, or the one of a typed ticket (None: no such ticket of
+/// theirs). Only the person's own cases are read out: another number's ticket gets the same
+/// answer as one that does not exist, and repeated tries are limited and logged.
 pub async fn cases(
     state: &AppState,
     caller_id: Option<&str>,
@@ -176,12 +220,9 @@ pub async fn cases(
     limit: i64,
 ) -> Result<Option<Vec<CaseStatus>>, HandleError> {
     let found = match ticket {
-        Some(t) => match Ticket::parse(t) {
-            Ok(t) => match state.db.consultation_by_ticket(&t).await? {
-                Some(c) => vec![c],
-                None => return Ok(None),
-            },
-            Err(_) => return Ok(None),
+        Some(t) => match own_case(state, caller_id, t).await? {
+            Some(c) => vec![c],
+            None => return Ok(None),
         },
         None => match caller_id {
             Some(id) => state.db.consultations_of(id, limit).await?,

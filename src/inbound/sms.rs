@@ -56,12 +56,15 @@ pub async fn received(state: &AppState, message_sid: &str, from: &str, body: &st
     let reading = read(body);
     let (consultation, created) = state
         .db
-        .consultation_for(&NewConsultation {
-            origin_key: &format!("sms:{message_sid}"),
-            caller_id: &caller_id,
-            call_sid: None,
-            channel: Channel::Sms,
-        })
+        .consultation_for(
+            &NewConsultation {
+                origin_key: &format!("sms:{message_sid}"),
+                caller_id: &caller_id,
+                call_sid: None,
+                channel: Channel::Sms,
+            },
+            None,
+        )
         .await?;
     state.db.set_message_consultation(&message_id, &consultation.id).await?;
     if created {

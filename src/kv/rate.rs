@@ -19,4 +19,10 @@ impl Kv {
         let (count,): (i64,) = self.run_pipeline(&pipe).await?;
         Ok(count)
     }
+
+    /// The count in the window so far, without adding to it.
+    pub async fn counted(&self, name: &str, subject: &str) -> Result<i64, KvError> {
+        let count: Option<i64> = self.run(redis::cmd("GET").arg(self.key(name, subject))).await?;
+        Ok(count.unwrap_or(0))
+    }
 }

@@ -83,10 +83,23 @@ impl Db {
         )))
     }
 
-    /// The person's consultation that is still open, or a new one: one case (and one queue
-    /// entry) per person at a time, whichever way they reach us. The flag says whether it is new.
-    pub async fn consultation_for(&self, new: &NewConsultation<'_>) -> Result<(Consultation, bool), StorageError> {
-        match self.open_consultation_of(new.caller_id).await? {
+    /// The person's open consultation about this matter (or one whose matter is not known
+    /// yet, or their latest open one when `matter` is not known), else a new one: one case per
+    /// person and matter, whichever way they reach us. A second matter is a new consultation
+    /// with its own ticket, linked to the same person. The flag says whether it is new.
+    pub async fn consultation_for(
+        &self,
+        new: &NewConsultation<'_>,
+        matter: Option<&str>,
+    ) -> Result<(Consultation, bool), StorageError> {
+        if let Some(existing) = self.consultation_by_origin(new.origin_key).await? {
+            return Ok((existing, false));
+        }
+        let open = self.open_consultations_of(new.caller_id).await?;
+        let same = open
+            .into_iter()
+            .find(|c| matter.is_none() || c.matter.is_none() || c.matter.as_deref() == matter);
+        match same {
             // Every callback failed, and now they are back: waiting again, attempts afresh.
             Some(open) if open.status == ConsultationStatus::Unreachable.as_str() => {
                 sqlx::query(
@@ -131,14 +144,19 @@ impl Db {
 
     /// The caller's most recent consultation that is not closed, if any.
     pub async fn open_consultation_of(&self, caller_id: &str) -> Result<Option<Consultation>, StorageError> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM consultations WHERE caller_id = $1 AND status <> $2 ORDER BY created_at DESC LIMIT 1"
+        Ok(self.open_consultations_of(caller_id).await?.into_iter().next())
+    }
+
+    /// The caller's consultations that are not closed, newest first.
+    pub async fn open_consultations_of(&self, caller_id: &str) -> Result<Vec<Consultation>, StorageError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM consultations WHERE caller_id = $1 AND status <> $2 ORDER BY created_at DESC, id"
         ))
         .bind(caller_id)
         .bind(ConsultationStatus::Closed.as_str())
-        .fetch_optional(self.pool())
+        .fetch_all(self.pool())
         .await?;
-        row.map(|r| consultation(&r)).transpose()
+        rows.iter().map(consultation).collect()
     }
 
     /// The person's consultations, newest first (what `progress` reads out).

@@ -9,6 +9,7 @@ use crate::provider::{ticket_from_speech, Heard, Input, Phone};
 backends!(
     a_key_at_once_while_describing_is_a_normal_turn,
     a_withheld_number_is_put_through_to_a_person,
+    a_second_matter_is_a_new_consultation,
 );
 
 async fn a_key_at_once_while_describing_is_a_normal_turn(backend: Backend) {
@@ -84,4 +85,56 @@ async fn a_withheld_number_is_put_through_to_a_person(backend: Backend) {
     assert!(!said.contains("故障"), "{said}");
     assert_eq!(phone.heard.last(), Some(&Heard::Hangup));
     app.stop().await;
+}
+
+async fn a_second_matter_is_a_new_consultation(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let number = "+8613800138021";
+    let mut phone = Phone::new(&app, number);
+    phone
+        .call(&[Input::Keys("1"), Input::Keys("1"), Input::KeyAtRecord("#")])
+        .await;
+    let first = ticket_from_speech(&phone.said());
+    // Back again: not continuing the open case ("2": something else), a second matter.
+    let mut phone = Phone::new(&app, number);
+    phone
+        .call(&[
+            Input::Keys("2"),
+            Input::Keys("1"),
+            Input::Keys("2"),
+            Input::KeyAtRecord("#"),
+        ])
+        .await;
+    let said = phone.said();
+    assert!(said.contains("您有一个正在办理的法律咨询"), "{said}");
+    let second = registered(&said);
+    assert_ne!(first, second, "its own ticket: {said}");
+    let (a, b) = (app.consultation(&first).await, app.consultation(&second).await);
+    assert_eq!(a.caller_id, b.caller_id, "the same person");
+    assert_ne!(a.matter, b.matter);
+    assert!(a.matter.is_some() && b.matter.is_some());
+    // Both wait for a callback, each in its own place.
+    assert_eq!(
+        (a.status.as_str(), b.status.as_str()),
+        ("waiting_callback", "waiting_callback")
+    );
+    // The same matter again joins the open case of that matter.
+    let mut phone = Phone::new(&app, number);
+    phone
+        .call(&[
+            Input::Keys("2"),
+            Input::Keys("1"),
+            Input::Keys("1"),
+            Input::KeyAtRecord("#"),
+        ])
+        .await;
+    assert_eq!(registered(&phone.said()), first, "{}", phone.said());
+    assert_eq!(app.count("SELECT COUNT(*) FROM consultations").await, 2);
+    app.stop().await;
+}
+
+/// The ticket of the callback registered on this call (not the one a welcome back reads).
+fn registered(said: &str) -> String {
+    let at = said.rfind("已为您登记律师回电").expect("a callback was registered");
+    ticket_from_speech(&said[at..])
 }
