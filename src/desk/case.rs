@@ -46,7 +46,12 @@ pub struct CaseFile {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RecordingView {
+    /// Its audio: `GET /api/v1/consultations/{ticket}/recordings/{id}`.
+    pub id: String,
+    /// description or note
     pub purpose: String,
+    /// 问题描述录音 or 补充说明录音
+    pub label: String,
     pub url: String,
     pub duration_secs: i64,
     pub transcript: Option<String>,
@@ -143,6 +148,8 @@ pub async fn open(state: &AppState, staff: &Staff, ticket: &str) -> Result<CaseF
             .await?
             .into_iter()
             .map(|r| RecordingView {
+                id: r.id,
+                label: labels::recording(&r.purpose).to_owned(),
                 purpose: r.purpose,
                 url: r.url,
                 duration_secs: r.duration_secs,

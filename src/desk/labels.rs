@@ -67,3 +67,12 @@ pub fn direction(code: &str) -> &'static str {
         _ => "回复",
     }
 }
+
+/// What a recording is, as its player is labelled.
+pub fn recording(purpose: &str) -> &'static str {
+    match purpose {
+        "description" => "问题描述录音",
+        "note" => "补充说明录音",
+        _ => "录音",
+    }
+}

@@ -6,6 +6,7 @@
 pub mod case;
 pub mod labels;
 pub mod queue;
+pub mod recording;
 pub mod roster;
 
 use crate::app::AppState;

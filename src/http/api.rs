@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -122,6 +122,7 @@ pub fn routes() -> axum::Router<AppState> {
         .routes(routes!(note))
         .routes(routes!(close))
         .routes(routes!(call_back))
+        .routes(routes!(recording))
         .routes(routes!(thread, reply))
         .routes(routes!(segments))
         .routes(routes!(get_roster, import_roster))
@@ -273,6 +274,35 @@ async fn case_file(
     Path(ticket): Path<String>,
 ) -> Result<Json<CaseFile>, ApiError> {
     Ok(Json(case::open(&state, &s, &ticket).await?))
+}
+
+/// Audio as the provider keeps it (WAV from Twilio).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+struct AudioBytes(#[allow(dead_code)] Vec<u8>);
+
+/// A recording's audio, streamed from the provider.
+///
+/// `Range: bytes=…` gives a part, to seek (206 with Content-Range). Every play is audited. The
+/// console's player has its own route with the same answers.
+#[utoipa::path(get, path = "/api/v1/consultations/{ticket}/recordings/{id}",
+    params(("ticket" = String, Path), ("id" = String, Path, description = "a recording's id from the case file"),
+        ("Range" = Option<String>, Header, description = "one byte range, e.g. bytes=0-1023")),
+    responses(
+        (status = 200, description = "the whole recording", content_type = "audio/*", body = AudioBytes),
+        (status = 206, description = "the range asked for, with Content-Range", content_type = "audio/*", body = AudioBytes),
+        (status = 403, body = ErrorBody),
+        (status = 404, description = "no such recording, or its audio was deleted (retention)", body = ErrorBody),
+        (status = 416, description = "the range starts past the end (Content-Range: bytes */length)"),
+        (status = 502, body = ErrorBody)))]
+async fn recording(
+    State(state): State<AppState>,
+    ApiStaff(s): ApiStaff,
+    Path((ticket, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let audio = crate::desk::recording::audio(&state, &s, &ticket, &id).await?;
+    Ok(super::recording::respond(audio, &headers))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -8,6 +8,8 @@ mod api;
 mod audio;
 mod console;
 mod health;
+mod range;
+mod recording;
 mod staff;
 mod webhook;
 

@@ -7,6 +7,7 @@ use super::{new_id, now, Db, StorageError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordingRow {
+    pub id: String,
     pub purpose: String,
     pub url: String,
     pub duration_secs: i64,
@@ -88,23 +89,37 @@ impl Db {
     }
 
     pub async fn recordings_of(&self, consultation_id: &str) -> Result<Vec<RecordingRow>, StorageError> {
-        let rows = sqlx::query(
-            "SELECT purpose, url, duration_secs, transcript, deleted_at FROM recordings WHERE consultation_id = $1
-             ORDER BY created_at, id",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM recordings WHERE consultation_id = $1 ORDER BY created_at, id"
+        ))
         .bind(consultation_id)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(RecordingRow {
-                    purpose: r.try_get("purpose")?,
-                    url: r.try_get("url")?,
-                    duration_secs: r.try_get("duration_secs")?,
-                    transcript: r.try_get("transcript")?,
-                    deleted_at: r.try_get("deleted_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(recording).collect()
     }
+
+    /// One recording of a consultation (a recording id under another consultation is not found).
+    pub async fn recording_of(&self, consultation_id: &str, id: &str) -> Result<Option<RecordingRow>, StorageError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM recordings WHERE consultation_id = $1 AND id = $2"
+        ))
+        .bind(consultation_id)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(recording).transpose()
+    }
+}
+
+const COLUMNS: &str = "id, purpose, url, duration_secs, transcript, deleted_at";
+
+fn recording(r: &sqlx::any::AnyRow) -> Result<RecordingRow, StorageError> {
+    Ok(RecordingRow {
+        id: r.try_get("id")?,
+        purpose: r.try_get("purpose")?,
+        url: r.try_get("url")?,
+        duration_secs: r.try_get("duration_secs")?,
+        transcript: r.try_get("transcript")?,
+        deleted_at: r.try_get("deleted_at")?,
+    })
 }

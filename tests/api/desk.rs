@@ -191,6 +191,12 @@ async fn every_api_route_refuses_the_wrong_role(backend: Backend) {
         ),
         (
             Method::GET,
+            format!("/consultations/{t}/recordings/none"),
+            None,
+            vec![("other lawyer", &d.li), ("other supervisor", &d.other_supervisor)],
+        ),
+        (
+            Method::GET,
             format!("/consultations/{t}/messages"),
             None,
             vec![("other lawyer", &d.li), ("other supervisor", &d.other_supervisor)],
@@ -244,7 +250,7 @@ async fn every_api_route_refuses_the_wrong_role(backend: Backend) {
 }
 
 /// Signs in through the login form; returns the session cookie and the CSRF token of the desk.
-async fn sign_in(d: &Desk, username: &str) -> (String, String) {
+pub async fn sign_in(d: &Desk, username: &str) -> (String, String) {
     let response = d
         .browser
         .post(d.app.url("/login"))
@@ -341,6 +347,12 @@ async fn every_console_route_refuses_the_wrong_role(backend: Backend) {
         (
             Method::GET,
             format!("/console/cases/{t}"),
+            vec![],
+            vec![(&li, &li_csrf)],
+        ),
+        (
+            Method::GET,
+            format!("/console/cases/{t}/recordings/none"),
             vec![],
             vec![(&li, &li_csrf)],
         ),
@@ -607,10 +619,13 @@ async fn the_openapi_document_lists_exactly_the_served_routes(backend: Backend) 
             }
         }
     }
-    assert_eq!(operations.len(), 19, "{operations:?}");
+    assert_eq!(operations.len(), 20, "{operations:?}");
     // Every documented operation is served (not 404/405) …
     for (method, path) in &operations {
-        let concrete = path.replace("{ticket}", &d.ticket).replace("{assignment}", "none");
+        let concrete = path
+            .replace("{ticket}", &d.ticket)
+            .replace("{assignment}", "none")
+            .replace("{id}", "none");
         let (status, _) = d
             .api(
                 Method::from_bytes(method.as_bytes()).unwrap(),
@@ -620,7 +635,7 @@ async fn the_openapi_document_lists_exactly_the_served_routes(backend: Backend) 
             )
             .await;
         assert!(
-            status != 404 && status != 405 || path.contains("{assignment}"),
+            status != 404 && status != 405 || path.contains("{assignment}") || path.contains("{id}"),
             "{method} {path}: {status}"
         );
     }

@@ -15,6 +15,7 @@ mod ivr;
 mod listen;
 mod openapi;
 mod overload;
+mod playback;
 mod queue;
 mod resilience;
 mod retention;

@@ -1,10 +1,10 @@
 //! The case page: the facts and needs, call back, the caller's archive (一户一档), recordings
-//! with transcripts, the SMS thread with a reply box and segment count, notes, and closing with
-//! the Art. 22 service form.
+//! with a player and their transcripts, the SMS thread with a reply box and segment count,
+//! notes, and closing with the Art. 22 service form.
 
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::response::Redirect;
+use axum::response::{Redirect, Response};
 use axum::{Form, Json};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -14,7 +14,7 @@ use super::layout::{self, icon, Page, Prefs};
 use super::{done, ConsoleError, Done};
 use crate::app::AppState;
 use crate::desk::case::{self, CaseFile, Close};
-use crate::desk::{labels, DeskError};
+use crate::desk::{labels, recording, DeskError};
 use crate::domain::ServiceForm;
 use crate::http::staff::ConsoleStaff;
 
@@ -76,12 +76,20 @@ fn body(f: &CaseFile, csrf: &str, lawyer: bool) -> Markup {
         @if !f.recordings.is_empty() {
             section aria-labelledby="rec-h" {
                 h2 id="rec-h" { "录音与转写" }
-                ul {
-                    @for r in &f.recordings {
-                        li {
-                            (r.purpose) "，" (r.duration_secs) " 秒："
-                            @if let Some(text) = &r.transcript { (text) } @else { span class="hint" { "（尚未转写）" } }
-                            @if r.audio_deleted { span class="hint" { "（录音已按保存期限删除）" } }
+                @for (i, r) in f.recordings.iter().enumerate() {
+                    div class="recording" {
+                        h3 id={ "rec-" (i) } { (r.label) "（" (r.duration_secs) " 秒）" }
+                        @if r.audio_deleted {
+                            p class="hint" { (recording::DELETED) }
+                        } @else {
+                            // preload none: every fetch is audited and goes to the provider.
+                            audio controls preload="none" src={ "/console/cases/" (t) "/recordings/" (r.id) } aria-labelledby={ "rec-" (i) } {
+                                "这个浏览器不能播放录音，请看下面的转写。"
+                            }
+                        }
+                        p {
+                            "转写："
+                            @if let Some(text) = &r.transcript { (text) } @else { span class="hint" { "尚未转写" } }
                         }
                     }
                 }
@@ -248,4 +256,15 @@ pub struct Draft {
 /// The reply box's counter (GET, nothing changes).
 pub async fn segments(_: ConsoleStaff, Query(d): Query<Draft>) -> Result<Json<case::Cost>, ConsoleError> {
     Ok(Json(case::segments(&d.text)?))
+}
+
+/// A recording's audio for the page's player, with byte ranges for seeking (audited).
+pub async fn audio(
+    State(state): State<AppState>,
+    who: ConsoleStaff,
+    headers: HeaderMap,
+    Path((ticket, id)): Path<(String, String)>,
+) -> Result<Response, ConsoleError> {
+    let audio = recording::audio(&state, &who.staff, &ticket, &id).await?;
+    Ok(crate::http::recording::respond(audio, &headers))
 }

@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/cases/{ticket}/close", post(case::close))
         .route("/console/cases/{ticket}/sms", post(case::reply))
         .route("/console/cases/{ticket}/call-back", post(case::call_back))
+        .route("/console/cases/{ticket}/recordings/{id}", get(case::audio))
         .route("/console/segments", get(case::segments))
         .route("/console/roster", get(roster::page).post(roster::import))
         .route("/console/prefs", post(login::prefs))

@@ -6,6 +6,6 @@ pub mod signature;
 pub mod twiml;
 pub mod webhook;
 
-pub use rest::{CallRequest, RestClient, RestError, SmsRequest};
+pub use rest::{CallRequest, Media, RestClient, RestError, SmsRequest};
 pub use signature::{Validator, SIGNATURE_HEADER};
 pub use webhook::{parse_event, WebhookError, WebhookKind};

@@ -1,4 +1,5 @@
-//! Twilio's REST API (2010-04-01) for outbound calls and SMS.
+//! Twilio's REST API (2010-04-01) for outbound calls and SMS, deleting recordings, and fetching
+//! a recording's audio for the console's player.
 //!
 //! Requests are `application/x-www-form-urlencoded` with HTTP Basic auth (account SID, auth
 //! token), list parameters as repeated keys (`StatusCallbackEvent=initiated&StatusCallbackEvent=…`),
@@ -23,13 +24,17 @@ pub enum RestError {
         code: Option<i64>,
         message: String,
     },
+    #[error("the recording URL's host {0} is not a recording host (whisper.recording_hosts)")]
+    NotRecordingHost(String),
+    #[error("the recording is larger than {0} bytes (whisper.max_recording_bytes)")]
+    TooLarge(usize),
 }
 
 impl RestError {
     /// Worth trying again later: network trouble, rate limiting or a provider-side fault.
     pub fn is_transient(&self) -> bool {
         match self {
-            RestError::NotConfigured => false,
+            RestError::NotConfigured | RestError::NotRecordingHost(_) | RestError::TooLarge(_) => false,
             RestError::Transport(_) => true,
             RestError::Refused { status, .. } => *status == 429 || *status >= 500,
         }
@@ -63,6 +68,14 @@ pub struct SmsRequest {
 pub struct Created {
     pub sid: String,
     pub status: Option<String>,
+}
+
+/// A recording's audio as the provider serves it.
+#[derive(Debug, Clone)]
+pub struct Media {
+    /// The provider's Content-Type (Twilio: `audio/x-wav` at the bare RecordingUrl).
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
 }
 
 #[derive(Deserialize)]
@@ -135,6 +148,46 @@ impl RestClient {
             return Ok(());
         }
         Err(refused(status, resp).await)
+    }
+
+    /// A recording's audio, with the account's credentials: only from `hosts` (the credentials go
+    /// with the request) and at most `max_bytes`. The provider's 404 is `Refused { status: 404 }`.
+    pub async fn fetch_media(
+        &self,
+        recording_url: &str,
+        hosts: &[String],
+        max_bytes: usize,
+    ) -> Result<Media, RestError> {
+        let url = url::Url::parse(recording_url).map_err(|_| RestError::NotRecordingHost(recording_url.into()))?;
+        let host = url.host_str().unwrap_or_default();
+        if !matches!(url.scheme(), "https" | "http") || !hosts.iter().any(|h| h == host) {
+            return Err(RestError::NotRecordingHost(host.to_owned()));
+        }
+        let mut request = self.http.get(url);
+        if self.is_configured() {
+            request = request.basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()));
+        }
+        let mut resp = request.send().await?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(refused(status, resp).await);
+        }
+        if resp.content_length().is_some_and(|n| n > max_bytes as u64) {
+            return Err(RestError::TooLarge(max_bytes));
+        }
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp.chunk().await? {
+            if bytes.len() + chunk.len() > max_bytes {
+                return Err(RestError::TooLarge(max_bytes));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Media { content_type, bytes })
     }
 
     fn url(&self, resource: &str) -> String {
