@@ -153,6 +153,7 @@ pub struct CallbackSettings {
     pub max_attempts: i64,
     pub retry_minutes: i64,
     pub default_handling_minutes: i64,
+    pub default_prefecture: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

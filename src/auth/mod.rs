@@ -46,10 +46,13 @@ impl Staff {
     }
 
     /// Whether a case or queue entry of this prefecture is within a supervisor's or admin's view.
-    pub fn oversees(&self, prefecture: Option<&str>) -> bool {
+    /// One whose place is not known yet is the `default_prefecture` supervisors'.
+    pub fn oversees(&self, prefecture: Option<&str>, default_prefecture: &str) -> bool {
         match self.role {
             Role::Admin => true,
-            Role::Supervisor => self.region.is_some() && self.region.as_deref() == prefecture,
+            Role::Supervisor => {
+                self.region.is_some() && self.region.as_deref() == Some(prefecture.unwrap_or(default_prefecture))
+            }
             Role::Lawyer => false,
         }
     }

@@ -107,9 +107,12 @@ pub fn summary_of(state: &AppState, c: &Consultation) -> CaseSummary {
 pub async fn cases(state: &AppState, staff: &Staff) -> Result<Vec<CaseSummary>, DeskError> {
     let list = match staff.lawyer() {
         Some(lawyer) => state.db.cases_of_lawyer(lawyer, 200).await?,
-        None if staff.role == crate::domain::Role::Admin => state.db.recent_cases(None, 200).await?,
+        None if staff.role == crate::domain::Role::Admin => state.db.recent_cases(None, false, 200).await?,
         None => match &staff.region {
-            Some(region) => state.db.recent_cases(Some(region), 200).await?,
+            Some(region) => {
+                let unplaced = *region == state.settings.callback.default_prefecture;
+                state.db.recent_cases(Some(region), unplaced, 200).await?
+            }
             None => Vec::new(),
         },
     };

@@ -68,7 +68,7 @@ impl From<CallbackError> for DeskError {
 /// Whether the account may see this case: admins all, supervisors their prefecture, lawyers
 /// the cases they hold or are offered and the rest of those callers' archives.
 pub async fn may_see(state: &AppState, staff: &Staff, c: &Consultation) -> Result<bool, StorageError> {
-    if staff.oversees(c.prefecture.as_deref()) {
+    if staff.oversees(c.prefecture.as_deref(), &state.settings.callback.default_prefecture) {
         return Ok(true);
     }
     match staff.lawyer() {

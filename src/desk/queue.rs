@@ -85,7 +85,10 @@ pub async fn queue(state: &AppState, staff: &Staff) -> Result<Vec<QueueEntry>, D
                     && c.prefecture.as_ref().is_none_or(|p| prefectures.contains(p))
             })
         }
-        None => Box::new(|c: &Consultation| staff.oversees(c.prefecture.as_deref())),
+        None => {
+            let pool = state.settings.callback.default_prefecture.clone();
+            Box::new(move |c: &Consultation| staff.oversees(c.prefecture.as_deref(), &pool))
+        }
     };
     let queue = CallbackQueue::new(&state.kv);
     let now = Utc::now();

@@ -32,13 +32,21 @@ impl Db {
     }
 
     /// The most recent cases, of one prefecture or of all.
-    pub async fn recent_cases(&self, prefecture: Option<&str>, limit: i64) -> Result<Vec<Consultation>, StorageError> {
+    /// `unplaced`: also those whose prefecture is not known yet.
+    pub async fn recent_cases(
+        &self,
+        prefecture: Option<&str>,
+        unplaced: bool,
+        limit: i64,
+    ) -> Result<Vec<Consultation>, StorageError> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM consultations WHERE (CAST($1 AS TEXT) IS NULL OR prefecture = $1)
+            "SELECT {COLUMNS} FROM consultations
+             WHERE (CAST($1 AS TEXT) IS NULL OR prefecture = $1 OR ($3 = 1 AND prefecture IS NULL))
              ORDER BY CASE WHEN status = 'closed' THEN 1 ELSE 0 END, created_at DESC, id LIMIT $2"
         ))
         .bind(prefecture)
         .bind(limit)
+        .bind(i64::from(unplaced))
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(consultation).collect()

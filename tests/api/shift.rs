@@ -1,7 +1,7 @@
 //! A duty lawyer's shift as real use runs it (issue: what breaks when real people use it): an
 //! SMS case taken and closed frees the lawyer, an open SMS thread does not block the next case,
 //! closing a case of any channel ends its assignment, and a declined case leaves the lawyer's
-//! list.
+//! list, and supervisors see the callers whose place is not known yet.
 
 use hotline::domain::Channel;
 use hotline::routing::queue::Waiting;
@@ -17,6 +17,7 @@ use crate::helpers::Backend;
 backends!(
     a_lawyer_who_closes_an_sms_case_is_free_again,
     a_declined_case_leaves_the_lawyers_list,
+    cases_of_no_known_place_are_the_default_prefectures,
 );
 
 /// A waiting labour case in 西安 (张明's matter and region) on this channel; returns its ticket.
@@ -169,5 +170,57 @@ async fn a_declined_case_leaves_the_lawyers_list(backend: Backend) {
     // The supervisor still sees it waiting.
     let (_, queue) = d.api(Method::GET, "/queue", &d.supervisor, None).await;
     assert_eq!(queue[0]["ticket"], d.ticket.as_str());
+    d.app.stop().await;
+}
+
+async fn cases_of_no_known_place_are_the_default_prefectures(backend: Backend) {
+    let d = desk(backend).await;
+    // A menu given up: no matter, no place.
+    let db = &d.app.state.db;
+    let caller = db
+        .upsert_caller(&hotline::domain::PhoneNumber::parse("+8613900000055").unwrap())
+        .await
+        .unwrap();
+    let (c, _) = db
+        .open_consultation(&NewConsultation {
+            origin_key: "test:gave-up",
+            caller_id: &caller,
+            call_sid: None,
+            channel: Channel::Voice,
+        })
+        .await
+        .unwrap();
+    CallbackQueue::new(&d.app.state.kv)
+        .enqueue(&Waiting::of(&c))
+        .await
+        .unwrap();
+    let ticket = c.ticket.as_str();
+    assert_eq!(d.app.state.settings.callback.default_prefecture, "610100");
+    // The default prefecture's supervisor (610100) sees it; another prefecture's does not.
+    let (_, queue) = d.api(Method::GET, "/queue", &d.supervisor, None).await;
+    let tickets: Vec<&str> = queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["ticket"].as_str())
+        .collect();
+    assert!(tickets.contains(&ticket), "{queue}");
+    let (status, _) = d
+        .api(Method::GET, &format!("/consultations/{ticket}"), &d.supervisor, None)
+        .await;
+    assert_eq!(status, 200);
+    let (_, cases) = d.api(Method::GET, "/consultations", &d.supervisor, None).await;
+    assert!(cases.to_string().contains(ticket), "{cases}");
+    let (_, queue) = d.api(Method::GET, "/queue", &d.other_supervisor, None).await;
+    assert!(!queue.to_string().contains(ticket), "{queue}");
+    let (status, _) = d
+        .api(
+            Method::GET,
+            &format!("/consultations/{ticket}"),
+            &d.other_supervisor,
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
     d.app.stop().await;
 }
