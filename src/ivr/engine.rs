@@ -347,18 +347,24 @@ impl<'f> Engine<'f> {
                 }
                 Next::Ask(Ask::Choice)
             }
-            Node::Digits { prompt, .. } => match &self.s.pending {
+            Node::Digits { prompt, field, .. } => match &self.s.pending {
                 Some(number) => {
                     let described = DisabilityCertificate::parse(number)
                         .map(|c| c.describe())
                         .unwrap_or_default();
-                    self.say
-                        .push(Line::with("confirm_certificate", &[("certificate", described)]));
+                    let last: String = number.chars().skip(number.chars().count().saturating_sub(4)).collect();
+                    self.say.push(Line::with(
+                        "confirm_certificate",
+                        &[("certificate", described), ("last", typed_back(&last))],
+                    ));
                     Next::Ask(Ask::Choice)
                 }
                 None => {
                     self.say.push(Line::prompt(prompt));
                     self.say.push(Line::prompt("digits_hint"));
+                    if *field == DigitsField::Certificate {
+                        self.say.push(Line::prompt("certificate_skip_hint"));
+                    }
                     Next::Ask(Ask::Digits)
                 }
             },
@@ -466,12 +472,20 @@ impl<'f> Engine<'f> {
             };
         }
         match field {
+            // The step may be skipped: the application goes on without the number.
+            DigitsField::Certificate if keys == SKIP_CERTIFICATE => {
+                self.say.push(Line::prompt("certificate_skipped"));
+                self.enter(goto)
+            }
             DigitsField::Certificate => match DisabilityCertificate::parse(keys) {
                 Ok(certificate) => {
                     self.s.pending = Some(certificate.number());
                     self.present()
                 }
                 Err(e) => {
+                    // What was typed, read back, then which part is wrong.
+                    self.say
+                        .push(Line::with("certificate_typed", &[("digits", typed_back(keys))]));
                     self.say.push(Line::Text(e.chinese()));
                     self.fail(Failure::Invalid)
                 }
@@ -539,6 +553,20 @@ impl<'f> Engine<'f> {
     fn fail(&mut self, failure: Failure) -> Next {
         self.s.tries += 1;
         if self.s.tries >= self.max_tries {
+            // A certificate that cannot be typed does not end the application: it goes on
+            // without the number, which the lawyer checks when calling back.
+            if let Node::Digits {
+                field: DigitsField::Certificate,
+                goto,
+                ..
+            } = self.node()
+            {
+                let goto = goto.clone();
+                self.s.tries = 0;
+                self.s.pending = None;
+                self.say.push(Line::prompt("certificate_not_checked"));
+                return self.enter(&goto);
+            }
             return self.give_up();
         }
         let node = self.node();
@@ -564,6 +592,20 @@ impl<'f> Engine<'f> {
         self.s.pending = None;
         Next::Run(Task::Callback { gave_up: true })
     }
+}
+
+/// Typing this alone at the certificate step skips it.
+const SKIP_CERTIFICATE: &str = "2";
+
+/// Typed keys read back one by one; `*` is the X of an ID number.
+fn typed_back(keys: &str) -> String {
+    keys.chars()
+        .filter_map(|c| match c {
+            '*' | 'X' | 'x' => Some("X".to_owned()),
+            c => c.to_digit(10).map(|d| spoken_digits(&d.to_string())),
+        })
+        .collect::<Vec<_>>()
+        .join("、")
 }
 
 fn spoken_digits(text: &str) -> String {

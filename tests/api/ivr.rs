@@ -160,8 +160,16 @@ async fn a_wrong_certificate_number_says_which_part_is_wrong(backend: Backend) {
     let said = phone.said();
     assert!(said.contains("残疾人证号应为20位，您输入了19位"), "{said}");
     assert!(said.contains("第18位校验码与前17位不符"), "{said}");
-    // The third wrong number: a callback, not a hang-up (R1).
-    assert!(said.contains("我们将为您安排律师回电"), "{said}");
+    // Each wrong number is read back, and skipping is offered.
+    assert!(said.contains("您输入的是：一、一、零、一"), "{said}");
+    assert!(said.contains("没有证号或者不想提供，只按2"), "{said}");
+    // The third wrong number: the application goes on without it, not a generic callback.
+    assert!(said.contains("先不记录证号，继续为您办理申请"), "{said}");
+    assert!(!said.contains("我们将为您安排律师回电"), "{said}");
+    assert!(
+        said.ends_with("请选择您所在的地区。") || said.contains("西安"),
+        "on to the place: {said}"
+    );
     assert!(
         said.contains("残疾人证号码就是您的身份证号码"),
         "the hint after a failure: {said}"

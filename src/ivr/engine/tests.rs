@@ -104,6 +104,17 @@ fn every_node_keeps_the_accessibility_rules() {
             assert!(matches!(reply.next, Next::Ask(_)), "{name}: asks again");
             assert!(reply.say.len() > first.say.len(), "{name}: re-prompt says why");
             let (after, reply) = run(&flow, s.clone(), &vec![wrong.clone(); TRIES as usize]);
+            if let Node::Digits {
+                field: DigitsField::Certificate,
+                goto,
+                ..
+            } = flow.node(name)
+            {
+                // The certificate step is the one exception: the application goes on without it.
+                assert_eq!(after.node, *goto, "{name}: {wrong:?}×3 goes on");
+                assert!(prompts_said(&reply).contains(&"certificate_not_checked"));
+                continue;
+            }
             assert_eq!(
                 reply.next,
                 Next::Run(Task::Callback { gave_up: true }),
@@ -198,17 +209,40 @@ fn apply_by_keys_with_a_certificate() {
     assert_eq!(s.node, "apply_certificate");
     // A wrong check character: the caller hears which part is wrong, and tries again.
     let (s, reply) = step(&flow, s, keys("11010519491231002111"), TRIES);
+    // What was typed is read back first.
+    assert_eq!(
+        reply.say[0],
+        Line::with(
+            "certificate_typed",
+            &[(
+                "digits",
+                "一、一、零、一、零、五、一、九、四、九、一、二、三、一、零、零、二、一、一、一".into()
+            )]
+        )
+    );
     assert!(
-        matches!(&reply.say[0], Line::Text(t) if t.contains("校验")),
+        matches!(&reply.say[1], Line::Text(t) if t.contains("校验")),
         "{:?}",
         reply.say
     );
+    // Skipping is offered, and 2 alone skips.
+    let (skipped, reply) = step(&flow, s.clone(), keys("2"), TRIES);
+    assert_eq!(skipped.node, "apply_prefecture");
+    assert_eq!(skipped.answers.certificate, None);
+    assert_eq!(prompts_said(&reply)[0], "certificate_skipped");
+    // Three wrong numbers: the application goes on without one (not a generic callback).
+    let (after, reply) = run(&flow, s.clone(), &[keys("123"), keys("456")]);
+    assert_eq!(after.node, "apply_prefecture");
+    assert!(prompts_said(&reply).contains(&"certificate_not_checked"));
     assert_eq!((s.node.as_str(), s.tries), ("apply_certificate", 1));
     // * stands for X; the category and level are read back.
     let (s, reply) = step(&flow, s, keys("11010519491231002*11"), TRIES);
     assert_eq!(
         reply.say[0],
-        Line::with("confirm_certificate", &[("certificate", "视力残疾一级".into())])
+        Line::with(
+            "confirm_certificate",
+            &[("certificate", "视力残疾一级".into()), ("last", "二、X、一、一".into())]
+        )
     );
     let (s, _) = step(&flow, s, keys("1"), TRIES);
     assert_eq!(s.answers.certificate.as_deref(), Some("11010519491231002X11"));
