@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::answers::{self, Answer};
 use super::{case_for, labels, queue, DeskError};
 use crate::app::AppState;
 use crate::auth::Staff;
@@ -34,6 +35,8 @@ pub struct CaseFile {
     pub needs: Vec<String>,
     /// The legal-aid pre-assessment, in words.
     pub assessment: Option<String>,
+    /// The legal-aid application's answers, in words (empty without an application).
+    pub answers: Vec<Answer>,
     pub recordings: Vec<RecordingView>,
     pub messages: Vec<MessageView>,
     pub notes: Vec<NoteView>,
@@ -146,6 +149,10 @@ pub async fn open(state: &AppState, staff: &Staff, ticket: &str) -> Result<CaseF
         assessment: application
             .as_ref()
             .map(|a| format!("{}。{}", summary::outcome_words(&a.outcome), a.explanation)),
+        answers: application
+            .as_ref()
+            .map(|a| answers::of(&state.flow.regions, a))
+            .unwrap_or_default(),
         recordings: db
             .recordings_of(&c.id)
             .await?

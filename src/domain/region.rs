@@ -104,6 +104,17 @@ impl Regions {
             .iter()
             .find_map(|p| p.counties.iter().find(|c| c.code == code).map(|c| (p, c)))
     }
+
+    /// A code's name as staff read it: "陕西省", "西安市" or "西安市雁塔区"; None for a code
+    /// this file does not list.
+    pub fn name_of(&self, code: &str) -> Option<String> {
+        if code == self.code {
+            return Some(self.province.clone());
+        }
+        self.prefecture(code)
+            .map(|p| p.name.clone())
+            .or_else(|| self.county(code).map(|(p, c)| format!("{}{}", p.name, c.name)))
+    }
 }
 
 #[cfg(test)]
@@ -134,6 +145,10 @@ mod tests {
         let (p, c) = r.county("610113").unwrap();
         assert_eq!((p.name.as_str(), c.name.as_str()), ("西安市", "雁塔区"));
         assert!(r.prefectures.iter().all(|p| !p.counties.is_empty()));
+        assert_eq!(r.name_of("610000").as_deref(), Some("陕西省"));
+        assert_eq!(r.name_of("610300").as_deref(), Some("宝鸡市"));
+        assert_eq!(r.name_of("610113").as_deref(), Some("西安市雁塔区"));
+        assert_eq!(r.name_of("620102"), None);
     }
 
     #[test]

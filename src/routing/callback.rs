@@ -393,6 +393,9 @@ async fn whisper(state: &AppState, a: &Assignment) -> Result<String, CallbackErr
     let application = state.db.application_of(&c.id).await?;
     let needs = summary::needs(state, &c, application.as_ref()).await?;
     if let Some(application) = &application {
+        if application.yes().contains(&crate::ivr::flow::Flag::DetainedOrOnTrial) {
+            parts.push("当事人被羁押或正在面临审判".into());
+        }
         parts.push(format!(
             "法律援助预审：{}",
             summary::outcome_words(&application.outcome)

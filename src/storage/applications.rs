@@ -2,11 +2,14 @@
 //! certificate number is personal data: kept encrypted, with its category and level beside it
 //! for sorting and statistics.
 
+use std::collections::BTreeSet;
+
 use sqlx::Row;
 
 use super::{is_unique_violation, new_id, now, Db, StorageError};
 use crate::domain::legal_aid::Assessment;
 use crate::domain::DisabilityCertificate;
+use crate::ivr::flow::Flag;
 
 #[derive(Debug, Clone)]
 pub struct NewApplication<'a> {
@@ -26,7 +29,10 @@ pub struct NewApplication<'a> {
 pub struct Application {
     pub id: String,
     pub consultation_id: String,
+    pub prefecture: Option<String>,
+    pub county: Option<String>,
     pub matter: Option<String>,
+    /// The questions answered yes, comma-separated (see [`Application::yes`]).
     pub answers: String,
     pub outcome: String,
     pub priority: String,
@@ -36,8 +42,20 @@ pub struct Application {
     pub explanation: String,
 }
 
-const COLUMNS: &str =
-    "id, consultation_id, matter, answers, outcome, priority, urgent, disability_category, disability_level, explanation";
+const COLUMNS: &str = "id, consultation_id, prefecture, county, matter, answers, outcome, priority, urgent, \
+                       disability_category, disability_level, explanation";
+
+impl Application {
+    /// The pre-screening questions answered yes.
+    pub fn yes(&self) -> BTreeSet<Flag> {
+        use serde::de::value::{Error, StrDeserializer};
+        use serde::Deserialize;
+        self.answers
+            .split(',')
+            .filter_map(|name| Flag::deserialize(StrDeserializer::<Error>::new(name.trim())).ok())
+            .collect()
+    }
+}
 
 impl Db {
     /// Records the application once per origin (a retried webhook finds the first one).
@@ -105,6 +123,8 @@ fn application(r: &sqlx::any::AnyRow) -> Result<Application, StorageError> {
     Ok(Application {
         id: r.try_get("id")?,
         consultation_id: r.try_get("consultation_id")?,
+        prefecture: r.try_get("prefecture")?,
+        county: r.try_get("county")?,
         matter: r.try_get("matter")?,
         answers: r.try_get("answers")?,
         outcome: r.try_get("outcome")?,

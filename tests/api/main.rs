@@ -6,6 +6,7 @@ mod helpers;
 mod provider;
 
 mod accuracy;
+mod application;
 mod browser;
 mod callback;
 mod caller;

@@ -1,6 +1,6 @@
-//! The case page: the facts and needs, call back, the caller's archive (一户一档), recordings
-//! with a player and their transcripts, the SMS thread with a reply box and segment count,
-//! notes, and closing with the Art. 22 service form.
+//! The case page: the facts and needs, the legal-aid application's answers, call back, the
+//! caller's archive (一户一档), recordings with a player and their transcripts, the SMS thread
+//! with a reply box and segment count, notes, and closing with the Art. 22 service form.
 
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -70,6 +70,14 @@ fn body(f: &CaseFile, csrf: &str, lawyer: bool) -> Markup {
                             button type="submit" { "回拨来电人" }
                         }
                     }
+                }
+            }
+        }
+        @if !f.answers.is_empty() {
+            section aria-labelledby="answers-h" {
+                h2 id="answers-h" { "法律援助申请的回答" }
+                dl class="facts" {
+                    @for a in &f.answers { dt { (a.label) } dd { (a.value) } }
                 }
             }
         }
