@@ -143,6 +143,7 @@ impl AliyunSettings {
 pub struct SmsSettings {
     pub duplicate_window_secs: u64,
     pub inbound_per_10_minutes: i64,
+    pub answers_per_10_minutes: i64,
     pub automatic_per_hour: i64,
 }
 

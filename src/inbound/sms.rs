@@ -72,7 +72,7 @@ pub async fn received(state: &AppState, message_sid: &str, from: &str, body: &st
             tracing::warn!(error = %e, "consultation saved but not queued yet; the reconciler will queue it");
         }
     }
-    match over_rate(state, &caller_id).await {
+    match over_rate(state, &caller_id, limit_of(state, &caller_id, &reading).await?).await {
         Rate::Within => {}
         Rate::JustOver => return Ok(messages(vec![state.prompts.sms_rate_limited.clone()])),
         Rate::Over => return Ok(Vec::new()),
@@ -108,6 +108,34 @@ async fn is_duplicate(state: &AppState, caller_id: &str, body: &str) -> bool {
     matches!(set, Ok(None))
 }
 
+/// Which count a text goes to: answers to our own questions apart from unsolicited texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Limit {
+    /// 退订: always acted on.
+    None,
+    Answers,
+    Unsolicited,
+}
+
+async fn limit_of(state: &AppState, caller_id: &str, reading: &Reading) -> Result<Limit, HandleError> {
+    Ok(match reading {
+        Reading::Stop => Limit::None,
+        Reading::Help | Reading::Back | Reading::Keys(_) => Limit::Answers,
+        // Free text answers the menu only where it asked for a description.
+        Reading::Free => match state.db.sms_conversation(caller_id).await? {
+            Some(convo)
+                if matches!(
+                    state.flow.nodes.get(&convo.state.node),
+                    Some(crate::ivr::flow::Node::Record { .. })
+                ) =>
+            {
+                Limit::Answers
+            }
+            _ => Limit::Unsolicited,
+        },
+    })
+}
+
 enum Rate {
     Within,
     /// The first message over the limit: told once.
@@ -115,9 +143,14 @@ enum Rate {
     Over,
 }
 
-async fn over_rate(state: &AppState, caller_id: &str) -> Rate {
-    let limit = state.settings.sms.inbound_per_10_minutes;
-    match state.kv.count_in_window("smsin", caller_id, RATE_WINDOW_SECS).await {
+async fn over_rate(state: &AppState, caller_id: &str, limit: Limit) -> Rate {
+    let sms = &state.settings.sms;
+    let (name, limit) = match limit {
+        Limit::None => return Rate::Within,
+        Limit::Answers => ("smsanswers", sms.answers_per_10_minutes),
+        Limit::Unsolicited => ("smsin", sms.inbound_per_10_minutes),
+    };
+    match state.kv.count_in_window(name, caller_id, RATE_WINDOW_SECS).await {
         Ok(n) if n == limit + 1 => Rate::JustOver,
         Ok(n) if n > limit => Rate::Over,
         _ => Rate::Within,

@@ -13,6 +13,7 @@ backends!(
     a_lawyer_replies_and_the_delivery_is_tracked,
     stop_ends_automatic_texts_but_not_the_lawyers,
     a_flood_is_stored_but_not_answered,
+    answering_the_menus_questions_is_never_a_flood,
     the_same_text_twice_is_acted_on_once,
     aliyun_pushes_feed_the_same_conversation,
     a_lawyer_replies_through_the_json_api,
@@ -353,12 +354,47 @@ async fn a_flood_is_stored_but_not_answered(backend: Backend) {
     assert!(replies[19].join("").contains("已收到"), "the 20th is answered");
     assert!(replies[20].join("").contains("发送得太快"), "the 21st is told once");
     assert!(replies[21].is_empty(), "the 22nd gets nothing");
+    // Asking for the menu is still answered: the flood limit is for unsolicited texts.
+    assert!(
+        text(&app, me, "帮助").await.join("").contains("法律咨询"),
+        "help after a flood"
+    );
+    // And so is each answer to the menu's questions.
+    assert!(
+        text(&app, me, "1").await.join("").contains("劳动和工资"),
+        "an answer after a flood"
+    );
     assert_eq!(
         app.count("SELECT COUNT(*) FROM sms_messages WHERE direction = 'in'")
             .await,
-        22,
+        24,
         "nothing lost"
     );
+    app.stop().await;
+}
+
+async fn answering_the_menus_questions_is_never_a_flood(backend: Backend) {
+    // Answers come faster than the resend window here; a person's come seconds apart.
+    let app = crate::helpers::spawn_app_with(
+        backend,
+        crate::helpers::Options {
+            sms_duplicate_window_secs: Some(0),
+            ..Default::default()
+        },
+    )
+    .await;
+    let me = "+8613700137014";
+    assert!(text(&app, me, "你好").await.join("").contains("受理编号"));
+    // 30 answers in a row (as a long application by text takes): every one is answered.
+    for i in 0..15 {
+        let forward = text(&app, me, "1").await.join("");
+        assert!(
+            !forward.is_empty() && !forward.contains("发送得太快"),
+            "answer {i}: {forward}"
+        );
+        let back = text(&app, me, "返回").await.join("");
+        assert!(!back.is_empty() && !back.contains("发送得太快"), "back {i}: {back}");
+    }
     app.stop().await;
 }
 
