@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 
 use crate::app::AppState;
 use crate::domain::PhoneNumber;
-use crate::inbound::notify::{self, Sender};
+use crate::inbound::notify;
 use crate::providers::aliyun::{parse_push, UpstreamSms, RECEIVED};
 use crate::providers::Action;
 use crate::storage::events::{Delivery, NewEvent};
@@ -72,14 +72,16 @@ async fn receive(state: &AppState, item: &UpstreamSms) -> Result<(), crate::inbo
         return Ok(());
     }
     let answers = crate::inbound::sms::received(state, &id, &item.phone_number, &item.content).await?;
+    // Aliyun cannot carry an answer in its push's reply: the answers (already in the thread)
+    // go out through the REST API.
     if let Ok(to) = PhoneNumber::parse(&item.phone_number) {
-        let caller_id = state.db.upsert_caller(&to).await?;
-        let consultation = state.db.open_consultation_of(&caller_id).await?;
         for answer in answers {
-            if let (Action::Message { body }, Some(c)) = (answer, &consultation) {
-                if let Err(e) = notify::send(state, &caller_id, &c.id, &to, &body, Sender::Answer).await {
-                    tracing::warn!(error = %e, "answer to an Aliyun text not sent");
-                }
+            if let Action::Message {
+                body,
+                tracked: Some(id),
+            } = answer
+            {
+                notify::deliver(state, &id, &to, &body).await?;
             }
         }
     }

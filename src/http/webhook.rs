@@ -101,6 +101,7 @@ impl FromRequest<AppState> for SignedWebhook {
         let context = Context {
             turn: query("turn").and_then(|v| v.parse().ok()).unwrap_or(0),
             assignment: query("a").filter(|a| a.len() <= 64 && a.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')),
+            message: query("m").filter(|m| m.len() <= 64 && m.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')),
         };
         let dedup_key = match idempotency {
             Some(token) if !token.is_empty() && token.len() <= 128 => format!("tok:{token}"),

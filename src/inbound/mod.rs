@@ -29,6 +29,8 @@ pub struct Context {
     pub turn: u32,
     /// The callback assignment (`a=`) of a callback leg's webhooks.
     pub assignment: Option<String>,
+    /// The stored outbound message (`m=`) a TwiML reply's delivery report is about.
+    pub message: Option<String>,
 }
 
 /// The actions answering one event; on a call, what is said is rendered as audio at the
@@ -84,7 +86,16 @@ async fn act(state: &AppState, event: InboundEvent, context: Context) -> Result<
             message_sid,
             status,
             error_code,
-        } => sms::status_changed(&state, &message_sid, status, error_code.as_deref()).await,
+        } => {
+            sms::status_changed(
+                &state,
+                &message_sid,
+                status,
+                error_code.as_deref(),
+                context.message.as_deref(),
+            )
+            .await
+        }
         InboundEvent::RecordingReady {
             call_sid,
             recording_url,

@@ -25,9 +25,6 @@ pub enum Sender {
     Automatic,
     /// A lawyer replying in an open case: always sent.
     Lawyer,
-    /// The answer to a text the person just sent (where the provider cannot carry it in its
-    /// webhook reply): always sent.
-    Answer,
 }
 
 /// What was sent.
@@ -128,6 +125,12 @@ async fn send_one(
         })
         .await?
         .expect("a message without a provider id cannot be a duplicate");
+    deliver(state, &id, to, body).await
+}
+
+/// Sends a message already stored in the thread (as `id`) through the REST API, with a status
+/// callback, retried on transient failures; the outcome is recorded on the message.
+pub async fn deliver(state: &AppState, id: &str, to: &PhoneNumber, body: &str) -> Result<(), StorageError> {
     let request = SmsRequest {
         to: to.e164().to_owned(),
         from: state.settings.hotline_number.clone(),
@@ -137,7 +140,7 @@ async fn send_one(
     let mut waits = RETRY_AFTER.iter();
     loop {
         match state.rest.send_sms(&request).await {
-            Ok(created) => return state.db.set_message_sent(&id, &created.sid).await,
+            Ok(created) => return state.db.set_message_sent(id, &created.sid).await,
             Err(e) => match waits.next() {
                 Some(wait) if e.is_transient() => {
                     tracing::info!(error = %e, "provider did not take the text message; trying again");
@@ -145,7 +148,7 @@ async fn send_one(
                 }
                 _ => {
                     log_refusal(&e);
-                    return state.db.set_message_failed(&id, &e.to_string()).await;
+                    return state.db.set_message_failed(id, &e.to_string()).await;
                 }
             },
         }

@@ -74,21 +74,46 @@ pub async fn received(state: &AppState, message_sid: &str, from: &str, body: &st
     }
     match over_rate(state, &caller_id, limit_of(state, &caller_id, &reading).await?).await {
         Rate::Within => {}
-        Rate::JustOver => return Ok(messages(vec![state.prompts.sms_rate_limited.clone()])),
+        Rate::JustOver => {
+            let notice = vec![state.prompts.sms_rate_limited.clone()];
+            return messages(state, &caller_id, &consultation.id, notice).await;
+        }
         Rate::Over => return Ok(Vec::new()),
     }
     let texts = converse(state, &caller_id, message_sid, &consultation, reading).await?;
-    Ok(messages(texts))
+    messages(state, &caller_id, &consultation.id, texts).await
 }
 
-/// The texts, each split to fit (numbered parts when long), as reply messages.
-fn messages(texts: Vec<String>) -> Vec<Action> {
+/// The texts, each split to fit (numbered parts when long), as reply messages — each stored in
+/// the consultation's thread first, so the lawyer sees what the service said, with its delivery
+/// reports.
+async fn messages(
+    state: &AppState,
+    caller_id: &str,
+    consultation_id: &str,
+    texts: Vec<String>,
+) -> Result<Vec<Action>, HandleError> {
     let joined = texts.join("");
     let body = joined.strip_prefix(SIGNATURE).unwrap_or(&joined);
-    crate::sms::split(body, SIGNATURE)
-        .into_iter()
-        .map(|body| Action::Message { body })
-        .collect()
+    if body.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut actions = Vec::new();
+    for body in crate::sms::split(body, SIGNATURE) {
+        let tracked = state
+            .db
+            .insert_message(&NewMessage {
+                provider_sid: None,
+                inbound: false,
+                caller_id,
+                consultation_id: Some(consultation_id),
+                body: &body,
+                status: MessageStatus::Queued,
+            })
+            .await?;
+        actions.push(Action::Message { body, tracked });
+    }
+    Ok(actions)
 }
 
 /// Some phones and gateways resend a message; the same number and text within seconds is
@@ -354,7 +379,12 @@ pub async fn status_changed(
     message_sid: &str,
     status: MessageStatus,
     error_code: Option<&str>,
+    tracked: Option<&str>,
 ) -> Result<Vec<Action>, HandleError> {
+    // A reply sent in our webhook answer gets its provider id with its first report.
+    if let Some(id) = tracked {
+        state.db.set_message_sid_if_missing(id, message_sid).await?;
+    }
     if !state.db.update_message_status(message_sid, status, error_code).await? {
         tracing::info!(message_sid, "delivery report for a message not on record");
     }

@@ -53,9 +53,11 @@ pub enum Action {
         secs: u32,
     },
     Hangup,
-    /// An SMS reply to the sender of an inbound message.
+    /// An SMS reply to the sender of an inbound message; `tracked` is the stored message
+    /// (in the thread) whose delivery reports the provider is to send.
     Message {
         body: String,
+        tracked: Option<String>,
     },
 }
 

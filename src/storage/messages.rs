@@ -32,7 +32,8 @@ impl Db {
     /// already (a duplicate delivery).
     pub async fn insert_message(&self, m: &NewMessage<'_>) -> Result<Option<String>, StorageError> {
         let id = new_id();
-        let at = now();
+        // Microseconds: the parts of one answer, stored within a millisecond, keep their order.
+        let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let result = sqlx::query(
             "INSERT INTO sms_messages (id, provider_sid, direction, caller_id, consultation_id, body_enc, status, status_rank, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
@@ -76,6 +77,20 @@ impl Db {
         .bind(provider_sid)
         .bind(MessageStatus::Queued.rank())
         .bind(MessageStatus::Queued.as_str())
+        .bind(now())
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The provider's id of a reply we sent in a webhook answer, from its first delivery report.
+    pub async fn set_message_sid_if_missing(&self, id: &str, provider_sid: &str) -> Result<(), StorageError> {
+        sqlx::query(
+            "UPDATE sms_messages SET provider_sid = $1, updated_at = $2
+             WHERE id = $3 AND provider_sid IS NULL AND direction = 'out'",
+        )
+        .bind(provider_sid)
         .bind(now())
         .bind(id)
         .execute(self.pool())

@@ -14,6 +14,7 @@ backends!(
     stop_ends_automatic_texts_but_not_the_lawyers,
     a_flood_is_stored_but_not_answered,
     answering_the_menus_questions_is_never_a_flood,
+    the_services_answers_are_in_the_thread_with_their_delivery,
     the_same_text_twice_is_acted_on_once,
     aliyun_pushes_feed_the_same_conversation,
     a_lawyer_replies_through_the_json_api,
@@ -77,7 +78,12 @@ async fn a_lawyer_replies_through_the_json_api(backend: Backend) {
         .await
         .unwrap();
     let messages = thread.as_array().unwrap();
-    assert_eq!(messages.len(), 3, "{thread}");
+    // The texter's message, the service's answer (two parts), the lawyer's two parts.
+    assert_eq!(messages.len(), 5, "{thread}");
+    assert!(
+        messages[3]["body"].as_str().unwrap().contains("我是值班律师"),
+        "{thread}"
+    );
     assert_eq!(
         (messages[0]["direction"].as_str(), messages[0]["status"].as_str()),
         (Some("in"), Some("received"))
@@ -295,7 +301,9 @@ async fn a_lawyer_replies_and_the_delivery_is_tracked(backend: Backend) {
     // Delivery reports update each part.
     let thread = app.state.db.messages_of(&c.id).await.unwrap();
     let out: Vec<_> = thread.iter().filter(|m| m.direction == "out").collect();
-    assert_eq!(out.len(), sent.parts);
+    // The service's own answer is in the thread too, before the lawyer's parts.
+    let out = &out[out.len() - sent.parts..];
+    assert!(out[0].body.contains("我是值班律师"), "{:?}", out[0].body);
     let sid = out[0].provider_sid.clone().expect("accepted by the provider");
     let report = pairs(&[
         ("AccountSid", ACCOUNT_SID),
@@ -306,6 +314,42 @@ async fn a_lawyer_replies_and_the_delivery_is_tracked(backend: Backend) {
     assert_eq!(
         app.state.db.message_by_sid(&sid).await.unwrap().unwrap().status,
         "delivered"
+    );
+    app.stop().await;
+}
+
+async fn the_services_answers_are_in_the_thread_with_their_delivery(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let me = "+8613700137015";
+    let reply = post_signed(&app, "/twilio/sms", &sms(&sid("SM"), me, "我想咨询离婚"), &[]).await;
+    let xml = reply.assert_twiml().to_owned();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let messages: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("Message")).collect();
+    assert!(!messages.is_empty(), "{xml}");
+    let ticket = ticket_in(messages[0].text().unwrap());
+    let c = app.consultation(&ticket).await;
+    let thread = app.state.db.messages_of(&c.id).await.unwrap();
+    let out: Vec<_> = thread.iter().filter(|m| m.direction == "out").collect();
+    assert_eq!(out.len(), messages.len(), "every answer part is stored");
+    for (stored, sent) in out.iter().zip(&messages) {
+        assert_eq!(stored.body, sent.text().unwrap());
+    }
+    // Twilio reports each part to its action URL; an undelivered part shows as undelivered.
+    let action = messages[0].attribute("action").expect("a delivery report URL");
+    let path = action.strip_prefix(&app.public_url).unwrap();
+    let report = pairs(&[
+        ("AccountSid", ACCOUNT_SID),
+        ("MessageSid", "SM0000000000000000000000000000abcd"),
+        ("MessageStatus", "undelivered"),
+        ("ErrorCode", "30003"),
+    ]);
+    assert_eq!(post_signed(&app, path, &report, &[]).await.status, 200);
+    let thread = app.state.db.messages_of(&c.id).await.unwrap();
+    let first = thread.iter().find(|m| m.id == out[0].id).unwrap();
+    assert_eq!(first.status, "undelivered");
+    assert_eq!(
+        first.provider_sid.as_deref(),
+        Some("SM0000000000000000000000000000abcd")
     );
     app.stop().await;
 }
@@ -487,8 +531,16 @@ async fn texts_open_and_join_a_consultation(backend: Backend) {
     );
 
     let thread = app.state.db.messages_of(&consultation.id).await.unwrap();
-    let bodies: Vec<&str> = thread.iter().map(|m| m.body.as_str()).collect();
+    let bodies: Vec<&str> = thread
+        .iter()
+        .filter(|m| m.direction == "in")
+        .map(|m| m.body.as_str())
+        .collect();
     assert_eq!(bodies, ["老板拖欠工资三个月", "公司在西安"]);
+    // The service's answers are in the thread too.
+    assert!(thread
+        .iter()
+        .any(|m| m.direction == "out" && m.body.contains("律师会看到您的留言")));
     assert_eq!(app.count("SELECT COUNT(*) FROM consultations").await, 1);
     // The text is stored encrypted.
     assert_eq!(

@@ -130,8 +130,15 @@ fn write_action(w: &mut Writer<Cursor<Vec<u8>>>, action: &Action, base: &url::Ur
         Action::Hangup => {
             w.create_element("Hangup").write_empty()?;
         }
-        Action::Message { body } => {
-            w.create_element("Message").write_text_content(BytesText::new(body))?;
+        Action::Message { body, tracked } => {
+            let mut message = w.create_element("Message");
+            let report;
+            if let Some(id) = tracked {
+                // Twilio posts the created message's status reports to `action`.
+                report = absolute(base, &format!("/twilio/sms/status?m={id}"));
+                message = message.with_attribute(("action", report.as_str()));
+            }
+            message.write_text_content(BytesText::new(body))?;
         }
     }
     Ok(())
@@ -240,6 +247,7 @@ mod tests {
             },
             Action::Message {
                 body: "编号 12345678".into(),
+                tracked: Some("m1".into()),
             },
             Action::Hangup,
         ];
