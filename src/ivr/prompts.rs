@@ -106,6 +106,7 @@ prompts!(
     sms_stopped,
     sms_rate_limited,
     sms_taken,
+    sms_closed,
 );
 
 impl Prompts {

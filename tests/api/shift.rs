@@ -137,6 +137,23 @@ async fn a_lawyer_who_closes_an_sms_case_is_free_again(backend: Backend) {
             .await,
         1
     );
+    // The texter is told, by text, that the case is closed and how to take it up again.
+    let mut told = None;
+    for _ in 0..100 {
+        told = d
+            .app
+            .provider
+            .requests()
+            .into_iter()
+            .find(|r| r.get("Body").is_some_and(|b| b.contains("已办结")));
+        if told.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let told = told.expect("a closing text");
+    assert_eq!(told.get("To"), Some("+8613900000088"));
+    assert!(told.get("Body").unwrap().contains(&sms) && told.get("Body").unwrap().contains("再次办理"));
     // And the dispatcher offers them work again: a fourth case arrives.
     let fourth = waiting_case(&d, Channel::Voice, "test:fourth", "+8613900000066").await;
     let offers = hotline::routing::dispatch::dispatch(&d.app.state, chrono::Utc::now())
