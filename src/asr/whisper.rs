@@ -10,7 +10,7 @@
 
 use std::ffi::c_void;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -101,7 +101,22 @@ struct Inner {
     /// To the recognition threads: one long-lived thread per worker, so memory the allocator
     /// keeps after a recognition is reused by the next, not left behind with a thread.
     jobs: mpsc::Sender<Job>,
+    /// Menu answers waiting for a worker: transcripts let them go first.
+    answers_waiting: AtomicUsize,
+    /// The transcript running now, which a waiting menu answer stops.
+    background: Mutex<Option<Running>>,
 }
+
+/// A transcript in progress; `preempted` (its abort flag) stops it.
+#[derive(Clone)]
+struct Running {
+    preempted: Arc<AtomicBool>,
+}
+
+/// How long a transcript may wait for a worker in all.
+const BACKGROUND_WAIT: Duration = Duration::from_secs(600);
+/// How long a transcript steps aside for callers' answers before trying again.
+const YIELD_FOR: Duration = Duration::from_millis(500);
 
 /// One recognition for a recognition thread; the slot (`permit`) is held until it ends.
 struct Job {
@@ -175,6 +190,8 @@ impl Recogniser {
             queue_wait: pool.queue_wait,
             stopping: AtomicBool::new(false),
             jobs,
+            answers_waiting: AtomicUsize::new(0),
+            background: Mutex::new(None),
         });
         let queue = Arc::new(Mutex::new(queue));
         for i in 0..workers {
@@ -187,25 +204,87 @@ impl Recogniser {
         Ok(Self { inner })
     }
 
-    /// Recognises off the async runtime. Waits at most the configured queue time for a free
-    /// worker, then gives up with [`AsrError::Busy`] so the call can go on by keys. Dropping the
-    /// returned future (a timeout) stops the recognition; its worker slot is free again only
-    /// once whisper.cpp has stopped.
+    /// Recognises off the async runtime. A menu answer (a caller waits on the line) waits at
+    /// most the configured queue time for a free worker, then gives up with [`AsrError::Busy`]
+    /// so the call can go on by keys; it comes before any transcript, which yields to it and is
+    /// taken up again afterwards. Dropping the returned future (a timeout) stops the
+    /// recognition; its worker slot is free again only once whisper.cpp has stopped.
     pub async fn recognise(&self, samples: Vec<f32>, mode: Mode) -> Result<Transcript, AsrError> {
         if self.is_stopping() {
             return Err(AsrError::Cancelled);
         }
-        // A caller waits on the line for a menu answer; a transcript can wait its turn.
-        let wait = match mode {
-            Mode::Menu { .. } => self.inner.queue_wait,
-            Mode::Free | Mode::Default => Duration::from_secs(600),
+        match mode {
+            Mode::Menu { .. } => self.answer_now(samples, mode).await,
+            Mode::Free | Mode::Default => self.in_background(samples, mode).await,
+        }
+    }
+
+    async fn answer_now(&self, samples: Vec<f32>, mode: Mode) -> Result<Transcript, AsrError> {
+        let inner = &self.inner;
+        let permit = match inner.permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                inner.answers_waiting.fetch_add(1, Ordering::SeqCst);
+                // A transcript in progress stops and is taken up again later.
+                if let Some(running) = inner.background.lock().ok().and_then(|b| b.clone()) {
+                    running.preempted.store(true, Ordering::SeqCst);
+                }
+                let acquired = tokio::time::timeout(inner.queue_wait, inner.permits.clone().acquire_owned()).await;
+                inner.answers_waiting.fetch_sub(1, Ordering::SeqCst);
+                acquired.map_err(|_| AsrError::Busy)?.map_err(|_| AsrError::Busy)?
+            }
         };
-        let permit = tokio::time::timeout(wait, self.inner.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| AsrError::Busy)?
-            .map_err(|_| AsrError::Busy)?;
         let abandoned = Arc::new(AtomicBool::new(false));
         let _abandon = AbandonOnDrop(abandoned.clone());
+        self.run(samples, mode, abandoned, permit).await
+    }
+
+    /// A transcript: waits its turn, yields to menu answers (stopped and started again), and is
+    /// given up only after `BACKGROUND_WAIT` without a free worker.
+    async fn in_background(&self, samples: Vec<f32>, mode: Mode) -> Result<Transcript, AsrError> {
+        let inner = &self.inner;
+        let started = Instant::now();
+        loop {
+            let left = BACKGROUND_WAIT.saturating_sub(started.elapsed());
+            let permit = tokio::time::timeout(left, inner.permits.clone().acquire_owned())
+                .await
+                .map_err(|_| AsrError::Busy)?
+                .map_err(|_| AsrError::Busy)?;
+            if inner.answers_waiting.load(Ordering::SeqCst) > 0 {
+                drop(permit);
+                tokio::time::sleep(YIELD_FOR).await;
+                continue;
+            }
+            let preempted = Arc::new(AtomicBool::new(false));
+            if let Ok(mut running) = inner.background.lock() {
+                *running = Some(Running {
+                    preempted: preempted.clone(),
+                });
+            }
+            let _abandon = AbandonOnDrop(preempted.clone());
+            let result = self.run(samples.clone(), mode.clone(), preempted.clone(), permit).await;
+            if let Ok(mut running) = inner.background.lock() {
+                if running.as_ref().is_some_and(|r| Arc::ptr_eq(&r.preempted, &preempted)) {
+                    *running = None;
+                }
+            }
+            match result {
+                Err(AsrError::Cancelled) if !self.is_stopping() && started.elapsed() < BACKGROUND_WAIT => {
+                    tracing::debug!("transcript yielded to a caller's answer; taken up again");
+                    tokio::time::sleep(YIELD_FOR).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn run(
+        &self,
+        samples: Vec<f32>,
+        mode: Mode,
+        abandoned: Arc<AtomicBool>,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<Transcript, AsrError> {
         let (reply, answer) = oneshot::channel();
         self.inner
             .jobs

@@ -302,3 +302,57 @@ async fn an_overload_of_spoken_turns_leaves_the_process_idle_and_stoppable() {
         let _ = answer.await;
     }
 }
+
+/// A caller's spoken answer comes before a description being transcribed in the background:
+/// with one recogniser busy on a transcript, the answer is heard (not "busy"), and the
+/// transcript is taken up again and finished afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callers_answer_goes_before_a_background_transcript() {
+    use hotline::asr::{audio, Mode, Pool, Recogniser};
+    use hotline::ivr::listen::{choices, prompt_words};
+    use hotline::ivr::{CallState, Flow, Prompts};
+
+    let Some(model) = model() else { return };
+    let _turn = WHISPER.lock().await;
+    let pool = Pool {
+        workers: 1,
+        threads: 2,
+        // Long enough for a transcript to finish first, as it did before answers came first.
+        queue_wait: Duration::from_secs(60),
+    };
+    let r = Recogniser::load(&model, pool).unwrap();
+    let clip = |name: &str| {
+        let wav = std::fs::read(format!("tests/data/call-speech/{name}-0-normal.wav")).unwrap();
+        audio::wav_to_16k(&wav, 130).unwrap()
+    };
+    let description = clip("description");
+    let transcript = {
+        let r = r.clone();
+        tokio::spawn(async move {
+            let result = r.recognise(description, Mode::Free).await;
+            (result, Instant::now())
+        })
+    };
+    // The transcript is under way when the caller answers.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let flow = Flow::main(&Prompts::zh_cn());
+    let at = CallState {
+        node: "main".into(),
+        ..CallState::default()
+    };
+    let choices = choices(&flow, &at).unwrap();
+    let menu = Mode::Menu {
+        words: prompt_words(&choices),
+        choices,
+    };
+    let started = Instant::now();
+    let answer = r.recognise(clip("consult"), menu).await;
+    let answered = Instant::now();
+    eprintln!("the answer took {:.2} s: {answer:?}", started.elapsed().as_secs_f64());
+    let heard = answer.expect("heard, not busy").heard.expect("an option");
+    assert_eq!(heard.intent, "consult");
+    let (transcript, transcribed) = transcript.await.unwrap();
+    let transcript = transcript.expect("the transcript is finished after all");
+    assert!(transcript.text.contains("工资"), "{}", transcript.text);
+    assert!(answered < transcribed, "the caller's answer came first");
+}

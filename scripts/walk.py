@@ -1,0 +1,410 @@
+#!/usr/bin/env python3
+"""The journeys of the hotline's users, walked against a running release build.
+
+Starts `target/release/hotline serve` on a free port (its own SQLite file, its own Redis key
+prefix, JSON logs), with a stand-in for Twilio's REST API and recordings on another port, and
+plays, through real HTTP in Twilio's exact wire format (signed form webhooks, TwiML followed
+verb by verb):
+
+1. a blind caller by keys: consult, a matter, a spoken description, the ticket read back;
+2. a blind caller by voice (when the Whisper model is there): the main menu answered aloud;
+3. a deaf texter through the whole legal-aid application by SMS;
+4. a duty lawyer's shift through the JSON API: a phone case called back (both legs answered
+   and completed), closed; an SMS case taken, replied to, closed; then another case — the
+   lawyer must never be blocked;
+5. a supervisor: the queue, the cases, the roster, the console pages;
+6. every log line is JSON; /metrics is complete.
+
+Exits non-zero on any 4xx/5xx where a 2xx was expected, any empty reply, any blocked lawyer.
+Standard library only. Usage: scripts/walk (builds the release binary first).
+"""
+
+import base64
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+import xml.etree.ElementTree as ET
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BINARY = os.path.join(ROOT, "target", "release", "hotline")
+ACCOUNT_SID = "AC" + "0" * 31 + "1"
+TOKEN = uuid.uuid4().hex
+HOTLINE = "+862912348"
+PASSWORD = "a long walk-through passphrase"
+MODEL = os.environ.get("HOTLINE_WHISPER_MODEL", os.path.join(ROOT, "data/models/ggml-base-q8_0.bin"))
+
+failures = []
+steps = 0
+
+
+def check(ok, what):
+    global steps
+    steps += 1
+    print(("  ok   " if ok else "  FAIL ") + what, flush=True)
+    if not ok:
+        failures.append(what)
+    return ok
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- the provider's side -------------------------------------------------------------------
+class Provider(http.server.BaseHTTPRequestHandler):
+    """Twilio's REST API as far as the service uses it: calls, messages, recordings."""
+
+    received = []
+    recordings = {}
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        length = int(self.headers.get("content-length", 0))
+        form = urllib.parse.parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
+        Provider.received.append((self.path, {k: v[-1] for k, v in form.items()}))
+        prefix = "CA" if "/Calls" in self.path else "SM"
+        body = json.dumps({"sid": prefix + uuid.uuid4().hex, "status": "queued"}).encode()
+        self.send_response(201 if self.path.endswith("Calls.json") or self.path.endswith("Messages.json") else 200)
+        self.send_header("content-type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        name = self.path.rsplit("/", 1)[-1]
+        wav = Provider.recordings.get(name)
+        expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{TOKEN}".encode()).decode()
+        if wav is None or self.headers.get("authorization") != expected:
+            self.send_response(404)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("content-type", "audio/x-wav")
+        self.end_headers()
+        self.wfile.write(wav)
+
+
+def start_provider():
+    port = free_port()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Provider)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{port}"
+
+
+def add_recording(provider, path):
+    name = "RE" + uuid.uuid4().hex
+    with open(path, "rb") as f:
+        Provider.recordings[name] = f.read()
+    return f"{provider}/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{name}"
+
+
+# --- webhooks --------------------------------------------------------------------------------
+def sign(url, params):
+    data = url + "".join(k + v for k, v in sorted(params))
+    return base64.b64encode(hmac.new(TOKEN.encode(), data.encode(), hashlib.sha1).digest()).decode()
+
+
+def webhook(base, path, params):
+    url = base + path
+    body = urllib.parse.urlencode(params).encode()
+    request = urllib.request.Request(url, data=body, method="POST")
+    request.add_header("content-type", "application/x-www-form-urlencoded")
+    request.add_header("x-twilio-signature", sign(url, params))
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def call_params(call_sid, caller, extra=()):
+    p = [
+        ("AccountSid", ACCOUNT_SID),
+        ("ApiVersion", "2010-04-01"),
+        ("CallSid", call_sid),
+        ("CallStatus", "in-progress"),
+        ("Direction", "inbound"),
+        ("From", caller),
+        ("To", HOTLINE),
+        ("Caller", caller),
+    ]
+    return p + list(extra)
+
+
+def call(base, caller, script, name):
+    """Follows the TwiML of one call. Script items: ("keys", "1"), ("speak", url) at a Record
+    ending with #, ("answer", url) a spoken menu answer. Returns everything said."""
+    sid = "CA" + uuid.uuid4().hex
+    path, extra, said = "/twilio/voice", [], []
+    script = list(script)
+    while path:
+        status, twiml = webhook(base, path, call_params(sid, caller, extra))
+        if not check(status == 200 and twiml.startswith("<?xml"), f"{name}: {path.split('?')[0]} answered 200 with TwiML"):
+            print("       " + twiml[:300])
+            return " | ".join(said)
+        root = ET.fromstring(twiml)
+        path, extra = None, []
+        for verb in root:
+            if verb.tag in ("Say", "Play"):
+                said.append(verb.text or "")
+            elif verb.tag == "Gather":
+                said.extend(child.text or "" for child in verb)
+                nxt = script[0] if script else None
+                if nxt and nxt[0] in ("speak", "answer") and verb.get("actionOnEmptyResult") != "true":
+                    continue
+                if not script:
+                    break
+                kind, value = script.pop(0)
+                path, extra = verb.get("action")[len(base):], [("Digits", value)]
+                break
+            elif verb.tag == "Record":
+                if not script:
+                    break
+                kind, value = script.pop(0)
+                extra = [("RecordingUrl", value), ("RecordingSid", "RE" + uuid.uuid4().hex)]
+                if kind == "speak":
+                    extra += [("RecordingDuration", "6"), ("Digits", "#")]
+                else:
+                    extra += [("RecordingDuration", "2")]
+                path = verb.get("action")[len(base):]
+                break
+            elif verb.tag in ("Hangup", "Dial"):
+                said.append("<" + verb.tag + ">")
+                break
+    webhook(base, "/twilio/voice/status", call_params(sid, caller, [("CallStatus", "completed"), ("CallDuration", "60")]))
+    return " | ".join(said)
+
+
+def text(base, sender, body, name):
+    sid = "SM" + uuid.uuid4().hex
+    params = [
+        ("AccountSid", ACCOUNT_SID),
+        ("MessageSid", sid),
+        ("SmsSid", sid),
+        ("From", sender),
+        ("To", HOTLINE),
+        ("Body", body),
+        ("NumSegments", "1"),
+    ]
+    status, twiml = webhook(base, "/twilio/sms", params)
+    replies = [m.text or "" for m in ET.fromstring(twiml).iter("Message")] if status == 200 else []
+    joined = "".join(replies)
+    check(status == 200 and joined != "", f"{name}: 「{body[:12]}」 answered ({len(replies)} SMS)")
+    return joined
+
+
+# --- the JSON API -------------------------------------------------------------------------------
+def api(base, method, path, token=None, body=None, expect=(200, 201, 204)):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + "/api/v1" + path, data=data, method=method)
+    if data is not None:
+        request.add_header("content-type", "application/json")
+    if token:
+        request.add_header("authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            status, raw = r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        status, raw = e.code, e.read().decode()
+    check(status in expect, f"{method} {path} → {status}")
+    try:
+        return status, json.loads(raw) if raw else None
+    except json.JSONDecodeError:
+        return status, raw
+
+
+def ticket_of(said):
+    digits = "零一二三四五六七八九"
+    at = said.rfind("受理编号是：")
+    if at < 0:
+        return None
+    run = re.match(r"[零一二三四五六七八九、]+", said[at + len("受理编号是："):])
+    return "".join(str(digits.index(c)) for c in run.group(0) if c in digits) if run else None
+
+
+def main():
+    if not os.path.exists(BINARY):
+        sys.exit(f"no release build at {BINARY}: cargo build --release")
+    provider = start_provider()
+    work = tempfile.mkdtemp(prefix="hotline-walk-")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    speech = os.path.isfile(MODEL)
+    env = dict(
+        os.environ,
+        HOTLINE_BIND=f"127.0.0.1:{port}",
+        HOTLINE_PUBLIC_URL=base,
+        HOTLINE_DATA_DIR=work,
+        HOTLINE_DATABASE_URL=f"sqlite://{work}/hotline.db?mode=rwc",
+        HOTLINE_REDIS_PREFIX="hotline-walk-" + uuid.uuid4().hex[:8],
+        HOTLINE_HOTLINE_NUMBER=HOTLINE,
+        HOTLINE_TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        HOTLINE_TWILIO_AUTH_TOKEN=TOKEN,
+        HOTLINE_TWILIO_API_BASE=provider,
+        HOTLINE_WHISPER_RECORDING_HOSTS="127.0.0.1",
+        HOTLINE_WHISPER_MODEL=MODEL if speech else "",
+        HOTLINE_SPEECH_ENGINE="none",
+        HOTLINE_LOG_FORMAT="json",
+        HOTLINE_USER_PASSWORD=PASSWORD,
+    )
+    cli = dict(env, HOTLINE_WHISPER_MODEL="")
+    run = lambda *args: subprocess.run([BINARY, *args], env=cli, check=True, capture_output=True, text=True).stdout
+    run("migrate")
+    roster = os.path.join(work, "roster.csv")
+    with open(roster, "w") as f:
+        f.write("name,phone,skills,regions,max_cases,shifts,exceptions\n")
+        f.write("张明,+8613800000001,labour_wages;work_injury;family_maintenance,610100,3,mon-sun 00:00-24:00,\n")
+    run("roster", "import", roster)
+    lawyer = json.loads(run("roster", "list").splitlines()[0])["id"]
+    run("user", "add", "zhang", "--name", "张明", "--role", "lawyer", "--lawyer", lawyer)
+    run("user", "add", "sup", "--name", "王主任", "--role", "supervisor", "--region", "610100")
+    log_path = os.path.join(work, "server.log")
+    log = open(log_path, "w")
+    server = subprocess.Popen([BINARY, "serve"], env=env, stdout=log, stderr=log)
+    try:
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(base + "/readyz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        walk(base, provider, speech)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            check(False, "the server stopped within 15 s of SIGTERM")
+        log.close()
+    print("== the log")
+    lines = [l for l in open(log_path).read().splitlines() if l.strip()]
+    bad = [l for l in lines if not is_json_object(l)]
+    check(not bad, f"every one of {len(lines)} log lines is a JSON object" + (f" (not: {bad[0][:120]})" if bad else ""))
+    leaked = [l for l in lines if re.search(r"(?<![\d.])1[3-9]\d{9}(?!\d)", l)]
+    check(not leaked, "no phone number in the log" + (f" (found: {leaked[0][:120]})" if leaked else ""))
+    print(f"\n{steps - len(failures)} passed, {len(failures)} failed")
+    sys.exit(1 if failures else 0)
+
+
+def is_json_object(line):
+    try:
+        return isinstance(json.loads(line), dict)
+    except json.JSONDecodeError:
+        return False
+
+
+def walk(base, provider, speech):
+    describe = add_recording(provider, os.path.join(ROOT, "tests/data/call-speech/description-0-normal.wav"))
+    print("== a blind caller, by keys")
+    said = call(base, "+8613800138101", [("keys", "1"), ("keys", "1"), ("speak", describe)], "keys")
+    phone_ticket = ticket_of(said)
+    check(phone_ticket is not None and "故障" not in said, f"keys: a callback registered, ticket {phone_ticket} read back")
+    said = call(base, "+8613800138102", [("keys", "1"), ("keys", "2"), ("keys", "0")], "keys, 0 while describing")
+    check(ticket_of(said) is not None and "故障" not in said, "keys: 0 pressed while describing is a normal turn")
+    said = call(base, "anonymous", [("keys", "0"), ("keys", "0")], "withheld")
+    check(said.count("来电号码没有显示") == 1 and said.endswith("<Hangup>"), "withheld number: told how to reach us, ended politely, no loop")
+
+    print("== a blind caller, by voice")
+    if speech:
+        consult = add_recording(provider, os.path.join(ROOT, "tests/data/call-speech/consult-0-normal.wav"))
+        said = call(base, "+8613800138103", [("answer", consult)], "voice")
+        if not check("劳动和工资" in said or "您是要" in said, "voice: 我要法律咨询 heard (the matter list, or a confirmation)"):
+            print("       heard: " + said[-300:])
+    else:
+        print("  skip (no Whisper model)")
+
+    print("== a deaf texter: the whole application by SMS")
+    me = "+8613700137101"
+    first = text(base, me, "你好，我想申请法律援助", "sms")
+    sms_ticket = (re.search(r"受理编号(\d{8})", first) or [None, None])[1]
+    sent_at = {}
+    for body in ["2", "1", "110105194912310 02x11", "1", "1", "1", "1", "1", "2", "2", "1", "2"]:
+        # A person reads each question first; the same text within 3 s is taken for a resend.
+        wait = sent_at.get(body, 0) + 3.2 - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        text(base, me, body, "sms")
+        sent_at[body] = time.time()
+    done = text(base, me, "老板拖欠我三个月工资，下周就要仲裁开庭", "sms")
+    check("预审" in done and "受理编号" in done, "sms: the application is pre-assessed and registered")
+    help_reply = text(base, me, "帮助", "sms")
+    check("法律咨询" in help_reply, "sms: 帮助 is answered with the menu")
+
+    print("== a duty lawyer's shift")
+    _, tok = api(base, "POST", "/tokens", body={"username": "zhang", "password": PASSWORD})
+    lawyer = tok["token"]
+    api(base, "PUT", "/duty", lawyer, {"on_duty": True})
+    handled = []
+    for round_ in range(3):
+        status, offer = api(base, "POST", "/queue/claim", lawyer)
+        if not check(status == 200 and offer and offer.get("state") == "offered", f"round {round_ + 1}: the lawyer is offered a case, not blocked ({offer})"):
+            break
+        a, ticket = offer["assignment"], offer["ticket"]
+        handled.append(ticket)
+        _, taken = api(base, "POST", f"/offers/{a}/accept", lawyer)
+        _, case = api(base, "GET", f"/consultations/{ticket}", lawyer)
+        if case["channel"] == "voice":
+            leg = [("AccountSid", ACCOUNT_SID), ("CallSid", "CA" + uuid.uuid4().hex), ("CallStatus", "in-progress")]
+            s, twiml = webhook(base, f"/twilio/callback/lawyer?a={a}", leg)
+            check(s == 200 and "律师回电" in twiml, "the lawyer hears the case whispered")
+            caller_call = None
+            for _ in range(50):
+                calls = [f for p, f in Provider.received if p.endswith("Calls.json") and f.get("MachineDetection")]
+                if calls:
+                    caller_call = calls[-1]
+                    break
+                time.sleep(0.1)
+            check(caller_call is not None, "the caller's phone rings (answering-machine detection on)")
+            sid = "CA" + uuid.uuid4().hex
+            time.sleep(0.3)
+            s, twiml = webhook(base, f"/twilio/callback/caller?a={a}", [("AccountSid", ACCOUNT_SID), ("CallSid", sid), ("CallStatus", "in-progress"), ("AnsweredBy", "human")])
+            check(s == 200 and "Conference" in twiml, "the caller joins the lawyer")
+            webhook(base, f"/twilio/callback/caller/status?a={a}", [("AccountSid", ACCOUNT_SID), ("CallSid", sid), ("CallStatus", "completed"), ("CallDuration", "240")])
+        else:
+            check(taken["state"] == "connected", "an SMS case is the lawyer's thread at once")
+            api(base, "POST", f"/consultations/{ticket}/messages", lawyer, {"text": "您好，我是值班律师张明。您的工资问题，请先准备劳动合同和工资条。"})
+        api(base, "POST", f"/consultations/{ticket}/notes", lawyer, {"text": "已回电，已解答"})
+        api(base, "POST", f"/consultations/{ticket}/close", lawyer, {"service_form": "legal_consultation", "outcome": "已解答并告知仲裁程序"})
+        _, offers = api(base, "GET", "/offers", lawyer)
+        check(offers == [], "after closing, the lawyer holds nothing")
+    check(phone_ticket in handled and sms_ticket in handled, f"the lawyer handled the phone case and the SMS case ({handled})")
+    closing = [f for p, f in Provider.received if "已办结" in f.get("Body", "")]
+    check(len(closing) >= 2, f"each closing is texted to the person ({len(closing)})")
+
+    print("== a caller who cannot choose (three silent turns): a callback with no place")
+    said = call(base, "+8613800138104", [("keys", ""), ("keys", ""), ("keys", "")], "silent")
+    check(ticket_of(said) is not None, "silent: a callback is registered, never a hang-up without one")
+
+    print("== a supervisor")
+    _, tok = api(base, "POST", "/tokens", body={"username": "sup", "password": PASSWORD})
+    sup = tok["token"]
+    _, queue = api(base, "GET", "/queue", sup)
+    check(isinstance(queue, list) and len(queue) >= 1, f"the default prefecture's supervisor sees the caller of no known place ({len(queue or [])})")
+    _, cases = api(base, "GET", "/consultations", sup)
+    check(isinstance(cases, list) and len(cases) >= 4, f"the supervisor sees the prefecture's cases ({len(cases or [])})")
+    api(base, "GET", "/roster", sup)
+    with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
+        metrics = r.read().decode()
+    check("# TYPE hotline_webhooks_total counter" in metrics and "hotline_build_info" in metrics, "/metrics is complete")
+
+
+if __name__ == "__main__":
+    main()
