@@ -1,7 +1,8 @@
 //! Chinese words for stored codes, as the console shows them.
 
 use crate::domain::legal_aid::Priority;
-use crate::domain::Matter;
+use crate::domain::roster::Skill;
+use crate::domain::{Matter, Regions};
 
 pub fn status(code: &str) -> &'static str {
     match code {
@@ -74,5 +75,53 @@ pub fn recording(purpose: &str) -> &'static str {
         "description" => "问题描述录音",
         "note" => "补充说明录音",
         _ => "录音",
+    }
+}
+
+/// What the queue and the case page add to an urgent case's priority (Art. 44).
+pub const URGENT: &str = "有期限或证据需要马上处理";
+
+/// A roster skill: a matter by its Chinese name, 手语, 短信, 方言：陕西话.
+pub fn skill(code: &str) -> String {
+    match Skill::parse(code) {
+        Some(Skill::Matter(m)) => m.chinese().to_owned(),
+        Some(Skill::SignLanguage) => "手语".into(),
+        Some(Skill::Sms) => "短信".into(),
+        Some(Skill::Dialect(d)) => format!("方言：{d}"),
+        None => "未知专长".into(),
+    }
+}
+
+/// A served region by name: 西安市, 西安市雁塔区; a township (9 digits) by its county, with
+/// its code, since the region file names no townships.
+pub fn region(regions: &Regions, code: &str) -> String {
+    if let Some(name) = regions.name_of(code) {
+        return name;
+    }
+    match code
+        .get(..6)
+        .filter(|_| code.len() == 9)
+        .and_then(|county| regions.name_of(county))
+    {
+        Some(county) => format!("{county}所辖乡镇（代码 {code}）"),
+        None => format!("不在本省区划表中的地区（代码 {code}）"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skills_and_regions_are_named() {
+        assert_eq!(skill("labour_wages"), "劳动和工资");
+        assert_eq!(skill("sign_language"), "手语");
+        assert_eq!(skill("sms"), "短信");
+        assert_eq!(skill("dialect:陕西话"), "方言：陕西话");
+        let r = Regions::shaanxi();
+        assert_eq!(region(&r, "610100"), "西安市");
+        assert_eq!(region(&r, "610113"), "西安市雁塔区");
+        assert_eq!(region(&r, "610113001"), "西安市雁塔区所辖乡镇（代码 610113001）");
+        assert_eq!(region(&r, "620102"), "不在本省区划表中的地区（代码 620102）");
     }
 }

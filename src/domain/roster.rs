@@ -19,6 +19,10 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, Utc, Weekday
 
 use super::{Matter, PhoneNumber};
 
+mod problem;
+
+pub use problem::{Problem, RosterError, TimeProblem};
+
 /// UTC+8, the time rosters are written in.
 pub fn beijing() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("valid offset")
@@ -105,15 +109,6 @@ pub fn on_duty(shifts: &[Shift], exceptions: &[Exception], at: DateTime<Utc>) ->
     shifts.iter().any(|s| s.weekday == weekday && inside(&s.hours))
 }
 
-/// A problem in the roster file, with the row (1 = the first lawyer) and column.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("row {row}, column {column}: {problem}")]
-pub struct RosterError {
-    pub row: usize,
-    pub column: &'static str,
-    pub problem: String,
-}
-
 /// Parses a whole roster file; every problem is reported, not only the first.
 pub fn parse_csv(text: &str) -> Result<Vec<RosterLawyer>, Vec<RosterError>> {
     let mut reader = csv::ReaderBuilder::new()
@@ -121,7 +116,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<RosterLawyer>, Vec<RosterError>> {
         .from_reader(text.as_bytes());
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
-        Err(e) => return Err(vec![error(0, "header", e.to_string())]),
+        Err(_) => return Err(vec![error(0, "", Problem::UnreadableHeader)]),
     };
     const COLUMNS: [&str; 7] = [
         "name",
@@ -135,18 +130,26 @@ pub fn parse_csv(text: &str) -> Result<Vec<RosterLawyer>, Vec<RosterError>> {
     let missing: Vec<RosterError> = COLUMNS
         .iter()
         .filter(|c| !headers.iter().any(|h| h == **c))
-        .map(|c| error(0, c, "missing from the header row".into()))
+        .map(|c| error(0, c, Problem::MissingColumn))
         .collect();
     if !missing.is_empty() {
         return Err(missing);
     }
     let (mut lawyers, mut errors) = (Vec::new(), Vec::new());
+    let mut phones = std::collections::HashMap::new();
     for (i, record) in reader.records().enumerate() {
         let row = i + 1;
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                errors.push(error(row, "row", e.to_string()));
+                let problem = match e.kind() {
+                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => Problem::FieldCount {
+                        found: *len,
+                        expected: *expected_len,
+                    },
+                    _ => Problem::UnreadableRow,
+                };
+                errors.push(error(row, "", problem));
                 continue;
             }
         };
@@ -158,19 +161,15 @@ pub fn parse_csv(text: &str) -> Result<Vec<RosterLawyer>, Vec<RosterError>> {
                 .unwrap_or_default()
                 .to_owned()
         };
+        if let Ok(phone) = PhoneNumber::parse(&field("phone")) {
+            if let Some(earlier) = phones.insert(phone.e164().to_owned(), row) {
+                errors.push(error(row, "phone", Problem::SamePhone(earlier)));
+                phones.insert(phone.e164().to_owned(), earlier);
+            }
+        }
         match parse_row(row, &field) {
             Ok(l) => lawyers.push(l),
             Err(mut e) => errors.append(&mut e),
-        }
-    }
-    let mut seen = std::collections::HashSet::new();
-    for (i, l) in lawyers.iter().enumerate() {
-        if !seen.insert(l.phone.e164().to_owned()) {
-            errors.push(error(
-                i + 1,
-                "phone",
-                "the same phone number is on an earlier row".into(),
-            ));
         }
     }
     if errors.is_empty() {
@@ -180,7 +179,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<RosterLawyer>, Vec<RosterError>> {
     }
 }
 
-fn error(row: usize, column: &'static str, problem: String) -> RosterError {
+fn error(row: usize, column: &'static str, problem: Problem) -> RosterError {
     RosterError { row, column, problem }
 }
 
@@ -192,50 +191,64 @@ fn parse_row(row: usize, field: &dyn Fn(&str) -> String) -> Result<RosterLawyer,
     let mut errors = Vec::new();
     let name = field("name");
     if name.is_empty() {
-        errors.push(error(row, "name", "empty".into()));
+        errors.push(error(row, "name", Problem::Empty));
     }
-    let phone = PhoneNumber::parse(&field("phone"))
-        .map_err(|_| errors.push(error(row, "phone", "not a valid phone number".into())))
+    let phone_text = field("phone");
+    let phone = PhoneNumber::parse(&phone_text)
+        .map_err(|_| {
+            let problem = match phone_text.is_empty() {
+                true => Problem::Empty,
+                false => Problem::Phone(phone_text.clone()),
+            };
+            errors.push(error(row, "phone", problem))
+        })
         .ok();
     let mut skills = Vec::new();
     for s in list(&field("skills")) {
         match Skill::parse(s) {
             Some(skill) => skills.push(skill),
-            None => errors.push(error(row, "skills", format!("unknown skill {s:?}"))),
+            None => errors.push(error(row, "skills", Problem::Skill(s.to_owned()))),
         }
     }
     let regions: Vec<String> = list(&field("regions")).map(str::to_owned).collect();
     for r in &regions {
         if !(r.len() == 6 || r.len() == 9) || !r.bytes().all(|b| b.is_ascii_digit()) {
-            errors.push(error(
-                row,
-                "regions",
-                format!("{r:?} is not a 6-digit (prefecture, county) or 9-digit (township) code"),
-            ));
+            errors.push(error(row, "regions", Problem::Region(r.clone())));
         }
     }
     if regions.is_empty() {
-        errors.push(error(row, "regions", "at least one region is needed".into()));
+        errors.push(error(row, "regions", Problem::NoRegion));
     }
-    let max_cases = match field("max_cases").parse::<u32>() {
+    let max_cases_text = field("max_cases");
+    let max_cases = match max_cases_text.parse::<u32>() {
         Ok(n) if (1..=100).contains(&n) => n,
         _ => {
-            errors.push(error(row, "max_cases", "a whole number from 1 to 100".into()));
+            errors.push(error(row, "max_cases", Problem::MaxCases(max_cases_text)));
             0
         }
+    };
+    let time = |column, entry: &str, problem| {
+        error(
+            row,
+            column,
+            Problem::Time {
+                entry: entry.to_owned(),
+                problem,
+            },
+        )
     };
     let mut shifts = Vec::new();
     for s in list(&field("shifts")) {
         match parse_shift(s) {
             Ok(mut parsed) => shifts.append(&mut parsed),
-            Err(problem) => errors.push(error(row, "shifts", format!("{s:?}: {problem}"))),
+            Err(problem) => errors.push(time("shifts", s, problem)),
         }
     }
     let mut exceptions = Vec::new();
     for e in list(&field("exceptions")) {
         match parse_exception(e) {
             Ok(parsed) => exceptions.push(parsed),
-            Err(problem) => errors.push(error(row, "exceptions", format!("{e:?}: {problem}"))),
+            Err(problem) => errors.push(time("exceptions", e, problem)),
         }
     }
     match (errors.is_empty(), phone) {
@@ -253,48 +266,48 @@ fn parse_row(row: usize, field: &dyn Fn(&str) -> String) -> Result<RosterLawyer,
 }
 
 /// `mon-fri 09:00-17:00` or `sat 09:00-12:00`.
-fn parse_shift(s: &str) -> Result<Vec<Shift>, String> {
-    let (days, hours) = s.split_once(' ').ok_or("expected DAYS HH:MM-HH:MM")?;
+fn parse_shift(s: &str) -> Result<Vec<Shift>, TimeProblem> {
+    let (days, hours) = s.split_once(' ').ok_or(TimeProblem::ShiftFormat)?;
     let hours = parse_hours(hours.trim())?;
     let day = |d: &str| {
         d.parse::<Weekday>()
             .map(|w| w.number_from_monday())
-            .map_err(|_| format!("{d:?} is not a day (mon … sun)"))
+            .map_err(|_| TimeProblem::Day(d.to_owned()))
     };
     let (first, last) = match days.split_once('-') {
         Some((a, b)) => (day(a)?, day(b)?),
         None => (day(days)?, day(days)?),
     };
     if first > last {
-        return Err("days must run forward, e.g. mon-fri".into());
+        return Err(TimeProblem::DaysBackwards);
     }
     Ok((first..=last).map(|weekday| Shift { weekday, hours }).collect())
 }
 
-fn parse_hours(s: &str) -> Result<Hours, String> {
-    let (a, b) = s.split_once('-').ok_or("expected HH:MM-HH:MM")?;
+fn parse_hours(s: &str) -> Result<Hours, TimeProblem> {
+    let (a, b) = s.split_once('-').ok_or(TimeProblem::HoursFormat)?;
     let minutes = |t: &str| {
         if t == "24:00" {
             return Ok(24 * 60);
         }
         NaiveTime::parse_from_str(t, "%H:%M")
             .map(|t| t.signed_duration_since(NaiveTime::MIN).num_minutes() as u32)
-            .map_err(|_| format!("{t:?} is not a time HH:MM"))
+            .map_err(|_| TimeProblem::Time(t.to_owned()))
     };
     let hours = Hours {
         start_min: minutes(a)?,
         end_min: minutes(b)?,
     };
     if hours.start_min >= hours.end_min {
-        return Err("a shift must end after it starts (split a night shift at midnight)".into());
+        return Err(TimeProblem::EndBeforeStart);
     }
     Ok(hours)
 }
 
 /// `2026-12-25 off` or `2026-12-31 09:00-12:00`.
-fn parse_exception(s: &str) -> Result<Exception, String> {
-    let (date, rest) = s.split_once(' ').ok_or("expected YYYY-MM-DD off|HH:MM-HH:MM")?;
-    let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| format!("{date:?} is not a date"))?;
+fn parse_exception(s: &str) -> Result<Exception, TimeProblem> {
+    let (date, rest) = s.split_once(' ').ok_or(TimeProblem::ExceptionFormat)?;
+    let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| TimeProblem::Date(date.to_owned()))?;
     let hours = match rest.trim() {
         "off" => None,
         h => Some(parse_hours(h)?),
@@ -363,9 +376,53 @@ mod tests {
         ] {
             assert!(named.contains(&expected), "{expected:?} in {errors:?}");
         }
-        assert!(errors.iter().any(|e| e.to_string().contains("cooking")));
+        assert!(errors.iter().any(|e| e.to_string().contains("“cooking”")));
         let missing = parse_csv("name,phone\n").unwrap_err();
         assert!(missing.iter().any(|e| e.column == "skills"));
+    }
+
+    /// A problem's text without what it quotes from the file (“…”): what is left is ours.
+    fn own_words(message: &str) -> String {
+        let mut out = String::new();
+        let mut quoted = false;
+        for c in message.chars() {
+            match c {
+                '“' => quoted = true,
+                '”' => quoted = false,
+                c if !quoted => out.push(c),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_problem_is_worded_in_chinese_with_its_row_and_column() {
+        let bad = "name,phone,skills,regions,max_cases,shifts,exceptions\n\
+                   ,12345,cooking;dialect:,61,0,mon-xyz 9-17;fri 18:00-09:00;sun-mon 09:00-10:00;mon 9,2026-13-01 off;2026-12-01\n\
+                   李四,13800000002,criminal,,2,mon 09:00-12:00,2026-12-01 25:00-26:00\n\
+                   王五,13800000002,criminal,610100,2,mon 09:00-12:00,\n\
+                   赵六,13800000003\n";
+        let mut errors = parse_csv(bad).unwrap_err();
+        errors.extend(parse_csv("name,phone\n").unwrap_err());
+        assert!(errors.len() >= 15, "{errors:?}");
+        for e in &errors {
+            let message = e.to_string();
+            let own = own_words(&message);
+            assert!(!own.bytes().any(|b| b.is_ascii_alphabetic()), "English in {message:?}");
+            assert!(
+                message.contains(&format!("“{}”列", e.column)) || e.column.is_empty(),
+                "{message}"
+            );
+            let place = if e.row == 0 {
+                "表头".to_owned()
+            } else {
+                format!("第 {} 行", e.row)
+            };
+            assert!(message.contains(&place), "{message}");
+        }
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert!(text.iter().any(|t| t.contains("“cooking”")), "{text:?}");
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::app::AppState;
 use crate::auth::login::{self, LoginError};
 use crate::desk::case::{self, CaseFile, CaseSummary, Close, Cost, MessageView};
 use crate::desk::queue::{self, Duty, OfferView, QueueEntry};
-use crate::desk::roster::{self, Imported, RosterEntry};
+use crate::desk::roster::{self, ImportError, Imported, RosterEntry};
 use crate::desk::DeskError;
 use crate::domain::Role;
 
@@ -36,6 +36,17 @@ pub enum ApiError {
     Login(#[from] LoginError),
     #[error(transparent)]
     Desk(#[from] DeskError),
+    #[error(transparent)]
+    Import(ImportError),
+}
+
+impl From<ImportError> for ApiError {
+    fn from(e: ImportError) -> Self {
+        match e {
+            ImportError::Desk(e) => ApiError::Desk(e),
+            e => ApiError::Import(e),
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -55,15 +66,19 @@ impl IntoResponse for ApiError {
         let (status, code) = match &self {
             ApiError::Unauthorized | ApiError::Login(LoginError::Wrong) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Login(LoginError::TooMany(_)) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
-            ApiError::Body(_) | ApiError::Desk(DeskError::Invalid(_)) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
-            ApiError::Desk(DeskError::Forbidden(_)) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::Body(_) | ApiError::Desk(DeskError::Invalid(_)) | ApiError::Import(ImportError::Invalid(_)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
+            }
+            ApiError::Desk(DeskError::Forbidden(_)) | ApiError::Import(ImportError::Outside { .. }) => {
+                (StatusCode::FORBIDDEN, "forbidden")
+            }
             ApiError::Desk(DeskError::NotFound(_)) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Desk(DeskError::Conflict(_)) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Desk(DeskError::Provider(e)) => {
                 tracing::warn!(error = %e, "API request: provider refused");
                 (StatusCode::BAD_GATEWAY, "provider")
             }
-            ApiError::Login(LoginError::Storage(_)) | ApiError::Desk(_) => {
+            ApiError::Login(LoginError::Storage(_)) | ApiError::Desk(_) | ApiError::Import(ImportError::Desk(_)) => {
                 tracing::error!(error = %self, "API request failed");
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }

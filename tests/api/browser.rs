@@ -1,5 +1,6 @@
 //! The console in a real browser: `tests/browser/console.mjs` drives Debian's headless Chromium
-//! through a lawyer's shift (sign in → on duty → claim → call back → note → SMS → close), checks
+//! through a lawyer's shift (sign in → on duty → claim → play the recording → call back → note →
+//! SMS → close) on a case with a legal-aid application and a recording, checks
 //! every page with axe-core, keeps screenshots in `target/browser/`, and validates the OpenAPI
 //! document. This test prepares the service and checks what the clicks did to the database and
 //! the provider. Without Chromium or the npm packages (`scripts/test` installs both) it is
@@ -8,7 +9,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use hotline::domain::Role;
+use hotline::domain::legal_aid::{assess, Screening};
+use hotline::domain::{Matter, Role};
+use hotline::storage::applications::NewApplication;
 
 use crate::desk::desk;
 use crate::helpers::{Backend, PASSWORD};
@@ -40,6 +43,27 @@ async fn a_lawyer_works_a_case_in_the_browser(backend: Backend) {
         return;
     }
     let d = desk(backend).await;
+    let db = &d.app.state.db;
+    let url = d.app.provider.add_recording(crate::helpers::tone_wav(8000, 0.5, 440.0));
+    db.add_recording(&d.consultation, "CA1", "description", url, 1).await.unwrap();
+    db.set_transcript(&d.consultation, url, "老板拖欠了三个月工资。").await.unwrap();
+    let wages = Screening {
+        matter: Some(Matter::LabourAndWages),
+        no_fixed_income: true,
+        ..Default::default()
+    };
+    db.record_application(&NewApplication {
+        origin_key: "test:browser:apply",
+        consultation_id: &d.consultation,
+        certificate: None,
+        prefecture: Some("610100"),
+        county: Some("610104"),
+        matter: Some("labour_wages"),
+        answers: vec!["no_fixed_income"],
+        assessment: &assess(&wages),
+    })
+    .await
+    .unwrap();
     let artifacts = format!("target/browser/{backend:?}").to_lowercase();
     let base = d.app.url("");
     let ticket = d.ticket.clone();
@@ -97,6 +121,7 @@ async fn a_lawyer_works_a_case_in_the_browser(backend: Backend) {
     for action in [
         "callback.claim",
         "case.read",
+        "recording.play",
         "case.call_back",
         "case.note",
         "case.sms",

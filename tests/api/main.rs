@@ -21,6 +21,7 @@ mod queue;
 mod resilience;
 mod retention;
 mod roster;
+mod roster_page;
 mod shift;
 mod simulate;
 mod sms;

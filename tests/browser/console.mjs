@@ -1,11 +1,12 @@
 // The console in headless Chromium (Debian's chromium, driven by playwright-core): a lawyer
 // signs in, goes on duty, claims the waiting case, calls back, writes a note, replies by SMS
-// and closes the case; display settings persist; a supervisor opens the roster. axe-core checks
+// and closes the case (playing a part of the caller's recording on the way); display settings
+// persist; a supervisor opens the roster and has an import refused. axe-core checks
 // every page (WCAG 2.1 A/AA and best practices) and must find nothing; a screenshot of each step
 // goes to $ARTIFACTS. Finally the API's OpenAPI document is validated. Run by the Rust test
 // tests/api/browser.rs, which prepares the service and checks what reached the database.
 import { createRequire } from "node:module";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 import SwaggerParser from "@apidevtools/swagger-parser";
 
@@ -75,6 +76,15 @@ try {
   await expectText("#status", "已为您保留这个案件");
   await audit("case-claimed");
 
+  // The recording's player: its source answers a byte range with the session's cookie.
+  await expectText("main", "问题描述录音");
+  const src = await page.locator("audio").first().getAttribute("src");
+  const [status, range] = await page.evaluate(async (src) => {
+    const r = await fetch(src, { headers: { Range: "bytes=0-43" } });
+    return [r.status, r.headers.get("content-range")];
+  }, src);
+  if (status !== 206 || !range.startsWith("bytes 0-43/")) fail(`recording range: ${status} ${range}`);
+
   await page.getByRole("button", { name: "回拨来电人" }).click();
   await expectText("#status", "正在回拨");
   await expectText("main", "正在呼叫律师");
@@ -112,6 +122,14 @@ try {
   await page.getByRole("link", { name: "排班" }).click();
   await expectText("main", "张明");
   await audit("roster");
+  // The example roster has lawyers outside this supervisor's prefecture: refused, the CSV kept.
+  const example = readFileSync("config/roster.example.csv", "utf8");
+  await page.getByLabel("排班表（CSV，格式见说明文档）").fill(example);
+  await page.getByRole("button", { name: "导入", exact: true }).click();
+  await expectText("#roster-problems", "王芳");
+  const kept = await page.getByLabel("排班表（CSV，格式见说明文档）").inputValue();
+  if (kept.trim() !== example.trim()) fail(`the pasted CSV was not kept: ${kept}`);
+  await audit("roster-refused");
   await page.goto(`${BASE_URL}/console/cases/${TICKET}`);
   await audit("case-as-supervisor");
 

@@ -49,7 +49,7 @@ fn body(f: &CaseFile, csrf: &str, lawyer: bool) -> Markup {
             dl class="facts" {
                 dt { "状态" } dd { (f.summary.status_label) }
                 dt { "优先级" } dd {
-                    @if f.urgent { span class="badge urgent" { (icon("&#9888;")) (f.priority_label) "，有期限或证据需要马上处理" } }
+                    @if f.urgent { span class="badge urgent" { (icon("&#9888;")) (f.priority_label) "，" (labels::URGENT) } }
                     @else { (f.priority_label) }
                 }
                 dt { "事项" } dd { (f.summary.matter_label) }

@@ -145,7 +145,7 @@ fn queue_table(waiting: &[QueueEntry], lawyer: bool, csrf: &str) -> Markup {
                                 }
                                 td {
                                     @if e.priority != "normal" || e.urgent {
-                                        span class="badge urgent" { (icon("&#9888;")) (e.priority_label) @if e.urgent { "，有期限" } }
+                                        span class="badge urgent" { (icon("&#9888;")) (e.priority_label) @if e.urgent { "，" (crate::desk::labels::URGENT) } }
                                     } @else { span class="badge" { (e.priority_label) } }
                                 }
                                 td { (e.waited_mins) " 分钟" }

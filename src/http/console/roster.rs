@@ -1,9 +1,10 @@
-//! The roster page for supervisors and admins: who is on duty and how busy, and importing a
-//! corrected roster file.
+//! The roster page for supervisors and admins: who is on duty and how busy (matters and regions
+//! by name), and importing a corrected roster file. An import that stores nothing shows the
+//! form again with the pasted CSV kept and each problem, in Chinese, by row.
 
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
-use axum::response::Redirect;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -11,7 +12,7 @@ use serde::Deserialize;
 use super::layout::{self, Page, Prefs};
 use super::{done, ConsoleError, Done};
 use crate::app::AppState;
-use crate::desk::roster;
+use crate::desk::roster::{self, ImportError};
 use crate::http::staff::ConsoleStaff;
 
 pub async fn page(
@@ -20,7 +21,23 @@ pub async fn page(
     headers: HeaderMap,
     Query(d): Query<Done>,
 ) -> Result<Markup, ConsoleError> {
-    let lawyers = roster::roster(&state, &who.staff).await?;
+    render(&state, &who, &headers, d.done.as_deref(), None).await
+}
+
+/// A refused import: what was pasted, and why it was refused.
+struct Refused<'a> {
+    csv: &'a str,
+    error: &'a ImportError,
+}
+
+async fn render(
+    state: &AppState,
+    who: &ConsoleStaff,
+    headers: &HeaderMap,
+    done: Option<&str>,
+    refused: Option<Refused<'_>>,
+) -> Result<Markup, ConsoleError> {
+    let lawyers = roster::roster(state, &who.staff).await?;
     let body = html! {
         section aria-labelledby="roster-h" {
             h2 id="roster-h" { "律师（" (lawyers.len()) "）" }
@@ -37,8 +54,8 @@ pub async fn page(
                             td { (l.presence_label) }
                             td { @if l.on_shift { "是" } @else { "否" } }
                             td { (l.open_cases) " / " (l.max_cases) }
-                            td { (l.skills.join("、")) }
-                            td { (l.regions.join("、")) }
+                            td { (l.skill_labels.join("、")) }
+                            td { (l.region_labels.join("、")) }
                         }
                     }
                 }
@@ -46,11 +63,21 @@ pub async fn page(
         }
         section aria-labelledby="import-h" {
             h2 id="import-h" { "导入排班表" }
+            @if let Some(r) = &refused {
+                div id="roster-problems" class="problems" role="alert" {
+                    p { strong { (heading(r.error)) } }
+                    ul { @for p in r.error.problems() { li { (p) } } }
+                }
+            }
             form method="post" action="/console/roster" {
                 input type="hidden" name="csrf" value=(who.csrf);
                 label for="roster-csv" { "排班表（CSV，格式见说明文档）" }
                 p id="roster-hint" class="hint" { "列：name,phone,skills,regions,max_cases,shifts,exceptions。已有的律师按电话号码更新；有任何一行错误则不保存。" }
-                textarea id="roster-csv" name="csv" rows="8" required aria-describedby="roster-hint" {}
+                textarea id="roster-csv" name="csv" rows="8" required
+                    aria-describedby={ "roster-hint" @if refused.is_some() { " roster-problems" } }
+                    aria-invalid=[refused.as_ref().map(|_| "true")] {
+                    @if let Some(r) = &refused { (r.csv) }
+                }
                 button type="submit" { "导入" }
             }
         }
@@ -61,11 +88,21 @@ pub async fn page(
             staff: Some(&who.staff),
             csrf: &who.csrf,
             current: "/console/roster",
-            prefs: Prefs::of(&headers),
-            done: d.done.as_deref(),
+            prefs: Prefs::of(headers),
+            done,
         },
         body,
     ))
+}
+
+fn heading(e: &ImportError) -> String {
+    match e {
+        ImportError::Invalid(errors) => format!("没有导入：排班表有 {} 处问题，请改正后再导入", errors.len()),
+        ImportError::Outside { prefecture, .. } => {
+            format!("没有导入：主管只能导入服务地区都在{prefecture}的律师，下面这些行不符合")
+        }
+        ImportError::Desk(_) => "没有导入".into(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -77,12 +114,27 @@ pub struct ImportForm {
 pub async fn import(
     State(state): State<AppState>,
     who: ConsoleStaff,
+    headers: HeaderMap,
     Form(f): Form<ImportForm>,
-) -> Result<Redirect, ConsoleError> {
+) -> Result<Response, ConsoleError> {
     who.check(&f.csrf)?;
-    let r = roster::import(&state, &who.staff, &f.csv).await?;
-    Ok(done(
-        "/console/roster",
-        &format!("排班表已导入：新增 {} 人，更新 {} 人", r.added, r.updated),
-    ))
+    let error = match roster::import(&state, &who.staff, &f.csv).await {
+        Ok(r) => {
+            let message = format!("排班表已导入：新增 {} 人，更新 {} 人", r.added, r.updated);
+            return Ok(done("/console/roster", &message).into_response());
+        }
+        // Not a manager, or the database: no form to show again.
+        Err(ImportError::Desk(e)) => return Err(e.into()),
+        Err(e) => e,
+    };
+    let status = match error {
+        ImportError::Outside { .. } => StatusCode::FORBIDDEN,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    let refused = Refused {
+        csv: &f.csv,
+        error: &error,
+    };
+    let page = render(&state, &who, &headers, None, Some(refused)).await?;
+    Ok((status, page).into_response())
 }
