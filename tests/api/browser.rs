@@ -45,8 +45,12 @@ async fn a_lawyer_works_a_case_in_the_browser(backend: Backend) {
     let d = desk(backend).await;
     let db = &d.app.state.db;
     let url = d.app.provider.add_recording(crate::helpers::tone_wav(8000, 0.5, 440.0));
-    db.add_recording(&d.consultation, "CA1", "description", url, 1).await.unwrap();
-    db.set_transcript(&d.consultation, url, "老板拖欠了三个月工资。").await.unwrap();
+    db.add_recording(&d.consultation, "CA1", "description", url, 1)
+        .await
+        .unwrap();
+    db.set_transcript(&d.consultation, url, "老板拖欠了三个月工资。")
+        .await
+        .unwrap();
     let wages = Screening {
         matter: Some(Matter::LabourAndWages),
         no_fixed_income: true,
