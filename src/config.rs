@@ -193,6 +193,7 @@ pub struct WhisperSettings {
     pub workers: usize,
     pub threads: usize,
     pub queue_wait_ms: u64,
+    pub transcript_threads: usize,
     pub menu_window_secs: u32,
     pub accept: f32,
     /// `accept` for an answer chosen by scoring the options against the audio.

@@ -10,7 +10,7 @@
 
 use std::ffi::c_void;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -73,6 +73,9 @@ pub struct Pool {
     pub threads: usize,
     /// How long a menu answer waits for a free worker.
     pub queue_wait: Duration,
+    /// Threads of the one recognition thread that transcribes descriptions in the background,
+    /// beside the menu answers' workers (so a caller's answer never waits for a transcript).
+    pub transcript_threads: usize,
 }
 
 impl Pool {
@@ -81,6 +84,7 @@ impl Pool {
             workers: w.workers,
             threads: w.threads,
             queue_wait: Duration::from_millis(w.queue_wait_ms),
+            transcript_threads: w.transcript_threads,
         }
     }
 }
@@ -93,35 +97,37 @@ pub struct Recogniser {
 
 struct Inner {
     ctx: WhisperContext,
-    permits: Arc<Semaphore>,
-    threads: i32,
+    /// Menu answers: a caller waits on the line.
+    answers: Lane,
+    /// Transcripts of descriptions, in the background.
+    transcripts: Lane,
     queue_wait: Duration,
     /// Set by [`Recogniser::stop`]: every recognition ends at its next check.
     stopping: AtomicBool,
-    /// To the recognition threads: one long-lived thread per worker, so memory the allocator
-    /// keeps after a recognition is reused by the next, not left behind with a thread.
+}
+
+/// Recognition threads of their own, long-lived (so memory the allocator keeps after a
+/// recognition is reused by the next, not left behind with a thread), and their slots.
+struct Lane {
+    permits: Arc<Semaphore>,
     jobs: mpsc::Sender<Job>,
-    /// Menu answers waiting for a worker: transcripts let them go first.
-    answers_waiting: AtomicUsize,
-    /// The transcript running now, which a waiting menu answer stops.
-    background: Mutex<Option<Running>>,
+    threads: i32,
 }
 
-/// A transcript in progress; `preempted` (its abort flag) stops it.
-#[derive(Clone)]
-struct Running {
-    preempted: Arc<AtomicBool>,
+impl Lane {
+    fn close(&self) {
+        self.permits.close();
+    }
 }
 
-/// How long a transcript may wait for a worker in all.
-const BACKGROUND_WAIT: Duration = Duration::from_secs(600);
-/// How long a transcript steps aside for callers' answers before trying again.
-const YIELD_FOR: Duration = Duration::from_millis(500);
+/// How long a transcript may wait for its worker.
+const TRANSCRIPT_WAIT: Duration = Duration::from_secs(600);
 
 /// One recognition for a recognition thread; the slot (`permit`) is held until it ends.
 struct Job {
     samples: Vec<f32>,
     mode: Mode,
+    threads: i32,
     abandoned: Arc<AtomicBool>,
     permit: OwnedSemaphorePermit,
     reply: oneshot::Sender<Result<Transcript, AsrError>>,
@@ -136,7 +142,7 @@ fn recognition_thread(inner: Weak<Inner>, jobs: Arc<Mutex<mpsc::Receiver<Job>>>)
         };
         let Some(inner) = inner.upgrade() else { return };
         let this = Recogniser { inner };
-        let result = this.recognise_inner(&job.samples, &job.mode, &job.abandoned);
+        let result = this.recognise_inner(&job.samples, &job.mode, &job.abandoned, job.threads);
         drop(this);
         drop(job.permit);
         let _ = job.reply.send(result);
@@ -182,22 +188,32 @@ impl Recogniser {
         let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())
             .map_err(|e| AsrError::NoModel(format!("{}: {e}", path.display())))?;
         let workers = pool.workers.max(1);
-        let (jobs, queue) = mpsc::channel();
+        let (answer_jobs, answer_queue) = mpsc::channel();
+        let (transcript_jobs, transcript_queue) = mpsc::channel();
         let inner = Arc::new(Inner {
             ctx,
-            permits: Arc::new(Semaphore::new(workers)),
-            threads: pool.threads.max(1) as i32,
+            answers: Lane {
+                permits: Arc::new(Semaphore::new(workers)),
+                jobs: answer_jobs,
+                threads: pool.threads.max(1) as i32,
+            },
+            transcripts: Lane {
+                permits: Arc::new(Semaphore::new(1)),
+                jobs: transcript_jobs,
+                threads: pool.transcript_threads.max(1) as i32,
+            },
             queue_wait: pool.queue_wait,
             stopping: AtomicBool::new(false),
-            jobs,
-            answers_waiting: AtomicUsize::new(0),
-            background: Mutex::new(None),
         });
-        let queue = Arc::new(Mutex::new(queue));
-        for i in 0..workers {
-            let (inner, queue) = (Arc::downgrade(&inner), queue.clone());
+        let answer_queue = Arc::new(Mutex::new(answer_queue));
+        let transcript_queue = Arc::new(Mutex::new(transcript_queue));
+        let threads = (0..workers)
+            .map(|i| (format!("whisper-{i}"), answer_queue.clone()))
+            .chain(std::iter::once(("whisper-bg".to_owned(), transcript_queue)));
+        for (name, queue) in threads {
+            let inner = Arc::downgrade(&inner);
             std::thread::Builder::new()
-                .name(format!("whisper-{i}"))
+                .name(name)
                 .spawn(move || recognition_thread(inner, queue))
                 .map_err(|e| AsrError::Whisper(format!("no recognition thread: {e}")))?;
         }
@@ -206,91 +222,29 @@ impl Recogniser {
 
     /// Recognises off the async runtime. A menu answer (a caller waits on the line) waits at
     /// most the configured queue time for a free worker, then gives up with [`AsrError::Busy`]
-    /// so the call can go on by keys; it comes before any transcript, which yields to it and is
-    /// taken up again afterwards. Dropping the returned future (a timeout) stops the
+    /// so the call can go on by keys; transcripts run on a recognition thread of their own, so
+    /// an answer never waits for one. Dropping the returned future (a timeout) stops the
     /// recognition; its worker slot is free again only once whisper.cpp has stopped.
     pub async fn recognise(&self, samples: Vec<f32>, mode: Mode) -> Result<Transcript, AsrError> {
         if self.is_stopping() {
             return Err(AsrError::Cancelled);
         }
-        match mode {
-            Mode::Menu { .. } => self.answer_now(samples, mode).await,
-            Mode::Free | Mode::Default => self.in_background(samples, mode).await,
-        }
-    }
-
-    async fn answer_now(&self, samples: Vec<f32>, mode: Mode) -> Result<Transcript, AsrError> {
-        let inner = &self.inner;
-        let permit = match inner.permits.clone().try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                inner.answers_waiting.fetch_add(1, Ordering::SeqCst);
-                // A transcript in progress stops and is taken up again later.
-                if let Some(running) = inner.background.lock().ok().and_then(|b| b.clone()) {
-                    running.preempted.store(true, Ordering::SeqCst);
-                }
-                let acquired = tokio::time::timeout(inner.queue_wait, inner.permits.clone().acquire_owned()).await;
-                inner.answers_waiting.fetch_sub(1, Ordering::SeqCst);
-                acquired.map_err(|_| AsrError::Busy)?.map_err(|_| AsrError::Busy)?
-            }
+        let (lane, wait) = match mode {
+            Mode::Menu { .. } => (&self.inner.answers, self.inner.queue_wait),
+            Mode::Free | Mode::Default => (&self.inner.transcripts, TRANSCRIPT_WAIT),
         };
+        let permit = tokio::time::timeout(wait, lane.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| AsrError::Busy)?
+            .map_err(|_| AsrError::Busy)?;
         let abandoned = Arc::new(AtomicBool::new(false));
         let _abandon = AbandonOnDrop(abandoned.clone());
-        self.run(samples, mode, abandoned, permit).await
-    }
-
-    /// A transcript: waits its turn, yields to menu answers (stopped and started again), and is
-    /// given up only after `BACKGROUND_WAIT` without a free worker.
-    async fn in_background(&self, samples: Vec<f32>, mode: Mode) -> Result<Transcript, AsrError> {
-        let inner = &self.inner;
-        let started = Instant::now();
-        loop {
-            let left = BACKGROUND_WAIT.saturating_sub(started.elapsed());
-            let permit = tokio::time::timeout(left, inner.permits.clone().acquire_owned())
-                .await
-                .map_err(|_| AsrError::Busy)?
-                .map_err(|_| AsrError::Busy)?;
-            if inner.answers_waiting.load(Ordering::SeqCst) > 0 {
-                drop(permit);
-                tokio::time::sleep(YIELD_FOR).await;
-                continue;
-            }
-            let preempted = Arc::new(AtomicBool::new(false));
-            if let Ok(mut running) = inner.background.lock() {
-                *running = Some(Running {
-                    preempted: preempted.clone(),
-                });
-            }
-            let _abandon = AbandonOnDrop(preempted.clone());
-            let result = self.run(samples.clone(), mode.clone(), preempted.clone(), permit).await;
-            if let Ok(mut running) = inner.background.lock() {
-                if running.as_ref().is_some_and(|r| Arc::ptr_eq(&r.preempted, &preempted)) {
-                    *running = None;
-                }
-            }
-            match result {
-                Err(AsrError::Cancelled) if !self.is_stopping() && started.elapsed() < BACKGROUND_WAIT => {
-                    tracing::debug!("transcript yielded to a caller's answer; taken up again");
-                    tokio::time::sleep(YIELD_FOR).await;
-                }
-                other => return other,
-            }
-        }
-    }
-
-    async fn run(
-        &self,
-        samples: Vec<f32>,
-        mode: Mode,
-        abandoned: Arc<AtomicBool>,
-        permit: OwnedSemaphorePermit,
-    ) -> Result<Transcript, AsrError> {
         let (reply, answer) = oneshot::channel();
-        self.inner
-            .jobs
+        lane.jobs
             .send(Job {
                 samples,
                 mode,
+                threads: lane.threads,
                 abandoned,
                 permit,
                 reply,
@@ -302,7 +256,8 @@ impl Recogniser {
     /// Stops every recognition running or waiting (the service is shutting down).
     pub fn stop(&self) {
         self.inner.stopping.store(true, Ordering::Relaxed);
-        self.inner.permits.close();
+        self.inner.answers.close();
+        self.inner.transcripts.close();
     }
 
     fn is_stopping(&self) -> bool {
@@ -311,10 +266,16 @@ impl Recogniser {
 
     /// Recognises on the calling thread (the CLI and the benchmarks).
     pub fn recognise_blocking(&self, samples: &[f32], mode: &Mode) -> Result<Transcript, AsrError> {
-        self.recognise_inner(samples, mode, &AtomicBool::new(false))
+        self.recognise_inner(samples, mode, &AtomicBool::new(false), self.inner.answers.threads)
     }
 
-    fn recognise_inner(&self, samples: &[f32], mode: &Mode, abandoned: &AtomicBool) -> Result<Transcript, AsrError> {
+    fn recognise_inner(
+        &self,
+        samples: &[f32],
+        mode: &Mode,
+        abandoned: &AtomicBool,
+        threads: i32,
+    ) -> Result<Transcript, AsrError> {
         let clip = match mode {
             Mode::Menu { .. } => trim_silence(samples),
             Mode::Free | Mode::Default => samples,
@@ -349,7 +310,7 @@ impl Recogniser {
             abandoned,
             stopping: &self.inner.stopping,
         };
-        let mut params = self.params(mode, clip.len());
+        let mut params = self.params(mode, clip.len(), threads);
         // SAFETY: `abort` lives until the end of this function, past `full`.
         unsafe {
             params.set_abort_callback(Some(should_abort));
@@ -438,7 +399,7 @@ impl Recogniser {
             (logits.to_vec(), lse)
         };
         let lp = |d: &(Vec<f32>, f32), token: i32| d.0[token as usize] - d.1;
-        let threads = self.inner.threads as usize;
+        let threads = self.inner.answers.threads as usize;
         let lang = whisper_rs::get_lang_id("zh").unwrap_or(1);
         let prefix = [
             ctx.token_sot(),
@@ -476,9 +437,9 @@ impl Recogniser {
         Ok(scores)
     }
 
-    fn params<'a>(&self, mode: &'a Mode, samples: usize) -> FullParams<'a, 'a> {
+    fn params<'a>(&self, mode: &'a Mode, samples: usize, threads: i32) -> FullParams<'a, 'a> {
         let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
-        p.set_n_threads(self.inner.threads);
+        p.set_n_threads(threads);
         p.set_language(Some("zh"));
         p.set_print_progress(false);
         p.set_print_realtime(false);
