@@ -27,6 +27,23 @@ pub fn matter(code: Option<&str>) -> &'static str {
     code.and_then(Matter::parse).map_or("未选择", Matter::chinese)
 }
 
+/// An outbound text's delivery, as the thread shows it.
+pub fn message_status(code: &str) -> &'static str {
+    match code {
+        "queued" => "发送中",
+        "sent" => "已发出",
+        "delivered" => "已送达",
+        "undelivered" => "未送达",
+        "failed" => "发送失败",
+        _ => "状态未知",
+    }
+}
+
+/// Not delivered: shown in red (and in words).
+pub fn message_failed(code: &str) -> bool {
+    matches!(code, "undelivered" | "failed")
+}
+
 pub fn channel(code: &str) -> &'static str {
     match code {
         "sms" => "短信",

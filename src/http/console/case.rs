@@ -108,7 +108,17 @@ fn body(f: &CaseFile, csrf: &str, lawyer: bool) -> Markup {
             @if f.messages.is_empty() { p { "没有短信。" } } @else {
                 ol class="thread" {
                     @for m in &f.messages {
-                        li { strong { (labels::direction(&m.direction)) } "（" (short_time(&m.at)) "）：" (m.body) }
+                        li {
+                            strong { (labels::direction(&m.direction)) } "（" (short_time(&m.at)) "）：" (m.body)
+                            @if m.direction == "out" {
+                                " "
+                                @if labels::message_failed(&m.status) {
+                                    span class="badge failed" { (labels::message_status(&m.status)) }
+                                } @else {
+                                    span class="badge" { (labels::message_status(&m.status)) }
+                                }
+                            }
+                        }
                     }
                 }
             }
