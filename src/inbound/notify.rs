@@ -11,7 +11,6 @@ use crate::app::AppState;
 use crate::domain::PhoneNumber;
 use crate::providers::twilio::{twiml, RestError, SmsRequest};
 use crate::providers::MessageStatus;
-use crate::storage::messages::NewMessage;
 use crate::storage::StorageError;
 
 use super::sms::SIGNATURE;
@@ -115,16 +114,8 @@ async fn send_one(
 ) -> Result<(), StorageError> {
     let id = state
         .db
-        .insert_message(&NewMessage {
-            provider_sid: None,
-            inbound: false,
-            caller_id,
-            consultation_id: Some(consultation_id),
-            body,
-            status: MessageStatus::Unknown,
-        })
-        .await?
-        .expect("a message without a provider id cannot be a duplicate");
+        .insert_outbound(caller_id, consultation_id, body, MessageStatus::Unknown)
+        .await?;
     deliver(state, &id, to, body).await
 }
 

@@ -102,16 +102,12 @@ async fn messages(
     for body in crate::sms::split(body, SIGNATURE) {
         let tracked = state
             .db
-            .insert_message(&NewMessage {
-                provider_sid: None,
-                inbound: false,
-                caller_id,
-                consultation_id: Some(consultation_id),
-                body: &body,
-                status: MessageStatus::Queued,
-            })
+            .insert_outbound(caller_id, consultation_id, &body, MessageStatus::Queued)
             .await?;
-        actions.push(Action::Message { body, tracked });
+        actions.push(Action::Message {
+            body,
+            tracked: Some(tracked),
+        });
     }
     Ok(actions)
 }

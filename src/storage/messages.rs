@@ -57,6 +57,27 @@ impl Db {
     }
 
     /// Threads a stored message into its consultation.
+    /// An outbound text in a consultation's thread, before it is sent (no provider id yet).
+    pub async fn insert_outbound(
+        &self,
+        caller_id: &str,
+        consultation_id: &str,
+        body: &str,
+        status: MessageStatus,
+    ) -> Result<String, StorageError> {
+        let stored = self
+            .insert_message(&NewMessage {
+                provider_sid: None,
+                inbound: false,
+                caller_id,
+                consultation_id: Some(consultation_id),
+                body,
+                status,
+            })
+            .await?;
+        Ok(stored.expect("a message without a provider id cannot be a duplicate"))
+    }
+
     pub async fn set_message_consultation(&self, id: &str, consultation_id: &str) -> Result<(), StorageError> {
         sqlx::query("UPDATE sms_messages SET consultation_id = $1, updated_at = $2 WHERE id = $3")
             .bind(consultation_id)

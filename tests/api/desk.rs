@@ -7,7 +7,7 @@ use hotline::domain::roster::parse_csv;
 use hotline::domain::{Channel, Role};
 use hotline::routing::queue::Waiting;
 use hotline::routing::CallbackQueue;
-use hotline::storage::consultations::{Details, NewConsultation};
+use hotline::storage::consultations::{Consultation, Details, NewConsultation};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -54,14 +54,36 @@ pub async fn desk(backend: Backend) -> Desk {
     db.import_roster(&parse_csv(ROSTER).unwrap()).await.unwrap();
     let lawyers = db.lawyers().await.unwrap();
     let id = |name: &str| lawyers.iter().find(|l| l.name == name).unwrap().id.clone();
-    let phone = hotline::domain::PhoneNumber::parse("+8613900000077").unwrap();
-    let caller = db.upsert_caller(&phone).await.unwrap();
+    let c = waiting_case(&app, Channel::Voice, "test:desk", "+8613900000077").await;
+    Desk {
+        zhang: app.staff("zhang", Role::Lawyer, Some(&id("张明"))).await,
+        li: app.staff("lihua", Role::Lawyer, Some(&id("李华"))).await,
+        supervisor: app.staff("sup", Role::Supervisor, Some("610100")).await,
+        other_supervisor: app.staff("sup2", Role::Supervisor, Some("610200")).await,
+        admin: app.staff("admin", Role::Admin, None).await,
+        ticket: c.ticket.as_str().to_owned(),
+        consultation: c.id,
+        browser: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        app,
+    }
+}
+
+/// A waiting labour case in 西安 (张明's matter and region) on this channel, queued.
+pub async fn waiting_case(app: &TestApp, channel: Channel, origin: &str, phone: &str) -> Consultation {
+    let db = &app.state.db;
+    let caller = db
+        .upsert_caller(&hotline::domain::PhoneNumber::parse(phone).unwrap())
+        .await
+        .unwrap();
     let (c, _) = db
         .open_consultation(&NewConsultation {
-            origin_key: "test:desk",
+            origin_key: origin,
             caller_id: &caller,
             call_sid: None,
-            channel: Channel::Voice,
+            channel,
         })
         .await
         .unwrap();
@@ -80,20 +102,7 @@ pub async fn desk(backend: Backend) -> Desk {
         .enqueue(&Waiting::of(&c))
         .await
         .unwrap();
-    Desk {
-        zhang: app.staff("zhang", Role::Lawyer, Some(&id("张明"))).await,
-        li: app.staff("lihua", Role::Lawyer, Some(&id("李华"))).await,
-        supervisor: app.staff("sup", Role::Supervisor, Some("610100")).await,
-        other_supervisor: app.staff("sup2", Role::Supervisor, Some("610200")).await,
-        admin: app.staff("admin", Role::Admin, None).await,
-        ticket: c.ticket.as_str().to_owned(),
-        consultation: c.id,
-        browser: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        app,
-    }
+    c
 }
 
 impl Desk {

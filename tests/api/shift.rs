@@ -6,7 +6,7 @@
 use hotline::domain::Channel;
 use hotline::routing::queue::Waiting;
 use hotline::routing::CallbackQueue;
-use hotline::storage::consultations::{Details, NewConsultation};
+use hotline::storage::consultations::NewConsultation;
 use reqwest::Method;
 use serde_json::json;
 
@@ -22,36 +22,11 @@ backends!(
 
 /// A waiting labour case in 西安 (张明's matter and region) on this channel; returns its ticket.
 async fn waiting_case(d: &Desk, channel: Channel, origin: &str, phone: &str) -> String {
-    let db = &d.app.state.db;
-    let caller = db
-        .upsert_caller(&hotline::domain::PhoneNumber::parse(phone).unwrap())
+    crate::desk::waiting_case(&d.app, channel, origin, phone)
         .await
-        .unwrap();
-    let (c, _) = db
-        .open_consultation(&NewConsultation {
-            origin_key: origin,
-            caller_id: &caller,
-            call_sid: None,
-            channel,
-        })
-        .await
-        .unwrap();
-    db.add_details(
-        &c.id,
-        &Details {
-            matter: Some("labour_wages"),
-            prefecture: Some("610100"),
-            county: Some("610104"),
-        },
-    )
-    .await
-    .unwrap();
-    let c = db.consultation_by_id(&c.id).await.unwrap().unwrap();
-    CallbackQueue::new(&d.app.state.kv)
-        .enqueue(&Waiting::of(&c))
-        .await
-        .unwrap();
-    c.ticket.as_str().to_owned()
+        .ticket
+        .as_str()
+        .to_owned()
 }
 
 async fn claim(d: &Desk) -> serde_json::Value {
