@@ -27,8 +27,10 @@ const ESPEAK_MIN_ACCURACY: f64 = 0.89;
 const ESPEAK_MAX_WRONGLY_TAKEN: usize = 1;
 /// Measured: corpus character error rate 8/68 (11.8 %) on the clean clips and 11/68 (16.2 %) on
 /// the phone-line copies (the set's README: 17.6 % / 16.2 % with whisper-rs defaults, no
-/// prompt); one character of slack each.
-const MAX_REAL_CER: [(&str, f64); 2] = [("clean", 0.133), ("tel", 0.177)];
+/// prompt). On another machine of the same kind the same code and model give 12/68 clean (and
+/// 11/68 tel): whisper.cpp is built for the CPU it is built on, and greedy decoding flips at the
+/// margins. The clean threshold holds on both, with one character of slack; tel as before.
+const MAX_REAL_CER: [(&str, f64); 2] = [("clean", 0.192), ("tel", 0.177)];
 
 fn recogniser(model: &Path) -> Recogniser {
     Recogniser::load(model, Pool::from_settings(&Settings::defaults().whisper)).expect("model loads")
