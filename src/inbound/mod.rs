@@ -73,8 +73,15 @@ async fn act(state: &AppState, event: InboundEvent, context: Context) -> Result<
         }
         InboundEvent::CallbackStatus { leg, status, .. } => {
             let assignment = context.assignment.ok_or(HandleError::NoAssignment)?;
-            crate::routing::callback::leg_status(&state, &assignment, leg, status).await?;
-            Ok(Vec::new())
+            match crate::routing::callback::leg_status(&state, &assignment, leg, status).await {
+                // A report about an assignment we do not have: acknowledged (a retry would
+                // change nothing), not an outage.
+                Err(crate::routing::callback::CallbackError::Unknown(id)) => {
+                    tracing::warn!(assignment = %id, "status report for an unknown callback ignored");
+                    Ok(Vec::new())
+                }
+                done => done.map(|_| Vec::new()).map_err(Into::into),
+            }
         }
         InboundEvent::SmsReceived {
             message_sid,

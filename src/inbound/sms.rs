@@ -50,8 +50,11 @@ pub async fn received(state: &AppState, message_sid: &str, from: &str, body: &st
         return Ok(Vec::new()); // the same delivery again
     };
     if is_duplicate(state, &caller_id, body).await {
-        tracing::info!(message_sid, "the same text again within seconds: stored, not acted on");
-        return Ok(Vec::new());
+        tracing::info!(
+            message_sid,
+            "the same text again within seconds: stored, not acted on; the question is asked again"
+        );
+        return ask_again(state, &caller_id).await;
     }
     let reading = read(body);
     let (consultation, created) = state
@@ -110,6 +113,20 @@ async fn messages(
         });
     }
     Ok(actions)
+}
+
+/// The conversation's current question again: the answer to a text taken for a resend, so the
+/// person is never left with nothing (if it was a real answer, they see it was not taken).
+async fn ask_again(state: &AppState, caller_id: &str) -> Result<Vec<Action>, HandleError> {
+    let (Some(convo), Some(c)) = (
+        state.db.sms_conversation(caller_id).await?,
+        state.db.open_consultation_of(caller_id).await?,
+    ) else {
+        return Ok(Vec::new());
+    };
+    let (_, again) = step(&state.flow, convo.state, Event::Resume, state.settings.ivr.max_tries);
+    let texts = again.say.iter().map(|l| text_of(state, l)).collect();
+    messages(state, caller_id, &c.id, texts).await
 }
 
 /// Some phones and gateways resend a message; the same number and text within seconds is

@@ -95,6 +95,7 @@ prompts!(
     sms_assessment,
     callback_whisper,
     callback_greeting,
+    callback_ended,
     callback_no_answer_lawyer,
     queue_wait,
     sms_unreachable,

@@ -176,6 +176,13 @@ pub async fn answered(
     answered_by: Option<&str>,
 ) -> Result<Vec<Action>, CallbackError> {
     let a = load(state, assignment_id).await?;
+    if !a.state.is_active() {
+        // The case was closed (or the callback ended) while this phone rang: nothing to join.
+        return Ok(vec![
+            script::say(&state.prompts, &Line::prompt("callback_ended")),
+            Action::Hangup,
+        ]);
+    }
     match leg {
         Leg::Lawyer => {
             let whisper = whisper(state, &a).await?;

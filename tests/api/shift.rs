@@ -18,6 +18,7 @@ backends!(
     a_lawyer_who_closes_an_sms_case_is_free_again,
     a_declined_case_leaves_the_lawyers_list,
     cases_of_no_known_place_are_the_default_prefectures,
+    a_case_closed_while_the_lawyers_phone_rings_rings_nobody_else,
 );
 
 /// A waiting labour case in 西安 (张明's matter and region) on this channel; returns its ticket.
@@ -214,5 +215,51 @@ async fn cases_of_no_known_place_are_the_default_prefectures(backend: Backend) {
         )
         .await;
     assert_eq!(status, 403);
+    d.app.stop().await;
+}
+
+async fn a_case_closed_while_the_lawyers_phone_rings_rings_nobody_else(backend: Backend) {
+    use crate::provider::{pairs, post_signed, sid};
+    let d = desk(backend).await;
+    let a = d.zhang_claims().await;
+    let (status, taken) = d
+        .api(Method::POST, &format!("/offers/{a}/accept"), &d.zhang, None)
+        .await;
+    assert_eq!(status, 200, "{taken}");
+    assert_eq!(taken["state"], "calling_lawyer");
+    let (status, _) = d
+        .api(
+            Method::POST,
+            &format!("/consultations/{}/close", d.ticket),
+            &d.zhang,
+            Some(json!({"service_form": "legal_consultation", "outcome": "来电人已自行解决"})),
+        )
+        .await;
+    assert!(status.is_success());
+    // The lawyer picks up after all: told, and the call ends; the caller is not rung.
+    let calls_before = d.app.provider.requests().len();
+    let leg = pairs(&[
+        ("AccountSid", crate::helpers::ACCOUNT_SID),
+        ("CallSid", &sid("CA")),
+        ("CallStatus", "in-progress"),
+    ]);
+    let reply = post_signed(&d.app, &format!("/twilio/callback/lawyer?a={a}"), &leg, &[]).await;
+    let xml = reply.assert_twiml();
+    assert!(xml.contains("这次回拨已经结束") && xml.contains("<Hangup/>"), "{xml}");
+    assert!(!xml.contains("Conference"), "{xml}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let rung = d.app.provider.requests()[calls_before..]
+        .iter()
+        .filter(|r| r.path.ends_with("Calls.json"))
+        .count();
+    assert_eq!(rung, 0, "nobody else is rung");
+    // A status report about an assignment that does not exist is acknowledged, not an outage.
+    let report = pairs(&[
+        ("AccountSid", crate::helpers::ACCOUNT_SID),
+        ("CallSid", &sid("CA")),
+        ("CallStatus", "completed"),
+    ]);
+    let path = "/twilio/callback/caller/status?a=00000000-0000-0000-0000-000000000000";
+    assert_eq!(post_signed(&d.app, path, &report, &[]).await.status, 200);
     d.app.stop().await;
 }
