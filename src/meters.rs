@@ -73,5 +73,7 @@ fn register() {
     for outcome in SPEECH_OUTCOMES {
         metrics::counter!(SPEECH_ANSWERS, "outcome" => outcome).absolute(0);
     }
+    // Registered without a sample: shown (count 0) from the first scrape.
+    let _ = metrics::histogram!(SPEECH_ANSWER_SECONDS);
     metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }

@@ -63,6 +63,14 @@ pub fn integer(n: u64) -> String {
         .map_or(words.clone(), |_| format!("两{}", &words["二".len()..]))
 }
 
+/// A count before a measure word: 2 is 两 (两位, 两分钟), the rest as [`integer`].
+pub fn count(n: u64) -> String {
+    match n {
+        2 => "两".to_owned(),
+        n => integer(n),
+    }
+}
+
 /// An amount in fen (1/100 yuan): 123456 → 一千二百三十四元五角六分.
 pub fn amount(fen: u64) -> String {
     let (yuan, jiao, rest) = (fen / 100, fen % 100 / 10, fen % 10);
@@ -135,6 +143,9 @@ mod tests {
         let cases = [
             (integer(0), "零"),
             (integer(12), "十二"),
+            (count(2), "两"),
+            (count(12), "十二"),
+            (count(200), "两百"),
             (integer(305), "三百零五"),
             (integer(2000), "两千"),
             (integer(20000), "两万"),

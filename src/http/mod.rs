@@ -26,6 +26,19 @@ pub use webhook::SignedWebhook;
 /// Provider webhooks are small forms; anything larger is refused before it is read.
 const BODY_LIMIT: usize = 64 * 1024;
 
+/// A body over the limit is refused by the limit layer before any extractor sees it: counted
+/// here, with the other refusals.
+async fn count_too_large(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let webhook = ["/twilio/", "/aliyun/"]
+        .iter()
+        .any(|p| request.uri().path().starts_with(p));
+    let response = next.run(request).await;
+    if webhook && response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        metrics::counter!(crate::meters::WEBHOOKS_REJECTED, "status" => "413").increment(1);
+    }
+    response
+}
+
 pub fn router(state: AppState) -> Router {
     let hook = |kind: WebhookKind| post(move |state, hook: SignedWebhook| answer::answer(state, kind, hook));
     Router::new()
@@ -55,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(count_too_large))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -46,7 +46,10 @@ impl IntoResponse for Rejection {
             Rejection::Malformed(_) => StatusCode::BAD_REQUEST,
             Rejection::Body(_) => StatusCode::PAYLOAD_TOO_LARGE,
         };
-        metrics::counter!(crate::meters::WEBHOOKS_REJECTED, "status" => status.as_str().to_owned()).increment(1);
+        // A body over the limit is counted where every 413 is seen (http::count_too_large).
+        if status != StatusCode::PAYLOAD_TOO_LARGE {
+            metrics::counter!(crate::meters::WEBHOOKS_REJECTED, "status" => status.as_str().to_owned()).increment(1);
+        }
         (
             status,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],

@@ -154,7 +154,7 @@ pub fn callback_registered(p: &Prompts, r: &Registered<'_>) -> Vec<Action> {
         actions.push(queue_place(p, ahead));
     }
     if let Some(minutes) = r.wait_minutes {
-        actions.push(text(fill(&p.queue_wait, &[("minutes", &spoken::integer(minutes))])));
+        actions.push(text(fill(&p.queue_wait, &[("minutes", &spoken::count(minutes))])));
     }
     if r.by_sms {
         actions.push(prompt(p, "ticket_by_sms"));
@@ -169,7 +169,7 @@ pub fn callback_registered(p: &Prompts, r: &Registered<'_>) -> Vec<Action> {
 pub fn queue_place(p: &Prompts, ahead: u64) -> Action {
     match ahead {
         0 => prompt(p, "queue_next"),
-        n => text(fill(&p.queue_ahead, &[("ahead", &spoken::integer(n))])),
+        n => text(fill(&p.queue_ahead, &[("ahead", &spoken::count(n))])),
     }
 }
 

@@ -33,6 +33,7 @@ async fn health_readiness_and_metrics(backend: Backend) {
         "hotline_webhooks_rejected_total",
         "hotline_signature_failures_total",
         "hotline_speech_answers_total",
+        "hotline_speech_answer_seconds",
         "hotline_build_info",
     ] {
         assert!(text.contains(&format!("# HELP {name} ")), "{name}: {text}");

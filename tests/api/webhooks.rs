@@ -123,10 +123,27 @@ async fn malformed_forms_get_a_clear_4xx(backend: Backend) {
             reply.body
         );
     }
-    // Oversized bodies are refused before they are read.
+    // Oversized bodies are refused before they are read, and counted.
+    let too_large = || async {
+        let text = app
+            .http
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("hotline_webhooks_rejected_total{status=\"413\"} "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .expect("the 413 counter is registered")
+    };
+    let before = too_large().await;
     let huge = format!("CallSid=CA1&Body={}", "x".repeat(100 * 1024));
     let reply = post_raw(&app, "/twilio/sms", &huge, &[("X-Twilio-Signature", "x")], form).await;
     assert_eq!(reply.status, 413);
+    assert!(too_large().await >= before + 1.0, "the refusal is counted");
     // The service is still up.
     // (On a new connection: the refused upload's connection is closed by the server.)
     let fresh = reqwest::Client::new();
