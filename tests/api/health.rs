@@ -19,15 +19,7 @@ async fn health_readiness_and_metrics(backend: Backend) {
     assert_eq!(details["redis"]["ok"], true);
 
     // Before any webhook: every metric is there, described, with the build's version.
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.get_text("/metrics", None).await;
     for name in [
         "hotline_webhooks_total",
         "hotline_webhooks_rejected_total",

@@ -223,6 +223,32 @@ impl TestApp {
         }
     }
 
+    /// The body of `GET path` (with this cookie, if any) as text.
+    pub async fn get_text(&self, path: &str, cookie: Option<&str>) -> String {
+        let mut request = self.http.get(self.url(path));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().await.unwrap().text().await.unwrap()
+    }
+
+    /// Signs in through the console's login form (password [`PASSWORD`]); the session cookie.
+    pub async fn sign_in(&self, username: &str) -> String {
+        let browser = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let response = browser
+            .post(self.url("/login"))
+            .form(&[("username", username), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "signed in as {username}");
+        let set = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+        set.split(';').next().unwrap().to_owned()
+    }
+
     /// The consultation with this ticket number; fails the test if there is none.
     pub async fn consultation(&self, ticket: &str) -> hotline::storage::consultations::Consultation {
         let ticket = hotline::domain::Ticket::parse(ticket).unwrap_or_else(|_| panic!("{ticket:?} is not a ticket"));

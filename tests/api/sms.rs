@@ -353,32 +353,8 @@ async fn the_services_answers_are_in_the_thread_with_their_delivery(backend: Bac
     );
     // The lawyer's console shows it, in words and marked (red).
     app.staff("admin", hotline::domain::Role::Admin, None).await;
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let login = browser
-        .post(app.url("/login"))
-        .form(&[("username", "admin"), ("password", crate::helpers::PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    let cookie = login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let page = browser
-        .get(app.url(&format!("/console/cases/{ticket}")))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let cookie = app.sign_in("admin").await;
+    let page = app.get_text(&format!("/console/cases/{ticket}"), Some(&cookie)).await;
     assert!(page.contains(r#"<span class="badge failed">未送达</span>"#), "{page}");
     assert!(page.contains("发送中"), "the other parts are on their way: {page}");
     app.stop().await;

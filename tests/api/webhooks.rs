@@ -125,15 +125,7 @@ async fn malformed_forms_get_a_clear_4xx(backend: Backend) {
     }
     // Oversized bodies are refused before they are read, and counted.
     let too_large = || async {
-        let text = app
-            .http
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = app.get_text("/metrics", None).await;
         text.lines()
             .find_map(|l| l.strip_prefix("hotline_webhooks_rejected_total{status=\"413\"} "))
             .and_then(|v| v.trim().parse::<f64>().ok())
