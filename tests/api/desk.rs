@@ -260,27 +260,8 @@ async fn every_api_route_refuses_the_wrong_role(backend: Backend) {
 
 /// Signs in through the login form; returns the session cookie and the CSRF token of the desk.
 pub async fn sign_in(d: &Desk, username: &str) -> (String, String) {
-    let response = d
-        .browser
-        .post(d.app.url("/login"))
-        .form(&[("username", username), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303, "signed in as {username}");
-    let set = response.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
-    let cookie = set.split(';').next().unwrap().to_owned();
-    let page = d
-        .browser
-        .get(d.app.url("/console"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let cookie = d.app.sign_in(username).await;
+    let page = d.app.get_text("/console", Some(&cookie)).await;
     let csrf = page
         .split("name=\"csrf\" value=\"")
         .nth(1)

@@ -246,6 +246,7 @@ impl TestApp {
             .unwrap();
         assert_eq!(response.status(), 303, "signed in as {username}");
         let set = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
         set.split(';').next().unwrap().to_owned()
     }
 
