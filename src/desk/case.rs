@@ -240,23 +240,9 @@ pub async fn close(state: &AppState, staff: &Staff, ticket: &str, close: &Close)
         .await
         .map_err(|e| tracing::warn!(error = %e, "closed case not removed from the queue; the reconciler will"))
         .ok();
-    tell_closed(state, &c).await?;
-    Ok(())
-}
-
-/// The person hears of the closing the way we can reach them: a text to a mobile (a texter's
-/// thread, or a caller's mobile), saying how to take the matter up again.
-async fn tell_closed(state: &AppState, c: &Consultation) -> Result<(), DeskError> {
-    let phone = state
-        .db
-        .caller_phone(&c.caller_id)
-        .await?
-        .and_then(|p| crate::domain::PhoneNumber::parse(&p).ok())
-        .filter(crate::domain::PhoneNumber::is_mobile);
-    if let (Some(phone), true) = (phone, state.rest.is_configured()) {
-        let text = crate::ivr::prompts::fill(&state.prompts.sms_closed, &[("ticket", c.ticket.as_str())]);
-        notify::send_in_background(state.clone(), c.caller_id.clone(), c.id.clone(), phone, text);
-    }
+    // The person hears of it the way we can reach them: a text to a mobile (a texter's thread,
+    // or a caller's mobile), saying how to take the matter up again.
+    notify::tell_person(state, &c, &state.prompts.sms_closed).await?;
     Ok(())
 }
 

@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use crate::app::AppState;
 use crate::domain::PhoneNumber;
+use crate::ivr::prompts::fill;
 use crate::providers::twilio::{twiml, RestError, SmsRequest};
 use crate::providers::MessageStatus;
+use crate::storage::consultations::Consultation;
 use crate::storage::StorageError;
 
 use super::sms::SIGNATURE;
@@ -58,6 +60,22 @@ pub fn send_in_background(state: AppState, caller_id: String, consultation_id: S
             Err(e) => tracing::warn!(error = %e, to = %to.redacted(), "text message not sent"),
         }
     });
+}
+
+/// An automatic text about a consultation — `template` with its ticket filled in — to the
+/// person's mobile, sent in the background; nothing for a landline or without a provider.
+pub async fn tell_person(state: &AppState, c: &Consultation, template: &str) -> Result<(), StorageError> {
+    let phone = state
+        .db
+        .caller_phone(&c.caller_id)
+        .await?
+        .and_then(|p| PhoneNumber::parse(&p).ok())
+        .filter(PhoneNumber::is_mobile);
+    if let (Some(phone), true) = (phone, state.rest.is_configured()) {
+        let text = fill(template, &[("ticket", c.ticket.as_str())]);
+        send_in_background(state.clone(), c.caller_id.clone(), c.id.clone(), phone, text);
+    }
+    Ok(())
 }
 
 /// A lawyer's reply in a consultation's thread, from the hotline number.

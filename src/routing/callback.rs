@@ -16,7 +16,8 @@ use super::{summary, CallbackQueue};
 use crate::app::AppState;
 use crate::config::Settings;
 use crate::domain::callback::{AssignmentState as S, Presence};
-use crate::domain::{Channel, ConsultationStatus, Matter, PhoneNumber};
+use crate::domain::{Channel, ConsultationStatus, Matter};
+use crate::inbound::notify;
 use crate::ivr::prompts::fill;
 use crate::ivr::{script, Line};
 use crate::kv::KvError;
@@ -109,21 +110,7 @@ pub async fn accept(state: &AppState, assignment_id: &str, lawyer_id: &str) -> R
         state.db.move_assignment(&a.id, &[S::Accepted], S::Connected).await?;
         CallbackQueue::new(&state.kv).remove(&a.consultation_id).await?;
         state.db.set_presence(lawyer_id, Presence::Available).await?;
-        if let Some(phone) = state
-            .db
-            .caller_phone(&consultation.caller_id)
-            .await?
-            .and_then(|p| PhoneNumber::parse(&p).ok())
-        {
-            let text = fill(&state.prompts.sms_taken, &[("ticket", consultation.ticket.as_str())]);
-            crate::inbound::notify::send_in_background(
-                state.clone(),
-                consultation.caller_id.clone(),
-                consultation.id.clone(),
-                phone,
-                text,
-            );
-        }
+        notify::tell_person(state, &consultation, &state.prompts.sms_taken).await?;
         tracing::info!(assignment = %a.id, "callback by SMS: the lawyer has the thread");
         return load(state, &a.id).await;
     }
@@ -363,18 +350,8 @@ async fn failed_attempt(state: &AppState, a: &Assignment) -> Result<(), Callback
 }
 
 async fn tell_caller_how_to_reach_us(state: &AppState, consultation_id: &str) -> Result<(), CallbackError> {
-    let Some(c) = state.db.consultation_by_id(consultation_id).await? else {
-        return Ok(());
-    };
-    let phone = state
-        .db
-        .caller_phone(&c.caller_id)
-        .await?
-        .and_then(|p| PhoneNumber::parse(&p).ok())
-        .filter(PhoneNumber::is_mobile);
-    if let (Some(phone), true) = (phone, state.rest.is_configured()) {
-        let text = fill(&state.prompts.sms_unreachable, &[("ticket", c.ticket.as_str())]);
-        crate::inbound::notify::send_in_background(state.clone(), c.caller_id.clone(), c.id.clone(), phone, text);
+    if let Some(c) = state.db.consultation_by_id(consultation_id).await? {
+        notify::tell_person(state, &c, &state.prompts.sms_unreachable).await?;
     }
     Ok(())
 }
