@@ -63,7 +63,13 @@ async fn act(state: &AppState, event: InboundEvent, context: Context) -> Result<
             call_sid,
             status,
             duration_secs,
-        } => voice::status_changed(&state, &call_sid, status, duration_secs).await,
+            from,
+            to,
+            direction,
+        } => {
+            let (from, to) = (from.as_deref(), to.as_deref());
+            voice::status_changed(&state, &call_sid, status, duration_secs, from, to, direction).await
+        }
         InboundEvent::VoiceFallback { call_sid, error_code } => {
             Ok(voice::fallback(&state, &call_sid, error_code.as_deref()))
         }

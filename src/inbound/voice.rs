@@ -292,16 +292,36 @@ pub fn status_words<'p>(p: &'p crate::ivr::Prompts, status: &str) -> &'p str {
     }
 }
 
+/// A status callback. Reports come in any order and may come before the call's own webhook:
+/// the call is then recorded from the report (with its caller, so the menu can register a
+/// callback for them), and storage keeps whichever status is further along.
 pub async fn status_changed(
     state: &AppState,
     call_sid: &str,
     status: CallStatus,
     duration_secs: Option<u32>,
+    from: Option<&str>,
+    to: Option<&str>,
+    direction: crate::providers::Direction,
 ) -> Result<Vec<Action>, HandleError> {
-    state
-        .db
-        .update_call_status(PROVIDER, call_sid, status, duration_secs)
-        .await?;
+    let phone = from.and_then(|f| PhoneNumber::parse(f).ok());
+    let caller_id = match phone {
+        Some(phone) if state.db.find_call(PROVIDER, call_sid).await?.is_none() => {
+            Some(state.db.upsert_caller(&phone).await?)
+        }
+        _ => None,
+    };
+    let report = crate::storage::calls::StatusReport {
+        call_sid,
+        status,
+        duration_secs,
+        caller_id: caller_id.as_deref(),
+        to_number: to,
+        direction,
+    };
+    if !state.db.apply_call_status(PROVIDER, &report).await? {
+        tracing::debug!(call_sid, ?status, "status report behind the call's status; ignored");
+    }
     if status.is_final() {
         if let Err(e) = state.kv.end_session(call_sid).await {
             tracing::warn!(call_sid, error = %e, "could not drop the IVR session; it will expire");

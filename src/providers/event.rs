@@ -29,11 +29,16 @@ pub enum InboundEvent {
     },
     /// A `Dial` finished.
     DialFinished { call_sid: String, status: CallStatus },
-    /// A call changed state (status callback), including its end.
+    /// A call changed state (status callback), including its end. Reports may come in any
+    /// order, even before the call's own webhook: they carry what is needed to record the call.
     CallStatusChanged {
         call_sid: String,
         status: CallStatus,
         duration_secs: Option<u32>,
+        /// The caller and the number called, when the report has them.
+        from: Option<String>,
+        to: Option<String>,
+        direction: Direction,
     },
     /// The provider could not use our answer and asks the fallback URL instead.
     VoiceFallback {
@@ -73,6 +78,22 @@ pub enum Leg {
     Caller,
 }
 
+/// Which way a call goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        }
+    }
+}
+
 /// Call states, provider-neutral.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallStatus {
@@ -88,6 +109,18 @@ pub enum CallStatus {
 }
 
 impl CallStatus {
+    pub const ALL: [CallStatus; 9] = [
+        CallStatus::Queued,
+        CallStatus::Ringing,
+        CallStatus::InProgress,
+        CallStatus::Completed,
+        CallStatus::Busy,
+        CallStatus::NoAnswer,
+        CallStatus::Failed,
+        CallStatus::Canceled,
+        CallStatus::Unknown,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             CallStatus::Queued => "queued",
@@ -107,6 +140,24 @@ impl CallStatus {
             self,
             CallStatus::Completed | CallStatus::Busy | CallStatus::NoAnswer | CallStatus::Failed | CallStatus::Canceled
         )
+    }
+
+    /// How far along a call is: queued → ringing → in progress → ended. Status callbacks may
+    /// arrive in any order, so a call only moves to a higher rank; every final status has the
+    /// same rank, so the first end reported is the one kept. An unrecognised status moves
+    /// nothing.
+    pub fn rank(self) -> i64 {
+        match self {
+            CallStatus::Unknown => 0,
+            CallStatus::Queued => 1,
+            CallStatus::Ringing => 2,
+            CallStatus::InProgress => 3,
+            CallStatus::Completed
+            | CallStatus::Busy
+            | CallStatus::NoAnswer
+            | CallStatus::Failed
+            | CallStatus::Canceled => 4,
+        }
     }
 }
 
@@ -143,6 +194,22 @@ impl MessageStatus {
             MessageStatus::Sent => 2,
             MessageStatus::Received => 3,
             MessageStatus::Delivered | MessageStatus::Undelivered | MessageStatus::Failed => 4,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CallStatus;
+
+    /// Storage ranks a stored status by its text, so each text must name one status.
+    #[test]
+    fn only_final_statuses_have_the_final_rank_and_each_is_stored_by_its_own_name() {
+        let top = CallStatus::ALL.iter().map(|s| s.rank()).max().unwrap();
+        for s in CallStatus::ALL {
+            assert_eq!(s.is_final(), s.rank() == top, "{s:?}");
+            let same_name = CallStatus::ALL.iter().filter(|o| o.as_str() == s.as_str()).count();
+            assert_eq!(same_name, 1, "{s:?}");
         }
     }
 }

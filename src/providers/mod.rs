@@ -8,4 +8,4 @@ pub mod event;
 pub mod twilio;
 
 pub use action::{Action, GatherInput};
-pub use event::{CallStatus, InboundEvent, Leg, MessageStatus};
+pub use event::{CallStatus, Direction, InboundEvent, Leg, MessageStatus};

@@ -1,9 +1,17 @@
 //! Calls: one row per provider call, its caller (when the number was shown) and its status.
+//!
+//! Status callbacks arrive in any order, concurrently, and sometimes before the call's own
+//! webhook. A call's status only moves forward ([`CallStatus::rank`]: queued → ringing →
+//! in progress → one final status, the first final one reported kept), decided inside the one
+//! statement that writes it, so two callbacks racing each other cannot undo one another. The
+//! rank of the stored status is computed in SQL from its text ([`rank_sql`]).
+
+use std::sync::LazyLock;
 
 use sqlx::Row;
 
 use super::{new_id, now, Db, StorageError};
-use crate::providers::CallStatus;
+use crate::providers::{CallStatus, Direction};
 
 /// What the IVR needs to know about a call in progress.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,8 +21,68 @@ pub struct CallRecord {
     pub status: String,
 }
 
+/// One status callback, with what it says about the call for when the call is not on record.
+#[derive(Debug, Clone)]
+pub struct StatusReport<'a> {
+    pub call_sid: &'a str,
+    pub status: CallStatus,
+    pub duration_secs: Option<u32>,
+    /// The caller (see `upsert_caller`), when the report showed a number.
+    pub caller_id: Option<&'a str>,
+    pub to_number: Option<&'a str>,
+    pub direction: Direction,
+}
+
+/// `CASE column WHEN 'queued' THEN 1 … ELSE 0 END`: a stored status's [`CallStatus::rank`] in
+/// SQL (the same on SQLite and PostgreSQL); a text we do not know ranks lowest.
+fn rank_sql(column: &str) -> String {
+    let whens: String = CallStatus::ALL
+        .iter()
+        .map(|s| format!(" WHEN '{}' THEN {}", s.as_str(), s.rank()))
+        .collect();
+    format!("(CASE {column}{whens} ELSE 0 END)")
+}
+
+/// A status report: a new call row, or the existing one moved on if the report is further along.
+/// `excluded` is the row the report would have inserted.
+static APPLY_STATUS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO calls (id, provider, call_sid, caller_id, direction, to_number, status, duration_secs,
+                            started_at, ended_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (provider, call_sid) DO UPDATE SET
+             status = excluded.status,
+             duration_secs = COALESCE(excluded.duration_secs, calls.duration_secs),
+             ended_at = COALESCE(calls.ended_at, excluded.ended_at),
+             caller_id = COALESCE(calls.caller_id, excluded.caller_id),
+             to_number = CASE WHEN calls.to_number = '' THEN excluded.to_number ELSE calls.to_number END
+         WHERE {} < {}",
+        rank_sql("calls.status"),
+        rank_sql("excluded.status"),
+    )
+});
+
+/// The incoming call's webhook: a new row in progress, or — when a status report came first —
+/// that row given what the report lacked (the caller, the number called) and moved on to in
+/// progress if it was not that far yet. Changes nothing on a retry.
+static RECORD_INCOMING: LazyLock<String> = LazyLock::new(|| {
+    let (stored, incoming) = (rank_sql("calls.status"), rank_sql("excluded.status"));
+    format!(
+        "INSERT INTO calls (id, provider, call_sid, caller_id, direction, to_number, status, started_at)
+         VALUES ($1, $2, $3, $4, 'inbound', $5, $6, $7)
+         ON CONFLICT (provider, call_sid) DO UPDATE SET
+             status = CASE WHEN {stored} < {incoming} THEN excluded.status ELSE calls.status END,
+             caller_id = COALESCE(calls.caller_id, excluded.caller_id),
+             to_number = CASE WHEN calls.to_number = '' THEN excluded.to_number ELSE calls.to_number END
+         WHERE {stored} < {incoming}
+            OR (calls.caller_id IS NULL AND excluded.caller_id IS NOT NULL)
+            OR calls.to_number = ''"
+    )
+});
+
 impl Db {
-    /// Records an incoming call once; a retried webhook finds the same row.
+    /// Records an incoming call once; a retried webhook finds the same row, and a call a status
+    /// report recorded first keeps its status if that is further along.
     pub async fn record_incoming_call(
         &self,
         provider: &str,
@@ -22,20 +90,16 @@ impl Db {
         caller_id: Option<&str>,
         to_number: &str,
     ) -> Result<CallRecord, StorageError> {
-        sqlx::query(
-            "INSERT INTO calls (id, provider, call_sid, caller_id, direction, to_number, status, started_at)
-             VALUES ($1, $2, $3, $4, 'inbound', $5, $6, $7)
-             ON CONFLICT (provider, call_sid) DO NOTHING",
-        )
-        .bind(new_id())
-        .bind(provider)
-        .bind(call_sid)
-        .bind(caller_id)
-        .bind(to_number)
-        .bind(CallStatus::InProgress.as_str())
-        .bind(now())
-        .execute(self.pool())
-        .await?;
+        sqlx::query(&RECORD_INCOMING)
+            .bind(new_id())
+            .bind(provider)
+            .bind(call_sid)
+            .bind(caller_id)
+            .bind(to_number)
+            .bind(CallStatus::InProgress.as_str())
+            .bind(now())
+            .execute(self.pool())
+            .await?;
         self.find_call(provider, call_sid)
             .await?
             .ok_or(StorageError::Sql(sqlx::Error::RowNotFound))
@@ -57,30 +121,26 @@ impl Db {
         .transpose()
     }
 
-    /// Applies a status callback. A final status is never overwritten by a late non-final one.
-    pub async fn update_call_status(
-        &self,
-        provider: &str,
-        call_sid: &str,
-        status: CallStatus,
-        duration_secs: Option<u32>,
-    ) -> Result<(), StorageError> {
-        let ended_at = status.is_final().then(now);
-        sqlx::query(
-            "UPDATE calls SET status = $1,
-                 duration_secs = COALESCE($2, duration_secs),
-                 ended_at = COALESCE(ended_at, $3)
-             WHERE provider = $4 AND call_sid = $5
-               AND (ended_at IS NULL OR $3 IS NOT NULL)",
-        )
-        .bind(status.as_str())
-        .bind(duration_secs.map(i64::from))
-        .bind(ended_at)
-        .bind(provider)
-        .bind(call_sid)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+    /// Applies a status callback in one statement: records the call if this is the first we hear
+    /// of it, else moves it on only if the report is further along (a final status sets
+    /// `ended_at`; the first final status wins). False when the report was older than the call.
+    pub async fn apply_call_status(&self, provider: &str, report: &StatusReport<'_>) -> Result<bool, StorageError> {
+        let at = now();
+        let ended_at = report.status.is_final().then(|| at.clone());
+        let done = sqlx::query(&APPLY_STATUS)
+            .bind(new_id())
+            .bind(provider)
+            .bind(report.call_sid)
+            .bind(report.caller_id)
+            .bind(report.direction.as_str())
+            .bind(report.to_number.unwrap_or_default())
+            .bind(report.status.as_str())
+            .bind(report.duration_secs.map(i64::from))
+            .bind(&at)
+            .bind(ended_at)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Keeps the call's IVR state (sealed) beside the Redis session, so a call goes on where it

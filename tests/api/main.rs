@@ -26,5 +26,6 @@ mod shift;
 mod simulate;
 mod sms;
 mod speech;
+mod status_order;
 mod voice;
 mod webhooks;

@@ -5,7 +5,8 @@
 //! - gather action: the same plus `Digits=1` (empty when nothing was pressed), `SpeechResult`, `Confidence`
 //! - record action: plus `RecordingUrl=https://api.twilio.com/…/RE…`, `RecordingDuration=7`, `Digits=hangup`
 //! - dial action: plus `DialCallStatus=completed`, `DialCallSid`, `DialCallDuration`
-//! - status callback: `CallStatus=completed&CallDuration=42&Timestamp=…&SequenceNumber=3`
+//! - status callback: the call's `From`, `To`, `Direction` plus `CallStatus=completed&CallDuration=42&Timestamp=…&SequenceNumber=3`;
+//!   they come in any order, even before the incoming call's webhook
 //! - fallback: the original parameters plus `ErrorCode=11200&ErrorUrl=…`
 //! - incoming SMS: `MessageSid=SM…&From=…&To=…&Body=…&NumSegments=1`
 //! - SMS status: `MessageSid=SM…&MessageStatus=delivered&ErrorCode=30003`
@@ -13,7 +14,7 @@
 
 use percent_encoding::percent_decode;
 
-use crate::providers::{CallStatus, InboundEvent, Leg, MessageStatus};
+use crate::providers::{CallStatus, Direction, InboundEvent, Leg, MessageStatus};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum WebhookError {
@@ -132,6 +133,13 @@ pub fn parse_event(kind: WebhookKind, params: &[(String, String)]) -> Result<Inb
             call_sid: form.sid("CallSid")?,
             status: call_status(form.require("CallStatus")?),
             duration_secs: form.number("CallDuration")?,
+            from: form.get("From").filter(|f| !f.is_empty()).map(str::to_owned),
+            to: form.get("To").filter(|t| !t.is_empty()).map(str::to_owned),
+            // inbound, outbound-api (placed through the REST API) or outbound-dial (a Dial).
+            direction: match form.get("Direction") {
+                Some(d) if d.starts_with("outbound") => Direction::Outbound,
+                _ => Direction::Inbound,
+            },
         },
         WebhookKind::VoiceFallback => InboundEvent::VoiceFallback {
             call_sid: form.sid("CallSid")?,
@@ -344,6 +352,21 @@ mod tests {
                     call_sid: "CA1".into(),
                     status: CallStatus::NoAnswer,
                     duration_secs: Some(0),
+                    from: None,
+                    to: None,
+                    direction: Direction::Inbound,
+                }),
+            ),
+            (
+                WebhookKind::VoiceStatus,
+                "CallSid=CA1&CallStatus=ringing&From=%2B8613800138000&To=%2B862912348&Direction=outbound-api&SequenceNumber=1",
+                Ok(InboundEvent::CallStatusChanged {
+                    call_sid: "CA1".into(),
+                    status: CallStatus::Ringing,
+                    duration_secs: None,
+                    from: Some("+8613800138000".into()),
+                    to: Some("+862912348".into()),
+                    direction: Direction::Outbound,
                 }),
             ),
             (
