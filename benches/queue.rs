@@ -80,7 +80,8 @@ async fn main() {
             .claim_next(&lawyer, 1_900_000_000_000, 120_000)
             .await
             .unwrap()
-            .expect("eligible entries left");
+            .expect("eligible entries left")
+            .id;
         samples.push(started.elapsed());
         q.remove(&id).await.unwrap();
     }

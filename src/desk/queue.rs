@@ -181,7 +181,8 @@ pub async fn set_duty(state: &AppState, staff: &Staff, on: bool) -> Result<Duty,
     duty(state, staff).await
 }
 
-/// The best waiting case this lawyer may take, offered to them now.
+/// The best waiting case this lawyer may take, offered to them now; a lawyer who holds an offer
+/// gets that one again (a double click reserves one case, not two).
 pub async fn claim(state: &AppState, staff: &Staff) -> Result<Option<OfferView>, DeskError> {
     let lawyer = lawyer_of(staff)?;
     if !duty(state, staff).await?.on_duty {

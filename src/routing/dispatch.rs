@@ -2,14 +2,20 @@
 //! (Beijing time) and below their `max_cases`, without an offer pending, is considered in order
 //! of who was least recently assigned (fairness), and the queue reserves for each the best
 //! entry they may take (matter, region, priority with aging) for `callback.offer_secs`. A Redis
-//! lease makes one instance do a round at a time, so no lawyer is offered two cases at once.
+//! lease makes one instance do a round at a time.
+//!
+//! A lawyer holds one offer at a time, however many claims arrive at once (a double click, the
+//! console and the API together, a round beside a claim): the queue's claim script keeps the
+//! lawyer's offer in their `holder:` key and answers a repeated claim with it, and SQL has a
+//! unique index on the lawyer's `offered` assignment, so the repeat finds the row the first
+//! claim wrote instead of adding one.
 
 use chrono::{DateTime, Utc};
 
 use super::queue::Lawyer;
 use super::CallbackQueue;
 use crate::app::AppState;
-use crate::domain::callback::Presence;
+use crate::domain::callback::{AssignmentState, Presence};
 use crate::domain::Matter;
 use crate::kv::KvError;
 use crate::storage::assignments::Assignment;
@@ -67,13 +73,15 @@ async fn offer_round(state: &AppState, now: DateTime<Utc>) -> Result<Vec<Assignm
 /// hold one already).
 pub async fn claim(state: &AppState, lawyer_id: &str, now: DateTime<Utc>) -> Result<Option<Assignment>, DispatchError> {
     // An offer or a call not yet through is returned again (a double click); a connected case
-    // (an SMS thread, say) only counts against `max_cases`.
+    // (an SMS thread, say) only counts against `max_cases`. An offer whose time is up is not
+    // (the lapse job has not recorded it yet): the queue takes it back below.
+    let at = stamp(now);
     if let Some(held) = state
         .db
         .active_assignments_of(lawyer_id)
         .await?
         .into_iter()
-        .find(|a| a.state.is_pending())
+        .find(|a| a.state.is_pending() && (a.state != AssignmentState::Offered || a.lapses_at > at))
     {
         return Ok(Some(held));
     }
@@ -104,12 +112,21 @@ async fn offer_to(state: &AppState, l: &LawyerRecord, now: DateTime<Utc>) -> Res
         matters: &matters,
         prefectures: &prefectures,
     };
-    let Some(consultation_id) = queue.claim_next(&lawyer, now.timestamp_millis(), offer_ms).await? else {
+    let Some(reserved) = queue.claim_next(&lawyer, now.timestamp_millis(), offer_ms).await? else {
         return Ok(None);
     };
-    let lapses_at = stamp(now + chrono::Duration::milliseconds(offer_ms));
-    let offer = state.db.record_offer(&consultation_id, &l.id, &lapses_at).await?;
-    tracing::info!(assignment = %offer.id, lawyer = %l.id, "callback offered");
+    let lapses_at = DateTime::from_timestamp_millis(reserved.lapses_at_ms)
+        .unwrap_or_else(|| now + chrono::Duration::milliseconds(offer_ms));
+    // A repeated claim finds the row the first one wrote (or writes it, if it comes first).
+    let Some(offer) = state.db.record_offer(&reserved.id, &l.id, &stamp(lapses_at)).await? else {
+        tracing::info!(lawyer = %l.id, "the offer ended while it was being recorded");
+        return Ok(None);
+    };
+    if reserved.again {
+        tracing::info!(assignment = %offer.id, lawyer = %l.id, "callback offer held already, returned again");
+    } else {
+        tracing::info!(assignment = %offer.id, lawyer = %l.id, "callback offered");
+    }
     Ok(Some(offer))
 }
 

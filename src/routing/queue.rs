@@ -8,11 +8,14 @@
 //! - `all`: every waiting id (place in the queue, operators' view)
 //! - `offers`: offered ids scored by when the offer lapses
 //! - `declined:<id>`: lawyers who declined (or let lapse) that entry; it is not offered to them again
+//! - `holder:<lawyer>`: the id of the one entry offered to that lawyer, while it is offered. A
+//!   lawyer holds one offer at a time: claiming again (a double click, two tabs) returns it.
+//!   Every script that ends an offer (accept, decline, lapse, requeue, remove) deletes it.
 //!
 //! The score is the time the entry started waiting minus a head start for its priority class,
 //! so a more urgent entry goes first and yet anything that has waited long enough overtakes it:
 //! nothing starves. Every change of state is one Lua script, so an entry is never offered to
-//! two lawyers at once however many claim at the same moment. The scripts touch keys they
+//! two lawyers, nor a lawyer two entries, however many claim at the same moment. The scripts touch keys they
 //! compute from the prefix: one Redis server (or a primary with replicas), not a cluster.
 
 use redis::Script;
@@ -88,10 +91,51 @@ redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 return 1
 "#;
 
-const CLAIM: &str = r#"
--- KEYS: all, offers, bucket… ARGV: lawyer, offer lapses at, entry prefix, declined prefix, now
+/// Lua shared by the scripts: what ending an offer does to the lawyer's `holder:` key (it is
+/// theirs to clear only while it names this entry), and putting an entry back in its old place.
+macro_rules! lua_common {
+    () => {
+        r#"
+local function unhold(holder_prefix, lawyer, id)
+  if lawyer and lawyer ~= '' and redis.call('GET', holder_prefix .. lawyer) == id then
+    redis.call('DEL', holder_prefix .. lawyer)
+  end
+end
+local function put_back(id, entry, all, offers)
+  local bucket = redis.call('HGET', entry, 'bucket')
+  local score = redis.call('HGET', entry, 'score')
+  redis.call('ZADD', bucket, score, id)
+  redis.call('ZADD', all, score, id)
+  redis.call('ZREM', offers, id)
+end
+"#
+    };
+}
+
+const CLAIM: &str = concat!(
+    lua_common!(),
+    r#"
+-- KEYS: all, offers, holder:<lawyer>, bucket… ARGV: lawyer, offer lapses at, entry prefix,
+-- declined prefix, now. Returns {id, lapses at, 1 if the lawyer held it already}.
+local held = redis.call('GET', KEYS[3])
+if held then
+  local entry = ARGV[3] .. held
+  local lapses = redis.call('ZSCORE', KEYS[2], held)
+  if redis.call('HGET', entry, 'state') == 'offered' and redis.call('HGET', entry, 'holder') == ARGV[1]
+      and lapses then
+    if tonumber(lapses) > tonumber(ARGV[5]) then
+      -- One offer per lawyer: the one they hold, again.
+      return {held, tonumber(lapses), 1}
+    end
+    -- Its time is up and the lapse job has not taken it back yet: taken back now, as it would.
+    put_back(held, entry, KEYS[1], KEYS[2])
+    redis.call('HSET', entry, 'state', 'waiting', 'holder', '')
+    redis.call('SADD', ARGV[4] .. held, ARGV[1])
+  end
+  redis.call('DEL', KEYS[3])
+end
 local best_id, best_score, best_bucket
-for i = 3, #KEYS do
+for i = 4, #KEYS do
   local items = redis.call('ZRANGE', KEYS[i], 0, 19, 'WITHSCORES')
   for j = 1, #items, 2 do
     local id, score = items[j], tonumber(items[j + 1])
@@ -109,60 +153,81 @@ redis.call('ZREM', best_bucket, best_id)
 redis.call('ZREM', KEYS[1], best_id)
 redis.call('HSET', ARGV[3] .. best_id, 'state', 'offered', 'holder', ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[2], best_id)
-return best_id
-"#;
+redis.call('SET', KEYS[3], best_id)
+return {best_id, tonumber(ARGV[2]), 0}
+"#
+);
 
-const ACCEPT: &str = r#"
--- KEYS: offers. ARGV: id, lawyer, now, entry key
+const ACCEPT: &str = concat!(
+    lua_common!(),
+    r#"
+-- KEYS: offers. ARGV: id, lawyer, now, entry key, holder prefix
 if redis.call('HGET', ARGV[4], 'state') ~= 'offered' then return 0 end
 if redis.call('HGET', ARGV[4], 'holder') ~= ARGV[2] then return 0 end
 local lapses = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not lapses or tonumber(lapses) <= tonumber(ARGV[3]) then return 0 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HSET', ARGV[4], 'state', 'accepted')
+unhold(ARGV[5], ARGV[2], ARGV[1])
 return 1
-"#;
+"#
+);
 
-const RELEASE: &str = r#"
+const RELEASE: &str = concat!(
+    lua_common!(),
+    r#"
 -- Back to waiting, in its old place. KEYS: all, offers. ARGV: id, lawyer ('' = whoever holds
--- it), entry key, declined key
+-- it), entry key, declined key, holder prefix
 if redis.call('HGET', ARGV[3], 'state') ~= 'offered' then return 0 end
 local holder = redis.call('HGET', ARGV[3], 'holder')
 if ARGV[2] ~= '' and holder ~= ARGV[2] then return 0 end
-local bucket = redis.call('HGET', ARGV[3], 'bucket')
-local score = redis.call('HGET', ARGV[3], 'score')
-redis.call('ZADD', bucket, score, ARGV[1])
-redis.call('ZADD', KEYS[1], score, ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
+put_back(ARGV[1], ARGV[3], KEYS[1], KEYS[2])
 redis.call('HSET', ARGV[3], 'state', 'waiting', 'holder', '')
 redis.call('SADD', ARGV[4], holder)
+unhold(ARGV[5], holder, ARGV[1])
 return 1
-"#;
+"#
+);
 
-const REQUEUE: &str = r#"
+const REQUEUE: &str = concat!(
+    lua_common!(),
+    r#"
 -- A callback attempt failed: back to waiting in its old place, not called before ARGV[3].
--- KEYS: all, offers. ARGV: id, entry key, not before
+-- KEYS: all, offers. ARGV: id, entry key, not before, holder prefix
 local state = redis.call('HGET', ARGV[2], 'state')
 if state ~= 'offered' and state ~= 'accepted' then return 0 end
-local bucket = redis.call('HGET', ARGV[2], 'bucket')
-local score = redis.call('HGET', ARGV[2], 'score')
-redis.call('ZADD', bucket, score, ARGV[1])
-redis.call('ZADD', KEYS[1], score, ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
+unhold(ARGV[4], redis.call('HGET', ARGV[2], 'holder'), ARGV[1])
+put_back(ARGV[1], ARGV[2], KEYS[1], KEYS[2])
 redis.call('HSET', ARGV[2], 'state', 'waiting', 'holder', '', 'not_before', ARGV[3])
 return 1
-"#;
+"#
+);
 
-const REMOVE: &str = r#"
--- KEYS: all, offers. ARGV: id, entry key, declined key
+const REMOVE: &str = concat!(
+    lua_common!(),
+    r#"
+-- KEYS: all, offers. ARGV: id, entry key, declined key, holder prefix
 local bucket = redis.call('HGET', ARGV[2], 'bucket')
 if not bucket then return 0 end
+unhold(ARGV[4], redis.call('HGET', ARGV[2], 'holder'), ARGV[1])
 redis.call('ZREM', bucket, ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('DEL', ARGV[2], ARGV[3])
 return 1
-"#;
+"#
+);
+
+/// An entry the queue holds for a lawyer: what [`CallbackQueue::claim_next`] answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reserved {
+    /// The consultation id.
+    pub id: String,
+    /// When the offer lapses (ms since the epoch).
+    pub lapses_at_ms: i64,
+    /// The lawyer held it already: this claim was a repeat (a double click, two tabs).
+    pub again: bool,
+}
 
 pub struct CallbackQueue<'a> {
     kv: &'a Kv,
@@ -183,6 +248,11 @@ impl<'a> CallbackQueue<'a> {
 
     fn declined(&self, id: &str) -> String {
         self.key(&format!("declined:{id}"))
+    }
+
+    /// Where the lawyers' `holder:` keys start.
+    fn holders(&self) -> String {
+        self.key("holder:")
     }
 
     fn bucket(&self, matter: &str, prefecture: &str) -> String {
@@ -242,11 +312,20 @@ impl<'a> CallbackQueue<'a> {
     }
 
     /// The best waiting entry this lawyer may take (their matters and prefectures, and entries
-    /// whose matter or place is not known yet), offered to them until `now_ms + offer_ms`.
-    pub async fn claim_next(&self, lawyer: &Lawyer<'_>, now_ms: i64, offer_ms: i64) -> Result<Option<String>, KvError> {
+    /// whose matter or place is not known yet), offered to them until `now_ms + offer_ms`. A
+    /// lawyer who holds an offer already gets that one again (`again`), never a second.
+    pub async fn claim_next(
+        &self,
+        lawyer: &Lawyer<'_>,
+        now_ms: i64,
+        offer_ms: i64,
+    ) -> Result<Option<Reserved>, KvError> {
         let claim = Script::new(CLAIM);
         let mut script = claim.prepare_invoke();
-        script.key(self.key("all")).key(self.key("offers"));
+        script
+            .key(self.key("all"))
+            .key(self.key("offers"))
+            .key(format!("{}{}", self.holders(), lawyer.id));
         let matters = lawyer.matters.iter().map(|m| m.as_str()).chain([UNKNOWN]);
         for matter in matters {
             for prefecture in lawyer.prefectures.iter().map(String::as_str).chain([UNKNOWN]) {
@@ -259,7 +338,20 @@ impl<'a> CallbackQueue<'a> {
             .arg(self.key("entry:"))
             .arg(self.key("declined:"))
             .arg(now_ms);
-        self.kv.eval(&script).await
+        let reserved: Option<(String, i64, i64)> = self.kv.eval(&script).await?;
+        Ok(reserved.map(|(id, lapses_at_ms, again)| Reserved {
+            id,
+            lapses_at_ms,
+            again: again == 1,
+        }))
+    }
+
+    /// The entry offered to this lawyer now, if any (their `holder:` key; the offer may have
+    /// lapsed without the lapse job having taken it back yet).
+    pub async fn held_by(&self, lawyer_id: &str) -> Result<Option<String>, KvError> {
+        self.kv
+            .run(redis::cmd("GET").arg(format!("{}{lawyer_id}", self.holders())))
+            .await
     }
 
     /// The lawyer takes the entry they were offered. False if the offer is not theirs or lapsed.
@@ -272,7 +364,8 @@ impl<'a> CallbackQueue<'a> {
                     .arg(id)
                     .arg(lawyer_id)
                     .arg(now_ms)
-                    .arg(self.entry(id)),
+                    .arg(self.entry(id))
+                    .arg(self.holders()),
             )
             .await?;
         Ok(done == 1)
@@ -293,7 +386,8 @@ impl<'a> CallbackQueue<'a> {
                     .arg(id)
                     .arg(lawyer_id)
                     .arg(self.entry(id))
-                    .arg(self.declined(id)),
+                    .arg(self.declined(id))
+                    .arg(self.holders()),
             )
             .await?;
         Ok(done == 1)
@@ -331,7 +425,8 @@ impl<'a> CallbackQueue<'a> {
                     .key(self.key("offers"))
                     .arg(id)
                     .arg(self.entry(id))
-                    .arg(not_before_ms),
+                    .arg(not_before_ms)
+                    .arg(self.holders()),
             )
             .await?;
         Ok(done == 1)
@@ -374,7 +469,8 @@ impl<'a> CallbackQueue<'a> {
                     .key(self.key("offers"))
                     .arg(id)
                     .arg(self.entry(id))
-                    .arg(self.declined(id)),
+                    .arg(self.declined(id))
+                    .arg(self.holders()),
             )
             .await?;
         Ok(done == 1)

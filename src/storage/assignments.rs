@@ -25,13 +25,18 @@ const COLUMNS: &str =
     "id, consultation_id, lawyer_id, state, attempt, lapses_at, lawyer_call_sid, caller_call_sid, answered_by";
 
 impl Db {
-    /// Records an offer the queue just reserved for the lawyer.
+    /// Records the offer the queue holds for the lawyer, once. A lawyer has at most one
+    /// `offered` assignment (a unique index), and the queue answers a repeated claim with the
+    /// offer already held, so the repeat finds the row the first claim wrote — whichever of two
+    /// claims at once gets here first writes it. Any other offer still recorded for the lawyer
+    /// is one the queue has taken back (its lapse not written yet, or the claim took back one
+    /// whose time was up): it ends as lapsed. `None` if the offer ended meanwhile.
     pub async fn record_offer(
         &self,
         consultation_id: &str,
         lawyer_id: &str,
         lapses_at: &str,
-    ) -> Result<Assignment, StorageError> {
+    ) -> Result<Option<Assignment>, StorageError> {
         let attempts: i64 = sqlx::query("SELECT callback_attempts FROM consultations WHERE id = $1")
             .bind(consultation_id)
             .fetch_one(self.pool())
@@ -39,8 +44,19 @@ impl Db {
             .try_get("callback_attempts")?;
         let (id, at) = (new_id(), now());
         sqlx::query(
+            "UPDATE assignments SET state = 'lapsed', ended_at = $1, updated_at = $1
+             WHERE lawyer_id = $2 AND state = 'offered' AND consultation_id <> $3",
+        )
+        .bind(&at)
+        .bind(lawyer_id)
+        .bind(consultation_id)
+        .execute(self.pool())
+        .await?;
+        // The conflict is the unique index `assignments_one_offer_per_lawyer`.
+        sqlx::query(
             "INSERT INTO assignments (id, consultation_id, lawyer_id, state, attempt, offered_at, lapses_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $6)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $6)
+             ON CONFLICT DO NOTHING",
         )
         .bind(&id)
         .bind(consultation_id)
@@ -51,9 +67,15 @@ impl Db {
         .bind(lapses_at)
         .execute(self.pool())
         .await?;
-        self.assignment(&id)
-            .await?
-            .ok_or(StorageError::Sql(sqlx::Error::RowNotFound))
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM assignments
+             WHERE lawyer_id = $1 AND consultation_id = $2 AND state = 'offered'"
+        ))
+        .bind(lawyer_id)
+        .bind(consultation_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| assignment(&r)).transpose()
     }
 
     pub async fn assignment(&self, id: &str) -> Result<Option<Assignment>, StorageError> {

@@ -1,5 +1,6 @@
 //! The callback queue against a real Redis: order by priority with aging, eligibility,
-//! offers that are never held by two lawyers, declines and lapsed offers keeping the place.
+//! offers that are never held by two lawyers, one offer per lawyer at a time, declines and lapsed
+//! offers keeping the place.
 //! Clocks are passed in, so no test sleeps.
 
 use std::collections::HashSet;
@@ -38,6 +39,11 @@ fn waiting(
         priority,
         waiting_since_ms: since,
     }
+}
+
+/// The entry the queue offers the lawyer at `now` for two minutes (its id).
+async fn claim(q: &CallbackQueue<'_>, lawyer: &Lawyer<'_>, now: i64) -> Option<String> {
+    q.claim_next(lawyer, now, 120_000).await.unwrap().map(|r| r.id)
 }
 
 fn everyone() -> (Vec<Matter>, Vec<String>) {
@@ -81,7 +87,9 @@ async fn urgent_first_but_nothing_starves() {
         prefectures: &places,
     };
     let mut order = Vec::new();
-    while let Some(id) = q.claim_next(&lawyer, T0, 120_000).await.unwrap() {
+    // A lawyer holds one offer at a time: each is taken before the next claim.
+    while let Some(id) = claim(&q, &lawyer, T0).await {
+        assert!(q.accept(&id, "L1", T0 + 1).await.unwrap());
         order.push(id);
     }
     // 30 hours of waiting beat a 24-hour head start; "normal", raised to urgent after half an
@@ -132,7 +140,8 @@ async fn lawyers_get_only_what_they_may_take() {
         prefectures: &xian,
     };
     let mut got = Vec::new();
-    while let Some(id) = q.claim_next(&lawyer, T0, 120_000).await.unwrap() {
+    while let Some(id) = claim(&q, &lawyer, T0).await {
+        assert!(q.accept(&id, "L-labour-xian", T0 + 1).await.unwrap());
         got.push(id);
     }
     assert_eq!(
@@ -173,7 +182,7 @@ async fn many_claimers_never_get_the_same_entry() {
             };
             let q = CallbackQueue::new(&kv);
             let mut mine = Vec::new();
-            while let Some(entry) = q.claim_next(&lawyer, T0, 120_000).await.unwrap() {
+            while let Some(entry) = claim(&q, &lawyer, T0).await {
                 assert!(
                     q.accept(&entry, &id, T0 + 1).await.unwrap(),
                     "an offer is the claimer's own"
@@ -215,15 +224,15 @@ async fn declined_and_lapsed_offers_keep_their_place_and_go_to_someone_else() {
     };
 
     // A declines "first": it waits again in first place, but is not offered to A again.
-    assert_eq!(q.claim_next(&a, T0, 120_000).await.unwrap().as_deref(), Some("first"));
+    assert_eq!(claim(&q, &a, T0).await.as_deref(), Some("first"));
     assert_eq!(q.position("first").await.unwrap(), None, "not waiting while offered");
     assert!(!q.decline("first", "B").await.unwrap(), "only the holder can decline");
     assert!(q.decline("first", "A").await.unwrap());
     assert_eq!(q.position("first").await.unwrap(), Some(1));
-    assert_eq!(q.claim_next(&a, T0, 120_000).await.unwrap().as_deref(), Some("second"));
+    assert_eq!(claim(&q, &a, T0).await.as_deref(), Some("second"));
     assert!(q.accept("second", "A", T0 + 5_000).await.unwrap());
     // B gets "first"; B's offer lapses at T0 + 120 s.
-    assert_eq!(q.claim_next(&b, T0, 120_000).await.unwrap().as_deref(), Some("first"));
+    assert_eq!(claim(&q, &b, T0).await.as_deref(), Some("first"));
     assert!(!q.accept("first", "A", T0 + 1).await.unwrap(), "not A's offer");
     assert!(
         q.expire_offers(T0 + 119_000).await.unwrap().is_empty(),
@@ -236,16 +245,13 @@ async fn declined_and_lapsed_offers_keep_their_place_and_go_to_someone_else() {
     );
     assert_eq!(q.position("first").await.unwrap(), Some(1), "back in its old place");
     // Both A and B passed on it: nobody else here to offer it to.
-    assert_eq!(q.claim_next(&b, T0, 120_000).await.unwrap(), None);
+    assert_eq!(claim(&q, &b, T0).await, None);
     let c = Lawyer {
         id: "C",
         matters: &matters,
         prefectures: &places,
     };
-    assert_eq!(
-        q.claim_next(&c, T0 + 200_000, 120_000).await.unwrap().as_deref(),
-        Some("first")
-    );
+    assert_eq!(claim(&q, &c, T0 + 200_000).await.as_deref(), Some("first"));
     assert!(q.accept("first", "C", T0 + 201_000).await.unwrap());
     // Done: gone, and queueing it again starts afresh.
     assert!(q.remove("first").await.unwrap());
@@ -280,7 +286,7 @@ async fn rebuilding_in_batches_keeps_what_is_there() {
         matters: &matters,
         prefectures: &places,
     };
-    assert_eq!(q.claim_next(&lawyer, T0, 120_000).await.unwrap().as_deref(), Some("r0"));
+    assert_eq!(claim(&q, &lawyer, T0).await.as_deref(), Some("r0"));
     // The rebuild spans several pipelined batches and adds only what was missing.
     assert_eq!(q.enqueue_many(&entries).await.unwrap(), 1100);
     assert_eq!(
@@ -290,4 +296,90 @@ async fn rebuilding_in_batches_keeps_what_is_there() {
     );
     assert_eq!(q.position("r1").await.unwrap(), Some(1));
     assert_eq!(q.position("r1199").await.unwrap(), Some(1199));
+}
+
+#[tokio::test]
+async fn a_lawyer_holds_one_offer_at_a_time() {
+    let kv = Arc::new(kv());
+    let q = CallbackQueue::new(&kv);
+    for i in 0..8 {
+        q.enqueue(&waiting(&format!("c{i}"), None, None, Priority::Normal, T0 + i))
+            .await
+            .unwrap();
+    }
+    let (matters, places) = everyone();
+    let l = Lawyer {
+        id: "L",
+        matters: &matters,
+        prefectures: &places,
+    };
+    // 20 claims at once by one lawyer: one entry is reserved, and every claim answers it.
+    let barrier = Arc::new(tokio::sync::Barrier::new(20));
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (kv, barrier) = (kv.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            let (matters, places) = everyone();
+            let l = Lawyer {
+                id: "L",
+                matters: &matters,
+                prefectures: &places,
+            };
+            barrier.wait().await;
+            CallbackQueue::new(&kv)
+                .claim_next(&l, T0, 120_000)
+                .await
+                .unwrap()
+                .unwrap()
+        }));
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    assert!(
+        answers.iter().all(|r| r.id == "c0" && r.lapses_at_ms == T0 + 120_000),
+        "{answers:?}"
+    );
+    assert_eq!(answers.iter().filter(|r| !r.again).count(), 1, "reserved once");
+    assert_eq!(q.held_by("L").await.unwrap().as_deref(), Some("c0"));
+    assert_eq!(q.waiting().await.unwrap(), 7);
+
+    // Declined: the lawyer holds nothing and may claim the next.
+    assert!(q.decline("c0", "L").await.unwrap());
+    assert_eq!(q.held_by("L").await.unwrap(), None);
+    assert_eq!(claim(&q, &l, T0).await.as_deref(), Some("c1"));
+    // Lapsed (the job): the same.
+    assert_eq!(q.expire_offers(T0 + 121_000).await.unwrap(), ["c1"]);
+    assert_eq!(q.held_by("L").await.unwrap(), None);
+    assert_eq!(claim(&q, &l, T0 + 122_000).await.as_deref(), Some("c2"));
+    // Its time up before the job came: the claim takes it back itself, as a lapse.
+    let next = q.claim_next(&l, T0 + 243_000, 120_000).await.unwrap().unwrap();
+    assert_eq!((next.id.as_str(), next.again), ("c3", false));
+    assert_eq!(q.state("c2").await.unwrap().unwrap().0, "waiting");
+    assert!(q.declined_by("c2", "L").await.unwrap());
+    assert!(q.expire_offers(T0 + 243_000).await.unwrap().is_empty());
+    // Accepted: no longer an offer.
+    assert!(q.accept("c3", "L", T0 + 243_001).await.unwrap());
+    assert_eq!(q.held_by("L").await.unwrap(), None);
+    assert_eq!(claim(&q, &l, T0 + 243_000).await.as_deref(), Some("c4"));
+    // Back in the queue after a failed attempt, or gone: the same.
+    assert!(q.requeue("c4", T0 + HOUR).await.unwrap());
+    assert_eq!(q.held_by("L").await.unwrap(), None);
+    assert_eq!(claim(&q, &l, T0 + 243_000).await.as_deref(), Some("c5"));
+    assert!(q.remove("c5").await.unwrap());
+    assert_eq!(q.held_by("L").await.unwrap(), None);
+    assert_eq!(claim(&q, &l, T0 + 243_000).await.as_deref(), Some("c6"));
+    // Someone else gets another entry (c0, which only L declined); the lawyer still holds theirs.
+    let m = Lawyer {
+        id: "M",
+        matters: &matters,
+        prefectures: &places,
+    };
+    assert_eq!(claim(&q, &m, T0 + 243_000).await.as_deref(), Some("c0"));
+    let again = q.claim_next(&l, T0 + 243_000, 120_000).await.unwrap().unwrap();
+    assert_eq!((again.id.as_str(), again.again), ("c6", true));
+    // Ending someone else's offer leaves the lawyer's alone.
+    assert!(q.decline("c0", "M").await.unwrap());
+    assert_eq!(q.held_by("L").await.unwrap().as_deref(), Some("c6"));
 }
