@@ -14,6 +14,7 @@ mod desk;
 mod health;
 mod ivr;
 mod listen;
+mod offers;
 mod openapi;
 mod overload;
 mod playback;
