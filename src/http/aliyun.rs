@@ -18,7 +18,7 @@ use crate::domain::PhoneNumber;
 use crate::inbound::notify;
 use crate::providers::aliyun::{parse_push, UpstreamSms, RECEIVED};
 use crate::providers::Action;
-use crate::storage::events::{Delivery, NewEvent};
+use crate::storage::events::{Claim, NewEvent};
 
 const PROVIDER: &str = "aliyun";
 
@@ -58,20 +58,30 @@ async fn receive(state: &AppState, item: &UpstreamSms) -> Result<(), crate::inbo
         "dest_code": item.dest_code,
         "sequence_id": item.sequence_id,
     });
-    let delivery = state
-        .db
-        .record_event(&NewEvent {
-            dedup_key: &id,
-            provider: PROVIDER,
-            kind: "sms_incoming",
-            subject_sid: &id,
-            payload: &payload,
-        })
-        .await?;
-    if let Delivery::Seen { response: Some(_) } = delivery {
-        return Ok(());
+    let lease = std::time::Duration::from_millis(state.settings.ivr.webhook_budget_ms) * 4;
+    let event = NewEvent {
+        dedup_key: &id,
+        provider: PROVIDER,
+        kind: "sms_incoming",
+        subject_sid: &id,
+        payload: &payload,
+    };
+    match state.db.claim_delivery(&event, None, lease).await? {
+        Claim::Owner(_) => {}
+        Claim::Answered(_) => return Ok(()),
+        // Another push of the same message is being handled: Aliyun delivers it again later.
+        Claim::Busy => return Err(crate::inbound::HandleError::InProgress),
     }
-    let answers = crate::inbound::sms::received(state, &id, &item.phone_number, &item.content).await?;
+    let result = handle(state, &id, item).await;
+    match &result {
+        Ok(()) => state.db.answer_delivery(&id, "processed").await?,
+        Err(_) => state.db.release_delivery(&id).await?,
+    }
+    result
+}
+
+async fn handle(state: &AppState, id: &str, item: &UpstreamSms) -> Result<(), crate::inbound::HandleError> {
+    let answers = crate::inbound::sms::received(state, id, &item.phone_number, &item.content).await?;
     // Aliyun cannot carry an answer in its push's reply: the answers (already in the thread)
     // go out through the REST API.
     if let Ok(to) = PhoneNumber::parse(&item.phone_number) {
@@ -85,7 +95,6 @@ async fn receive(state: &AppState, item: &UpstreamSms) -> Result<(), crate::inbo
             }
         }
     }
-    state.db.set_event_response(&id, "processed").await?;
     Ok(())
 }
 

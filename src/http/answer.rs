@@ -1,10 +1,13 @@
-//! One pipeline for every webhook: replay a remembered answer, store the delivery, handle the
+//! One pipeline for every webhook: replay a remembered answer, claim the delivery, handle the
 //! event off the request task within a time budget, remember the answer.
 //!
-//! A voice turn always gets 200 and valid TwiML: when handling fails, panics or runs out of
-//! time, the caller hears the apology and the configured fallback instead of the provider's
-//! "application error". Other webhooks (status reports, SMS) get 503 on failure, which the
-//! provider logs and may retry.
+//! Exactly once: the copy of a delivery whose insert lands owns it; a copy arriving while the
+//! owner works waits for the owner's answer and sends it byte for byte; a copy of an IVR turn
+//! the call has moved past changes nothing. A voice turn always gets 200 and valid TwiML: when
+//! handling fails, panics or runs out of time, the caller hears the apology and the configured
+//! fallback instead of the provider's "application error"; a copy that cannot get the owner's
+//! answer in time hears "please hold" and comes back for it. Other webhooks get 503 when a
+//! retry may succeed and a 4xx naming the problem when it never could.
 
 use std::time::Duration;
 
@@ -13,76 +16,230 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::app::{AppState, PROVIDER};
-use crate::inbound;
+use crate::inbound::{self, HandleError};
 use crate::ivr::script;
 use crate::providers::twilio::{parse_event, twiml, WebhookKind};
 use crate::providers::InboundEvent;
 use crate::speech::SpeechRate;
-use crate::storage::events::{Delivery, NewEvent};
-use crate::storage::StorageError;
+use crate::storage::events::{Answer, Claim, NewEvent, Turn, TurnOf};
 
 use super::webhook::{Rejection, SignedWebhook};
+
+/// How long a claim holds before a retry may take over from an owner that died.
+const LEASE_BUDGETS: u32 = 4;
+
+/// Why a delivery got no answer of its own.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    /// Nothing a retry could change: the delivery names what we do not have.
+    #[error("{0}")]
+    Permanent(String),
+    /// The database, Redis or time ran out: a retry may succeed.
+    #[error("{0}")]
+    Transient(String),
+    /// Another copy of this delivery is still being handled.
+    #[error("another copy of this delivery is still being handled")]
+    Pending,
+}
 
 pub async fn answer(State(state): State<AppState>, kind: WebhookKind, hook: SignedWebhook) -> Response {
     let event = match parse_event(kind, &hook.params) {
         Ok(event) => event,
         Err(e) => return Rejection::Malformed(e).into_response(),
     };
-    let failure = match deliver(&state, kind, &hook, event).await {
+    let key = delivery_key(&event, &hook.dedup_key);
+    let failure = match deliver(&state, kind, &hook, &key, event).await {
         Ok(xml) => return twiml_response(xml),
         Err(failure) => failure,
     };
-    tracing::error!(kind = kind.as_str(), error = %failure, "webhook handling failed");
-    metrics::counter!(crate::meters::WEBHOOKS, "kind" => kind.as_str(), "outcome" => "failed").increment(1);
-    if is_voice_turn(kind) {
-        twiml_response(fallback_twiml(&state).await)
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily unavailable, please retry\n",
-        )
-            .into_response()
+    let outcome = match &failure {
+        Failure::Permanent(_) => "refused",
+        Failure::Transient(_) => "failed",
+        Failure::Pending => "held",
+    };
+    metrics::counter!(crate::meters::WEBHOOKS, "kind" => kind.as_str(), "outcome" => outcome).increment(1);
+    match (&failure, is_voice_turn(kind)) {
+        (Failure::Pending, true) => {
+            tracing::warn!(
+                kind = kind.as_str(),
+                "a copy of a turn still being handled: the caller holds"
+            );
+            twiml_response(hold_twiml(&state, &hook, &key).await)
+        }
+        (_, true) => {
+            tracing::error!(kind = kind.as_str(), error = %failure, "webhook handling failed");
+            twiml_response(fallback_twiml(&state).await)
+        }
+        (Failure::Permanent(reason), false) => {
+            tracing::warn!(kind = kind.as_str(), error = %reason, "webhook refused: a retry cannot succeed");
+            plain(StatusCode::UNPROCESSABLE_ENTITY, format!("{reason}\n"))
+        }
+        (_, false) => {
+            tracing::error!(kind = kind.as_str(), error = %failure, "webhook handling failed");
+            plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily unavailable, please retry\n".into(),
+            )
+        }
     }
 }
 
-/// The answer to one delivery: the one given before, or the handler's.
+/// `/twilio/voice/resume?d=<delivery>`: where a held caller comes back. The answer to the
+/// delivery they were waiting for if it is there by now, else the call's current prompt;
+/// either way nothing changes.
+pub async fn resume(State(state): State<AppState>, hook: SignedWebhook) -> Response {
+    let Some(call_sid) = hook.params.iter().find(|(k, _)| k == "CallSid").map(|(_, v)| v.clone()) else {
+        return Rejection::Malformed(crate::providers::twilio::WebhookError::Missing("CallSid")).into_response();
+    };
+    if let Some(key) = &hook.context.delivery {
+        if let Some(xml) = await_answer(&state, key, budget(&state)).await {
+            return twiml_response(xml);
+        }
+    }
+    match current_prompt(&state, &call_sid).await {
+        Ok(xml) => twiml_response(xml),
+        Err(e) => {
+            tracing::error!(error = %e, "could not give a held caller the current prompt");
+            twiml_response(fallback_twiml(&state).await)
+        }
+    }
+}
+
+/// The answer to one delivery: the one given before, the owner's, or the handler's.
 async fn deliver(
     state: &AppState,
     kind: WebhookKind,
     hook: &SignedWebhook,
+    key: &str,
     event: InboundEvent,
-) -> Result<String, String> {
+) -> Result<String, Failure> {
     let replayed = |xml: String| {
         metrics::counter!(crate::meters::WEBHOOKS, "kind" => kind.as_str(), "outcome" => "replayed").increment(1);
         Ok(xml)
     };
-    match state.kv.remembered_response(&hook.dedup_key).await {
+    match state.kv.remembered_response(key).await {
         Ok(Some(xml)) => return replayed(xml),
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "redis unavailable for de-duplication; using SQL alone"),
     }
     // Nothing is acted on before it is stored; and when the database cannot store it, the
     // handler could not work either, so the caller hears the fallback without waiting twice.
-    match store_delivery(state, kind, hook, &event).await {
-        Ok(Delivery::Seen { response: Some(xml) }) => return replayed(xml),
-        Ok(_) => {}
-        Err(e) => return Err(format!("could not store the delivery: {e}")),
-    }
-    let budget = Duration::from_millis(state.settings.ivr.webhook_budget_ms);
-    // Spawned, so a panic is caught as a JoinError and the work finishes even if the provider
-    // hangs up on us.
-    let work = tokio::spawn(inbound::handle(state.clone(), event, hook.context.clone()));
-    match tokio::time::timeout(budget, work).await {
-        Ok(Ok(Ok(actions))) => {
-            let xml = twiml::render(&actions, &state.settings.public_url);
-            remember(state, &hook.dedup_key, &xml).await;
-            metrics::counter!(crate::meters::WEBHOOKS, "kind" => kind.as_str(), "outcome" => "ok").increment(1);
-            Ok(xml)
+    let turn = match claim(state, kind, hook, key, &event).await {
+        Ok(Claim::Owner(turn)) => turn,
+        Ok(Claim::Answered(xml)) => return replayed(xml),
+        Ok(Claim::Busy) => {
+            return match await_answer(state, key, budget(state)).await {
+                Some(xml) => replayed(xml),
+                None => Err(Failure::Pending),
+            }
         }
-        Ok(Ok(Err(e))) => Err(e.to_string()),
-        Ok(Err(join)) => Err(format!("handler panicked: {join}")),
-        Err(_) => Err(format!("handler took longer than {budget:?}")),
+        Err(e) => return Err(Failure::Transient(format!("could not store the delivery: {e}"))),
+    };
+    // Spawned, so a panic is caught as a JoinError and the work finishes (and its answer is
+    // kept for retries) even if the provider hangs up on us or the budget runs out.
+    let work = tokio::spawn(own(state.clone(), event, hook.context.clone(), key.to_owned(), turn));
+    let result = match tokio::time::timeout(budget(state), work).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(join)) => {
+            release(state, key).await;
+            return Err(Failure::Transient(format!("handler panicked: {join}")));
+        }
+        Err(_) => {
+            return Err(Failure::Transient(format!(
+                "handler took longer than {:?}",
+                budget(state)
+            )))
+        }
+    };
+    let outcome = if matches!(turn, Turn::Stale { .. }) {
+        "stale"
+    } else {
+        "ok"
+    };
+    metrics::counter!(crate::meters::WEBHOOKS, "kind" => kind.as_str(), "outcome" => outcome).increment(1);
+    result.map_err(|e| {
+        if e.is_permanent() {
+            Failure::Permanent(e.to_string())
+        } else {
+            Failure::Transient(e.to_string())
+        }
+    })
+}
+
+/// The owner's work: handle the event (or, for a turn the call has moved past, find what that
+/// turn was answered, else the current prompt), render it and keep it for every other copy.
+/// A failure keeps nothing and releases the claim, so a retry runs the handler again.
+async fn own(
+    state: AppState,
+    event: InboundEvent,
+    context: inbound::Context,
+    key: String,
+    turn: Turn,
+) -> Result<String, HandleError> {
+    let result = match (turn, &event) {
+        (Turn::Stale { .. }, InboundEvent::KeysGathered { call_sid, .. })
+        | (Turn::Stale { .. }, InboundEvent::RecordingReady { call_sid, .. })
+        | (Turn::Stale { .. }, InboundEvent::DialFinished { call_sid, .. }) => {
+            tracing::info!(
+                call_sid,
+                turn = context.turn,
+                "a stale turn: answered as before, nothing changed"
+            );
+            match state.db.turn_answer(call_sid, context.turn).await {
+                Ok(Some(xml)) => Ok(xml),
+                Ok(None) => current_prompt(&state, call_sid).await,
+                Err(e) => Err(e.into()),
+            }
+        }
+        _ => inbound::handle(state.clone(), event, context)
+            .await
+            .map(|actions| twiml::render(&actions, &state.settings.public_url)),
+    };
+    match &result {
+        Ok(xml) => remember(&state, &key, xml).await,
+        Err(_) => release(&state, &key).await,
     }
+    result
+}
+
+/// The call's current prompt, spoken, with the action URLs of the turn it is at.
+async fn current_prompt(state: &AppState, call_sid: &str) -> Result<String, HandleError> {
+    let actions = inbound::voice::current_prompt(state, call_sid).await?;
+    Ok(twiml::render(&actions, &state.settings.public_url))
+}
+
+/// Waits for the owner's answer to a delivery, at most `within`.
+async fn await_answer(state: &AppState, key: &str, within: Duration) -> Option<String> {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut pause = Duration::from_millis(10);
+    loop {
+        tokio::time::sleep_until((tokio::time::Instant::now() + pause).min(deadline)).await;
+        match state.db.delivery_answer(key).await {
+            Ok(Answer::Given(xml)) => return Some(xml),
+            Ok(Answer::Unknown) => return None,
+            Ok(Answer::Pending) => {}
+            Err(e) => tracing::warn!(error = %e, "could not read a delivery's answer"),
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
+/// How a delivery is known across retries: an incoming call by its CallSid and an SMS by its
+/// MessageSid (each comes once, however the retry is dressed); everything else by the hash of
+/// its signed URL and form.
+fn delivery_key(event: &InboundEvent, signed: &str) -> String {
+    match event {
+        InboundEvent::CallStarted { call_sid, .. } => format!("call:{call_sid}"),
+        InboundEvent::SmsReceived { message_sid, .. } => format!("sms:{message_sid}"),
+        _ => signed.to_owned(),
+    }
+}
+
+fn budget(state: &AppState) -> Duration {
+    Duration::from_millis(state.settings.ivr.webhook_budget_ms)
 }
 
 /// Turns where a caller is listening and must hear something.
@@ -99,6 +256,21 @@ fn is_voice_turn(kind: WebhookKind) -> bool {
     )
 }
 
+/// IVR turns: their action URLs carry the turn they answer.
+fn turn_of<'a>(kind: WebhookKind, event: &'a InboundEvent, turn: u32) -> Option<TurnOf<'a>> {
+    let call_sid = match event {
+        InboundEvent::KeysGathered { call_sid, .. }
+        | InboundEvent::RecordingReady { call_sid, .. }
+        | InboundEvent::DialFinished { call_sid, .. } => call_sid,
+        _ => return None,
+    };
+    let is_turn = matches!(
+        kind,
+        WebhookKind::VoiceGather | WebhookKind::VoiceRecording | WebhookKind::VoiceDial
+    );
+    (is_turn && turn > 0).then_some(TurnOf { call_sid, turn })
+}
+
 /// The apology and fallback, built from configuration and the prompt audio on disk alone.
 async fn fallback_twiml(state: &AppState) -> String {
     let f = &state.settings.fallback;
@@ -107,42 +279,51 @@ async fn fallback_twiml(state: &AppState) -> String {
     twiml::render(&spoken, &state.settings.public_url)
 }
 
-/// Stores the delivery (raw form encrypted) once; a repeat finds the answer given before.
-async fn store_delivery(
+/// "Please hold", then back for the answer: said to a copy of a turn whose owner has not
+/// answered in time. It changes nothing.
+async fn hold_twiml(state: &AppState, hook: &SignedWebhook, key: &str) -> String {
+    let call_sid = hook
+        .params
+        .iter()
+        .find(|(k, _)| k == "CallSid")
+        .map(|(_, v)| v.as_str());
+    let rate = match call_sid {
+        Some(sid) => inbound::voice::speech_rate(state, sid).await,
+        None => SpeechRate::default(),
+    };
+    let actions = script::hold(&state.prompts, &format!("/twilio/voice/resume?d={key}"));
+    twiml::render(&state.voice.speak(actions, rate).await, &state.settings.public_url)
+}
+
+/// Stores the delivery (raw form encrypted) and claims it, and for a turn the turn.
+async fn claim(
     state: &AppState,
     kind: WebhookKind,
     hook: &SignedWebhook,
+    key: &str,
     event: &InboundEvent,
-) -> Result<Delivery, StorageError> {
+) -> Result<Claim, crate::storage::StorageError> {
     let payload = serde_json::Value::Object(
         hook.params
             .iter()
             .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
             .collect(),
     );
+    let lease = budget(state) * LEASE_BUDGETS;
     state
         .db
-        .record_event(&NewEvent {
-            dedup_key: &hook.dedup_key,
-            provider: PROVIDER,
-            kind: kind.as_str(),
-            subject_sid: subject_sid(event),
-            payload: &payload,
-        })
+        .claim_delivery(
+            &NewEvent {
+                dedup_key: key,
+                provider: PROVIDER,
+                kind: kind.as_str(),
+                subject_sid: subject_sid(event),
+                payload: &payload,
+            },
+            turn_of(kind, event, hook.context.turn),
+            lease,
+        )
         .await
-}
-
-async fn remember(state: &AppState, dedup_key: &str, xml: &str) {
-    if let Err(e) = state.db.set_event_response(dedup_key, xml).await {
-        tracing::warn!(error = %e, "could not keep the webhook answer in SQL");
-    }
-    if let Err(e) = state
-        .kv
-        .remember_response(dedup_key, xml, state.settings.redis.dedup_ttl_secs)
-        .await
-    {
-        tracing::warn!(error = %e, "could not keep the webhook answer in redis");
-    }
 }
 
 fn subject_sid(event: &InboundEvent) -> &str {
@@ -161,6 +342,29 @@ fn subject_sid(event: &InboundEvent) -> &str {
     }
 }
 
+async fn remember(state: &AppState, key: &str, xml: &str) {
+    if let Err(e) = state.db.answer_delivery(key, xml).await {
+        tracing::warn!(error = %e, "could not keep the webhook answer in SQL");
+    }
+    if let Err(e) = state
+        .kv
+        .remember_response(key, xml, state.settings.redis.dedup_ttl_secs)
+        .await
+    {
+        tracing::warn!(error = %e, "could not keep the webhook answer in redis");
+    }
+}
+
+async fn release(state: &AppState, key: &str) {
+    if let Err(e) = state.db.release_delivery(key).await {
+        tracing::warn!(error = %e, "could not release a failed delivery; a retry takes it over when its lease ends");
+    }
+}
+
 fn twiml_response(xml: String) -> Response {
     (StatusCode::OK, [(header::CONTENT_TYPE, twiml::CONTENT_TYPE)], xml).into_response()
+}
+
+fn plain(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }

@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/twilio/voice/dial", hook(WebhookKind::VoiceDial))
         .route("/twilio/voice/status", hook(WebhookKind::VoiceStatus))
         .route("/twilio/voice/fallback", hook(WebhookKind::VoiceFallback))
+        .route("/twilio/voice/resume", post(answer::resume))
         .route("/twilio/callback/lawyer", hook(WebhookKind::CallbackLawyer))
         .route(
             "/twilio/callback/lawyer/status",

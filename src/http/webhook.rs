@@ -15,14 +15,12 @@ use crate::inbound::Context;
 use crate::providers::twilio::webhook::parse_form;
 use crate::providers::twilio::{WebhookError, SIGNATURE_HEADER};
 
-/// Twilio sends the same token with every retry of one delivery.
-const IDEMPOTENCY_HEADER: &str = "i-twilio-idempotency-token";
-
 #[derive(Debug)]
 pub struct SignedWebhook {
     /// The decoded form, every field in order.
     pub params: Vec<(String, String)>,
-    /// Identifies this delivery across retries.
+    /// Identifies this delivery across retries: a hash of the signed URL and form, never a
+    /// header a replay could change (see [`delivery_hash`]).
     pub dedup_key: String,
     /// What the signed URL's query says about the call.
     pub context: Context,
@@ -69,7 +67,6 @@ impl FromRequest<AppState> for SignedWebhook {
         let is_form = header_str(header::CONTENT_TYPE.as_str())
             .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
         let signature = header_str(SIGNATURE_HEADER);
-        let idempotency = header_str(IDEMPOTENCY_HEADER);
         let bytes = axum::body::to_bytes(body, super::BODY_LIMIT)
             .await
             .map_err(|e| Rejection::Body(e.to_string()))?;
@@ -105,11 +102,12 @@ impl FromRequest<AppState> for SignedWebhook {
             turn: query("turn").and_then(|v| v.parse().ok()).unwrap_or(0),
             assignment: query("a").filter(|a| a.len() <= 64 && a.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')),
             message: query("m").filter(|m| m.len() <= 64 && m.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')),
+            delivery: query("d")
+                .filter(|d| d.len() <= 100 && d.bytes().all(|b| b.is_ascii_alphanumeric() || b":-_".contains(&b))),
         };
-        let dedup_key = match idempotency {
-            Some(token) if !token.is_empty() && token.len() <= 128 => format!("tok:{token}"),
-            _ => format!("sha:{}", delivery_hash(&url, &lenient)),
-        };
+        // Twilio's I-Twilio-Idempotency-Token is the same on every retry of a delivery, but a
+        // replay can carry any token: the signed content alone says which delivery this is.
+        let dedup_key = format!("sha:{}", delivery_hash(&url, &lenient));
         Ok(Self {
             params,
             dedup_key,
@@ -118,7 +116,7 @@ impl FromRequest<AppState> for SignedWebhook {
     }
 }
 
-/// Identifies a delivery without an idempotency token: the signed URL (IVR action URLs carry
+/// Identifies a delivery: the signed URL (IVR action URLs carry
 /// the turn number) and the parameters in sorted order.
 fn delivery_hash(url: &str, params: &[(String, String)]) -> String {
     let mut sorted: Vec<&(String, String)> = params.iter().collect();

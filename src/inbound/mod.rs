@@ -20,6 +20,22 @@ pub enum HandleError {
     NoAssignment,
     #[error(transparent)]
     Callback(#[from] crate::routing::callback::CallbackError),
+    #[error("another copy of this delivery is being handled")]
+    InProgress,
+}
+
+impl HandleError {
+    /// The delivery names something we do not have: a retry could never succeed.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            HandleError::Storage(_) | HandleError::InProgress => false,
+            HandleError::UnknownCall(_) | HandleError::NoAssignment => true,
+            HandleError::Callback(e) => {
+                use crate::routing::callback::CallbackError as E;
+                matches!(e, E::Unknown(_) | E::NotYours | E::NoPhone(_))
+            }
+        }
+    }
 }
 
 /// What the signed webhook URL's query carries.
@@ -31,6 +47,8 @@ pub struct Context {
     pub assignment: Option<String>,
     /// The stored outbound message (`m=`) a TwiML reply's delivery report is about.
     pub message: Option<String>,
+    /// The delivery a held caller comes back for (`d=`, see `/twilio/voice/resume`).
+    pub delivery: Option<String>,
 }
 
 /// The actions answering one event; on a call, what is said is rendered as audio at the

@@ -70,6 +70,30 @@ pub async fn recorded(
     drive(state, call_sid, s, event, turn + 1).await
 }
 
+/// The call's current prompt, with the action URLs of the turn the call is at, for a copy of a
+/// turn it has moved past or a caller back from holding. Changes nothing.
+pub async fn current_prompt(state: &AppState, call_sid: &str) -> Result<Vec<Action>, HandleError> {
+    let s = load_state(state, call_sid).await?;
+    let turn = state.db.call_turn(PROVIDER, call_sid).await?.unwrap_or(1).max(1);
+    let (s, reply) = step(&state.flow, s, Event::Resume, state.settings.ivr.max_tries);
+    let said: Vec<Action> = reply.say.iter().map(|l| script::say(&state.prompts, l)).collect();
+    let actions = match reply.next {
+        Next::Ask(ask) => {
+            let speech = listen::window(state, &s, ask);
+            script::ask(
+                said,
+                ask,
+                &Urls::for_turn(turn),
+                timeout_secs(state, &s.profile),
+                speech,
+            )
+        }
+        // At a task: the turn that ran it has answered the caller (and ended the call).
+        Next::Run(_) => vec![Action::Hangup],
+    };
+    Ok(state.voice.speak(actions, s.speaking_rate()).await)
+}
+
 /// A transfer to a person ended: if nobody answered, the caller gets a callback instead.
 pub async fn dial_finished(
     state: &AppState,

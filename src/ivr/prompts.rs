@@ -49,6 +49,7 @@ prompts!(
     speech_confirm,
     speech_not_understood,
     speech_busy,
+    please_hold,
     rate_slower,
     rate_faster,
     pick_option,

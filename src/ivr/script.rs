@@ -205,6 +205,15 @@ pub fn fallback(p: &Prompts, human_number: &str, office_hours: &str) -> Vec<Acti
     actions
 }
 
+/// "Please hold", a short pause, then back to `resume` for the answer being worked on.
+pub fn hold(p: &Prompts, resume: &str) -> Vec<Action> {
+    vec![
+        prompt(p, "please_hold"),
+        Action::Pause { secs: 1 },
+        Action::Redirect { url: resume.to_owned() },
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
