@@ -209,7 +209,24 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load(cli.config.as_deref()).context("loading settings")?;
     hotline::telemetry::init(&settings.log, settings.mode);
-    match cli.command {
+    let sqlite = {
+        use secrecy::ExposeSecret;
+        settings.database.url.expose_secret().starts_with("sqlite:")
+    };
+    run(cli.command, settings).await.map_err(|e| {
+        if sqlite && format!("{e:#}").contains("database is locked") {
+            e.context(
+                "the SQLite database is held by a running `hotline serve`: SQLite serves one process \
+                 (stop the server first, or use PostgreSQL to run other hotline commands beside it)",
+            )
+        } else {
+            e
+        }
+    })
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
         Command::Simulate { url, from, script } => simulate(&settings, url, &from, script).await,
         Command::Flows {
             command: FlowsCommand::Show,

@@ -1,6 +1,5 @@
-//! `/healthz` (the process is up), `/readyz` (database and Redis reachable, with details, and
-//! whether speech input is on) and
-//! `/metrics` (Prometheus text format).
+//! `/healthz` (the process is up), `/readyz` (the database takes a write and Redis answers, with
+//! details, and whether speech input is on) and `/metrics` (Prometheus text format).
 
 use std::time::Instant;
 
@@ -50,7 +49,7 @@ async fn check<E: std::fmt::Display>(probe: impl std::future::Future<Output = Re
 }
 
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let (database, redis) = tokio::join!(check(state.db.ping()), check(state.kv.ping()));
+    let (database, redis) = tokio::join!(check(state.db.check_write()), check(state.kv.ping()));
     let ready = database.ok && redis.ok;
     let status = if ready {
         StatusCode::OK

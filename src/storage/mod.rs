@@ -60,6 +60,13 @@ pub struct Db {
 impl Db {
     /// Connects lazily: the service starts and answers calls (with the fallback) even when the
     /// database is not reachable yet; each query waits at most `acquire_timeout`.
+    ///
+    /// SQLite gets one connection in exclusive locking mode. Every write goes through one writer
+    /// anyway (SQLite has a single write lock), so a pool of them only sleeps in the busy
+    /// handler; and in exclusive mode the WAL index lives in this process's memory instead of a
+    /// memory-mapped `-shm` file, whose loss (truncated, or a disk fault) would otherwise kill
+    /// the process with SIGBUS on its next query. The price: while `hotline serve` runs, other
+    /// processes (the admin commands) cannot open the file; PostgreSQL has no such limit.
     pub fn connect(
         url: &str,
         max_connections: u32,
@@ -67,24 +74,31 @@ impl Db {
         key: DataKey,
     ) -> Result<Self, StorageError> {
         sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("sqlite:") {
+        let options = AnyPoolOptions::new().acquire_timeout(acquire_timeout);
+        let (backend, options) = if url.starts_with("sqlite:") {
             ensure_sqlite_folder(url)?;
-            Backend::Sqlite
+            let options = options.max_connections(1).after_connect(|conn, _| {
+                Box::pin(async move {
+                    // Before the first read, so the WAL index is never shared memory.
+                    sqlx::query("PRAGMA locking_mode = EXCLUSIVE")
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(())
+                })
+            });
+            (Backend::Sqlite, options)
         } else {
-            Backend::Postgres
+            (Backend::Postgres, options.max_connections(max_connections))
         };
-        let pool = AnyPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(acquire_timeout)
-            .connect_lazy(url)?;
+        let pool = options.connect_lazy(url)?;
         Ok(Self { pool, backend, key })
     }
 
     pub async fn migrate(&self) -> Result<(), StorageError> {
         match self.backend {
             Backend::Sqlite => {
-                // WAL lets the webhooks read while another request writes; it is a property of
-                // the file and persists.
+                // WAL: one fsync a commit, and a crash loses nothing committed. It is a
+                // property of the file and persists.
                 sqlx::query("PRAGMA journal_mode = WAL").execute(&self.pool).await?;
                 SQLITE_MIGRATIONS.run(&self.pool).await?
             }
@@ -95,6 +109,18 @@ impl Db {
 
     pub async fn ping(&self) -> Result<(), StorageError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// A write that must reach the file (or server): what a webhook needs, not only a read.
+    pub async fn check_write(&self) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO health_checks (id, checked_at) VALUES (1, $1)
+             ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+        )
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
