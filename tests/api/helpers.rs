@@ -82,6 +82,8 @@ pub struct Options {
     pub whisper_model: Option<std::path::PathBuf>,
     /// Recognition by workers through Redis (`whisper.remote`).
     pub whisper_remote: bool,
+    /// `ivr.webhook_budget_ms` and `whisper.queue_wait_ms`, instead of the defaults.
+    pub budget_and_queue_wait_ms: Option<(u64, u64)>,
 }
 
 pub struct TestApp {
@@ -170,6 +172,10 @@ pub async fn spawn_app_with(backend: Backend, opts: Options) -> TestApp {
         // The whole suite shares 2 cores: recognition gets the provider's full 15 s here.
         s.ivr.webhook_budget_ms = 14_000;
         s.whisper.queue_wait_ms = 10_000;
+    }
+    if let Some((budget, queue_wait)) = opts.budget_and_queue_wait_ms {
+        s.ivr.webhook_budget_ms = budget;
+        s.whisper.queue_wait_ms = queue_wait;
     }
     if let Some(url) = &opts.tts_url {
         s.speech.http_url = url.clone();

@@ -4,10 +4,11 @@
 //! abandoned recognition keeps burning CPU, threads and memory come back — and SIGTERM during a
 //! second burst exits within the configured grace.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use crate::helpers::{random_hex, redis_url, FakeProvider, ACCOUNT_SID, HOTLINE_NUMBER};
+use crate::binary::{self, free_port};
+use crate::helpers::{random_hex, FakeProvider, ACCOUNT_SID, HOTLINE_NUMBER};
 use crate::listen::{model, WHISPER};
 use crate::provider::{form_body, pairs, sid, twilio_signature};
 
@@ -159,58 +160,33 @@ async fn cpu_share(pid: u32, window: Duration) -> f64 {
 
 async fn start(model: &std::path::Path, provider: &FakeProvider, token: &str) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_hotline"))
-        .arg("serve")
-        .env("HOTLINE_BIND", format!("127.0.0.1:{port}"))
-        .env("HOTLINE_PUBLIC_URL", &base)
-        .env("HOTLINE_DATA_DIR", dir.path())
-        .env(
-            "HOTLINE_DATABASE_URL",
-            format!("sqlite://{}?mode=rwc", dir.path().join("hotline.db").display()),
-        )
-        .env("HOTLINE_REDIS_URL", redis_url())
-        .env("HOTLINE_REDIS_PREFIX", format!("hotline-overload-{}", random_hex(6)))
-        .env("HOTLINE_HOTLINE_NUMBER", HOTLINE_NUMBER)
-        .env("HOTLINE_TWILIO_ACCOUNT_SID", ACCOUNT_SID)
-        .env("HOTLINE_TWILIO_AUTH_TOKEN", token)
-        .env("HOTLINE_TWILIO_API_BASE", &provider.base)
-        .env("HOTLINE_SPEECH_ENGINE", "none")
-        .env("HOTLINE_WHISPER_MODEL", model)
-        .env("HOTLINE_WHISPER_RECORDING_HOSTS", "127.0.0.1")
-        .env("HOTLINE_WHISPER_WORKERS", "1")
-        .env("HOTLINE_WHISPER_QUEUE_WAIT_MS", "1500")
-        // 0.5 s for a spoken answer: less than recognising the clip takes.
-        .env("HOTLINE_IVR_WEBHOOK_BUDGET_MS", "2000")
-        .env("HOTLINE_JOBS_IN_SERVE", "false")
-        .env("HOTLINE_SHUTDOWN_GRACE_SECS", GRACE_SECS.to_string())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the hotline binary starts");
-    let server = Server {
+    let mut child = binary::serve(
+        Command::new(env!("CARGO_BIN_EXE_hotline")),
+        dir.path(),
+        port,
+        token,
+        &provider.base,
+    )
+    .env("HOTLINE_WHISPER_MODEL", model)
+    .env("HOTLINE_WHISPER_RECORDING_HOSTS", "127.0.0.1")
+    .env("HOTLINE_WHISPER_WORKERS", "1")
+    .env("HOTLINE_WHISPER_QUEUE_WAIT_MS", "1500")
+    // 0.5 s for a spoken answer: less than recognising the clip takes.
+    .env("HOTLINE_IVR_WEBHOOK_BUDGET_MS", "2000")
+    .env("HOTLINE_SHUTDOWN_GRACE_SECS", GRACE_SECS.to_string())
+    .spawn()
+    .expect("the hotline binary starts");
+    binary::wait_ready(&mut child, &base).await;
+    Server {
         child,
         client: Client {
-            base: base.clone(),
+            base,
             token: token.to_owned(),
         },
         _dir: dir,
-    };
-    for _ in 0..300 {
-        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await {
-            if r.status() == 200 {
-                return server;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("hotline serve did not become ready");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

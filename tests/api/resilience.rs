@@ -203,9 +203,11 @@ async fn shutdown_lets_an_in_flight_call_turn_finish() {
     app.stop().await; // the server task ends cleanly
 }
 
+/// Separate worker processes share the database with the server: PostgreSQL (SQLite serves one
+/// process, which runs the jobs itself).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_process_puts_back_what_redis_lost() {
-    let app = crate::helpers::spawn_app(Backend::Sqlite).await;
+    let app = crate::helpers::spawn_app(Backend::Postgres).await;
     let mut phone = Phone::new(&app, "+8613800138000");
     phone.call(&[Input::Keys("0")]).await;
     let consultation = app.consultation(&ticket_from_speech(&phone.said())).await;
