@@ -117,8 +117,7 @@ async fn run(args: &Args, root: &Path, binary: &Path) -> Result<()> {
             _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
         };
         let log = server.stop();
-        report_log(&log);
-        outcome
+        outcome.map(|report| report + &log_summary(&log))
     }
     .await;
     if let Err(e) = clear_redis(&redis_url, &prefix).await {
@@ -131,11 +130,14 @@ async fn run(args: &Args, root: &Path, binary: &Path) -> Result<()> {
             }
         }
     }
-    result
+    // Printed only now, after the clean-up: a closed stdout cannot stop it.
+    println!("{}", result?);
+    Ok(())
 }
 
-/// Waits for the server, starts the floor, and measures both at each connection count.
-async fn compare(args: &Args, server: &mut Hotline, floor_db: &str) -> Result<()> {
+/// Waits for the server, starts the floor, and measures both at each connection count; returns
+/// the report.
+async fn compare(args: &Args, server: &mut Hotline, floor_db: &str) -> Result<String> {
     let ready = server.wait_ready(args.speech == "espeak").await?;
     let floor = Floor::start(args.backend, floor_db).await?;
     let commit = Command::new("git")
@@ -152,7 +154,7 @@ async fn compare(args: &Args, server: &mut Hotline, floor_db: &str) -> Result<()
                 .to_string()
         })
         .unwrap_or_default();
-    println!(
+    let header = format!(
         "tree {commit}; server {} built {built}; {} cores; {}, speech engine {}, speech input {}; \
          {} s measured after {} s warm-up per row\n",
         server.binary.display(),
@@ -177,7 +179,11 @@ async fn compare(args: &Args, server: &mut Hotline, floor_db: &str) -> Result<()
     ];
     let mut notes = Vec::new();
     for &n in &args.connections {
+        eprintln!("hotline, {n} connections…");
+        let (ticks, started) = (cpu_ticks(server.child.id()), Instant::now());
         let hotline = load(&server.base, &server.signer, n, args).await?;
+        let cores = (cpu_ticks(server.child.id()) - ticks) as f64 / 100.0 / started.elapsed().as_secs_f64();
+        eprintln!("floor, {n} connections…");
         let floor_stats = load(&floor.base, &floor.signer, n, args).await?;
         let b = args.backend.name();
         table.push(hotline.row(b, n, "hotline"));
@@ -192,6 +198,9 @@ async fn compare(args: &Args, server: &mut Hotline, floor_db: &str) -> Result<()
             "{n} connections: req/s {rps:.2}× the floor (needs ≥ 0.5×), p99 {p99:.2}× (needs ≤ 2×): {}",
             if met { "met" } else { "not met" }
         ));
+        notes.push(format!(
+            "{n} connections: the hotline process used {cores:.2} cores under load"
+        ));
         for (who, s) in [("hotline", &hotline), ("floor", &floor_stats)] {
             for (kind, (count, example)) in &s.failures {
                 notes.push(format!("{n} connections, {who}: {count} × {kind}, e.g. {example}"));
@@ -199,11 +208,7 @@ async fn compare(args: &Args, server: &mut Hotline, floor_db: &str) -> Result<()
         }
     }
     floor.stop();
-    println!("{}\n", table.join("\n"));
-    for note in notes {
-        println!("{note}");
-    }
-    Ok(())
+    Ok(format!("{header}{}\n\n{}\n", table.join("\n"), notes.join("\n")))
 }
 
 // --- the real server ----------------------------------------------------------------------------
@@ -308,15 +313,30 @@ impl Drop for Hotline {
 }
 
 /// Warnings and errors the server logged during the run.
-fn report_log(log: &str) {
+fn log_summary(log: &str) -> String {
     let bad: Vec<&str> = log
         .lines()
         .filter(|l| l.contains(r#""level":"WARN""#) || l.contains(r#""level":"ERROR""#))
         .collect();
-    println!("\nserver log: {} warnings or errors", bad.len());
+    let mut summary = format!("\nserver log: {} warnings or errors", bad.len());
     for line in bad.iter().take(5) {
-        println!("  {line}");
+        summary += &format!("\n  {line}");
     }
+    summary
+}
+
+/// CPU time a process has used, in clock ticks (utime + stime from /proc; 0 elsewhere).
+fn cpu_ticks(pid: u32) -> i64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // utime and stime are fields 14 and 15 of stat: 12 and 13 after the name and state. Ticks
+    // are USER_HZ, 100 on Linux.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    after_name
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse::<i64>().ok())
+        .sum()
 }
 
 fn tail(path: &Path, lines: usize) -> String {
