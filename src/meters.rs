@@ -15,9 +15,10 @@ pub const SIGNATURE_FAILURES: &str = "hotline_signature_failures_total";
 pub const SPEECH_ANSWERS: &str = "hotline_speech_answers_total";
 pub const SPEECH_ANSWER_SECONDS: &str = "hotline_speech_answer_seconds";
 pub const BUILD_INFO: &str = "hotline_build_info";
+pub const FLUSH_FAILURES: &str = "hotline_database_flush_failures_total";
 
 /// The webhook outcomes counted per kind.
-const WEBHOOK_OUTCOMES: [&str; 3] = ["ok", "replayed", "failed"];
+const WEBHOOK_OUTCOMES: [&str; 6] = ["ok", "replayed", "stale", "held", "refused", "failed"];
 /// A spoken answer: taken, confirmed, not understood, or recognition unavailable.
 const SPEECH_OUTCOMES: [&str; 4] = ["taken", "confirm", "not_understood", "unavailable"];
 const REJECTED_STATUSES: [&str; 4] = ["400", "403", "413", "415"];
@@ -41,7 +42,9 @@ pub fn handle() -> PrometheusHandle {
 fn register() {
     describe_counter!(
         WEBHOOKS,
-        "Webhook deliveries handled, by kind and outcome (ok, replayed, failed)."
+        "Webhook deliveries handled, by kind and outcome (ok; replayed: a copy got the answer given \
+         before; stale: a turn the call had moved past; held: a copy whose owner had not answered \
+         in time; refused: a retry could never succeed; failed)."
     );
     describe_counter!(
         WEBHOOKS_REJECTED,
@@ -60,6 +63,10 @@ fn register() {
         Unit::Seconds,
         "Time from a spoken answer's arrival to its meaning (fetch and recognition)."
     );
+    describe_counter!(
+        FLUSH_FAILURES,
+        "Requests answered although flushing their SQLite writes to disk failed."
+    );
     describe_gauge!(BUILD_INFO, "Always 1; the labels name the build running.");
     for kind in WebhookKind::ALL {
         for outcome in WEBHOOK_OUTCOMES {
@@ -70,6 +77,7 @@ fn register() {
         metrics::counter!(WEBHOOKS_REJECTED, "status" => status).absolute(0);
     }
     metrics::counter!(SIGNATURE_FAILURES).absolute(0);
+    metrics::counter!(FLUSH_FAILURES).absolute(0);
     for outcome in SPEECH_OUTCOMES {
         metrics::counter!(SPEECH_ANSWERS, "outcome" => outcome).absolute(0);
     }

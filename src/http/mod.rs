@@ -39,6 +39,24 @@ async fn count_too_large(request: axum::extract::Request, next: axum::middleware
     response
 }
 
+/// A request that may have written is answered only once its writes are on disk (SQLite's
+/// group commit, see [`crate::storage::durable`]).
+async fn durable(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let writes = !matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+    let response = next.run(request).await;
+    if writes {
+        if let Err(e) = state.db.flush().await {
+            tracing::error!(error = %e, "a request's writes may not be on disk");
+            metrics::counter!(crate::meters::FLUSH_FAILURES).increment(1);
+        }
+    }
+    response
+}
+
 pub fn router(state: AppState) -> Router {
     let hook = |kind: WebhookKind| post(move |state, hook: SignedWebhook| answer::answer(state, kind, hook));
     Router::new()
@@ -69,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), durable))
         .layer(axum::middleware::from_fn(count_too_large))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -12,6 +12,7 @@ pub mod calls;
 pub mod cases;
 pub mod consultations;
 pub mod conversations;
+pub mod durable;
 pub mod events;
 pub mod lawyers;
 pub mod messages;
@@ -19,7 +20,7 @@ pub mod notes;
 pub mod recordings;
 pub mod users;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
@@ -41,6 +42,8 @@ pub enum StorageError {
     Crypto(#[from] CryptoError),
     #[error("could not create the database folder {0}")]
     Folder(String),
+    #[error("could not flush the database to disk: {0}")]
+    Flush(std::io::Error),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,12 +52,14 @@ pub enum Backend {
     Postgres,
 }
 
-/// The pool, which backend it is, and the key for personal data.
+/// The pool, which backend it is, the key for personal data, and (SQLite in a file) the group
+/// commit that makes a request's writes durable.
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
     key: DataKey,
+    wal: Option<std::sync::Arc<durable::WalSync>>,
 }
 
 impl Db {
@@ -67,6 +72,8 @@ impl Db {
     /// memory-mapped `-shm` file, whose loss (truncated, or a disk fault) would otherwise kill
     /// the process with SIGBUS on its next query. The price: while `hotline serve` runs, other
     /// processes (the admin commands) cannot open the file; PostgreSQL has no such limit.
+    /// Commits are flushed to disk by [`Db::flush`], one fsync for every request waiting (see
+    /// [`durable`]).
     pub fn connect(
         url: &str,
         max_connections: u32,
@@ -75,23 +82,39 @@ impl Db {
     ) -> Result<Self, StorageError> {
         sqlx::any::install_default_drivers();
         let options = AnyPoolOptions::new().acquire_timeout(acquire_timeout);
-        let (backend, options) = if url.starts_with("sqlite:") {
-            ensure_sqlite_folder(url)?;
-            let options = options.max_connections(1).after_connect(|conn, _| {
-                Box::pin(async move {
-                    // Before the first read, so the WAL index is never shared memory.
-                    sqlx::query("PRAGMA locking_mode = EXCLUSIVE")
-                        .execute(&mut *conn)
-                        .await?;
-                    Ok(())
-                })
-            });
-            (Backend::Sqlite, options)
+        let (backend, options, wal) = if url.starts_with("sqlite:") {
+            let file = ensure_sqlite_folder(url)?;
+            // Flushed by `flush` where a file holds the database; in memory, nothing to flush.
+            let synchronous = if file.is_some() { "NORMAL" } else { "FULL" };
+            let options = options
+                .max_connections(1)
+                // The one connection stays open: closing it would drop the lock and the WAL.
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        // Before the first read, so the WAL index is never shared memory.
+                        sqlx::query("PRAGMA locking_mode = EXCLUSIVE")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query(&format!("PRAGMA synchronous = {synchronous}"))
+                            .execute(&mut *conn)
+                            .await?;
+                        Ok(())
+                    })
+                });
+            let wal = file.map(|f| std::sync::Arc::new(durable::WalSync::new(f)));
+            (Backend::Sqlite, options, wal)
         } else {
-            (Backend::Postgres, options.max_connections(max_connections))
+            (Backend::Postgres, options.max_connections(max_connections), None)
         };
         let pool = options.connect_lazy(url)?;
-        Ok(Self { pool, backend, key })
+        Ok(Self {
+            pool,
+            backend,
+            key,
+            wal,
+        })
     }
 
     pub async fn migrate(&self) -> Result<(), StorageError> {
@@ -105,6 +128,15 @@ impl Db {
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
         }
         Ok(())
+    }
+
+    /// Makes every write committed so far durable (on PostgreSQL and SQLite in memory they
+    /// already are): called before a request that wrote is answered.
+    pub async fn flush(&self) -> Result<(), StorageError> {
+        match &self.wal {
+            Some(wal) => wal.sync().await.map_err(StorageError::Flush),
+            None => Ok(()),
+        }
     }
 
     pub async fn ping(&self) -> Result<(), StorageError> {
@@ -141,8 +173,9 @@ impl Db {
     }
 }
 
-/// `sqlite://./data/hotline.db?mode=rwc` → make sure `./data` exists.
-fn ensure_sqlite_folder(url: &str) -> Result<(), StorageError> {
+/// `sqlite://./data/hotline.db?mode=rwc` → make sure `./data` exists; the database file, if the
+/// database is one.
+fn ensure_sqlite_folder(url: &str) -> Result<Option<PathBuf>, StorageError> {
     let path = url
         .trim_start_matches("sqlite:")
         .trim_start_matches("//")
@@ -150,14 +183,12 @@ fn ensure_sqlite_folder(url: &str) -> Result<(), StorageError> {
         .next()
         .unwrap_or_default();
     if path.is_empty() || path == ":memory:" {
-        return Ok(());
+        return Ok(None);
     }
-    match Path::new(path).parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => {
-            std::fs::create_dir_all(dir).map_err(|e| StorageError::Folder(format!("{}: {e}", dir.display())))
-        }
-        _ => Ok(()),
+    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| StorageError::Folder(format!("{}: {e}", dir.display())))?;
     }
+    Ok(Some(PathBuf::from(path)))
 }
 
 /// Now, as stored: RFC 3339 UTC with milliseconds.
