@@ -12,20 +12,17 @@ impl Db {
     pub async fn upsert_caller(&self, phone: &PhoneNumber) -> Result<String, StorageError> {
         let hash = self.key().lookup_hash(phone.e164());
         let at = now();
-        sqlx::query(
+        let row = sqlx::query(
             "INSERT INTO callers (id, phone_hash, phone_enc, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4)
-             ON CONFLICT (phone_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+             ON CONFLICT (phone_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at
+             RETURNING id",
         )
         .bind(new_id())
         .bind(&hash)
         .bind(self.key().encrypt(phone.e164().as_bytes()))
         .bind(&at)
-        .execute(self.pool())
+        .fetch_one(self.pool())
         .await?;
-        let row = sqlx::query("SELECT id FROM callers WHERE phone_hash = $1")
-            .bind(&hash)
-            .fetch_one(self.pool())
-            .await?;
         Ok(row.try_get("id")?)
     }
 

@@ -89,7 +89,7 @@ impl Db {
         call_sid: &str,
         caller_id: Option<&str>,
         to_number: &str,
-    ) -> Result<CallRecord, StorageError> {
+    ) -> Result<(), StorageError> {
         sqlx::query(&RECORD_INCOMING)
             .bind(new_id())
             .bind(provider)
@@ -100,9 +100,7 @@ impl Db {
             .bind(now())
             .execute(self.pool())
             .await?;
-        self.find_call(provider, call_sid)
-            .await?
-            .ok_or(StorageError::Sql(sqlx::Error::RowNotFound))
+        Ok(())
     }
 
     pub async fn find_call(&self, provider: &str, call_sid: &str) -> Result<Option<CallRecord>, StorageError> {

@@ -63,14 +63,22 @@ impl Db {
     pub async fn claim_delivery(
         &self,
         event: &NewEvent<'_>,
-        turn: Option<TurnOf<'_>>,
+        turn_of: Option<TurnOf<'_>>,
         lease: Duration,
     ) -> Result<Claim, StorageError> {
         let payload = self.key().encrypt(event.payload.to_string().as_bytes());
         let mut tx = self.pool().begin().await?;
+        // The turn first, so the insert carries it; both are undone if the insert finds a copy.
+        let turn = match turn_of {
+            Some(t) => claim_turn(&mut tx, event, t).await?,
+            None => Turn::Unchecked,
+        };
+        let turn_moved = (turn == Turn::Current)
+            .then(|| turn_of.map(|t| i64::from(t.turn)))
+            .flatten();
         let inserted = sqlx::query(
-            "INSERT INTO provider_events (id, dedup_key, provider, kind, subject_sid, payload_enc, received_at, claimed_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+            "INSERT INTO provider_events (id, dedup_key, provider, kind, subject_sid, payload_enc, received_at, claimed_at, turn)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
              ON CONFLICT (dedup_key) DO NOTHING",
         )
         .bind(new_id())
@@ -80,14 +88,11 @@ impl Db {
         .bind(event.subject_sid)
         .bind(payload)
         .bind(now())
+        .bind(turn_moved)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if inserted == 1 {
-            let turn = match turn {
-                Some(t) => claim_turn(&mut tx, event, t).await?,
-                None => Turn::Unchecked,
-            };
             tx.commit().await?;
             return Ok(Claim::Owner(turn));
         }
@@ -120,10 +125,17 @@ impl Db {
             tx.rollback().await?;
             return Ok(Claim::Busy);
         }
-        let turn = match turn {
+        let turn = match turn_of {
             Some(t) => claim_turn(&mut tx, event, t).await?,
             None => Turn::Unchecked,
         };
+        if turn == Turn::Current {
+            sqlx::query("UPDATE provider_events SET turn = $1 WHERE dedup_key = $2")
+                .bind(turn_of.map(|t| i64::from(t.turn)))
+                .bind(event.dedup_key)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(Claim::Owner(turn))
     }
@@ -217,8 +229,8 @@ impl Db {
 }
 
 /// Moves the call on from `t.turn` if it is there (or behind: its state was lost), or if this
-/// same delivery moved it before and is being run again after a failure. Marks the delivery
-/// with the turn it moved, so stale copies of the turn get its answer.
+/// same delivery moved it before and is being run again after a failure. The caller marks the
+/// delivery with the turn it moved, so stale copies of the turn get its answer.
 async fn claim_turn(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     event: &NewEvent<'_>,
@@ -239,11 +251,6 @@ async fn claim_turn(
     .await?
     .rows_affected();
     if moved == 1 {
-        sqlx::query("UPDATE provider_events SET turn = $1 WHERE dedup_key = $2")
-            .bind(i64::from(t.turn))
-            .bind(event.dedup_key)
-            .execute(&mut **tx)
-            .await?;
         return Ok(Turn::Current);
     }
     let row = sqlx::query("SELECT ivr_turn FROM calls WHERE provider = $1 AND call_sid = $2")
