@@ -35,6 +35,16 @@ pub fn serve(program: Command, dir: &Path, port: u16, token: &str, provider: &st
     command
 }
 
+/// A started server, stopped when dropped (also when a test fails half-way).
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -40,7 +40,7 @@ async fn losing_the_wal_index_file_kills_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (port, token) = (free_port(), random_hex(16));
     let base = format!("http://127.0.0.1:{port}");
-    let mut child = binary::serve(
+    let child = binary::serve(
         Command::new(env!("CARGO_BIN_EXE_hotline")),
         dir.path(),
         port,
@@ -49,7 +49,9 @@ async fn losing_the_wal_index_file_kills_nothing() {
     )
     .spawn()
     .unwrap();
-    binary::wait_ready(&mut child, &base).await;
+    let mut server = binary::Running(child);
+    let child = &mut server.0;
+    binary::wait_ready(child, &base).await;
     assert_eq!(call(&base, &token).await.0, 200);
     let maps = std::fs::read_to_string(format!("/proc/{}/maps", child.id())).unwrap();
     assert!(
@@ -72,8 +74,6 @@ async fn losing_the_wal_index_file_kills_nothing() {
         assert!(body.contains("<Gather") && !body.contains(APOLOGY), "{body}");
     }
     assert!(child.try_wait().unwrap().is_none(), "the process is alive");
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -89,10 +89,12 @@ async fn when_the_disk_is_full_callers_hear_the_fallback_and_readyz_is_503() {
         r#"trap '' XFSZ; exec prlimit --fsize=1572864 -- "$0" "$@""#,
         env!("CARGO_BIN_EXE_hotline"),
     ]);
-    let mut child = binary::serve(wrapper, dir.path(), port, &token, "http://127.0.0.1:9")
+    let child = binary::serve(wrapper, dir.path(), port, &token, "http://127.0.0.1:9")
         .spawn()
         .unwrap();
-    binary::wait_ready(&mut child, &base).await;
+    let mut server = binary::Running(child);
+    let child = &mut server.0;
+    binary::wait_ready(child, &base).await;
     let mut calls = 0;
     let body = loop {
         let (status, body) = call(&base, &token).await;
@@ -123,6 +125,4 @@ async fn when_the_disk_is_full_callers_hear_the_fallback_and_readyz_is_503() {
     eprintln!("the disk filled after {calls} calls; {fallbacks} of the next 20 heard the fallback");
     assert!(child.try_wait().unwrap().is_none(), "the process is alive");
     assert_eq!(reqwest::get(format!("{base}/healthz")).await.unwrap().status(), 200);
-    let _ = child.kill();
-    let _ = child.wait();
 }
