@@ -52,7 +52,7 @@ fn number() -> String {
 
 /// Posts the same delivery twice at the same moment (each copy with its own idempotency token
 /// when `tokens`) and returns both answers.
-async fn twice_at_once(app: &TestApp, path: &str, params: &[(String, String)], tokens: bool) -> [Reply; 2] {
+pub async fn twice_at_once(app: &TestApp, path: &str, params: &[(String, String)], tokens: bool) -> [Reply; 2] {
     let barrier = Barrier::new(2);
     let copy = |token: String| {
         let barrier = &barrier;
