@@ -39,8 +39,12 @@ struct Args {
     /// Measured seconds per server and connection count.
     #[arg(long, default_value_t = 20)]
     seconds: u64,
-    /// Unmeasured seconds of load before each measurement.
-    #[arg(long, default_value_t = 3)]
+    /// The servers take turns this many times per connection count, seconds/rounds each, so
+    /// whatever else runs on the machine falls on both alike.
+    #[arg(long, default_value_t = 4)]
+    rounds: u32,
+    /// Unmeasured seconds of load before each turn.
+    #[arg(long, default_value_t = 2)]
     warmup: u64,
     #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
     backend: Backend,
@@ -154,11 +158,14 @@ async fn compare(args: &Args, server: &mut Hotline, floor_db: &str) -> Result<St
                 .to_string()
         })
         .unwrap_or_default();
+    let load_average = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let header = format!(
-        "tree {commit}; server {} built {built}; {} cores; {}, speech engine {}, speech input {}; \
-         {} s measured after {} s warm-up per row\n",
+        "tree {commit}; server {} built {built}; {} cores, load average {} at the start; {}, \
+         speech engine {}, speech input {}; {} s measured per row in {} turns, each after {} s \
+         of warm-up\n\n",
         server.binary.display(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_average.split(' ').next().unwrap_or("?"),
         args.backend.name(),
         args.speech,
         if ready.contains(r#""speech_input":{"enabled":true"#) {
@@ -167,6 +174,7 @@ async fn compare(args: &Args, server: &mut Hotline, floor_db: &str) -> Result<St
             "off"
         },
         args.seconds,
+        args.rounds,
         args.warmup,
     );
     let floor_name = match args.backend {
@@ -179,12 +187,23 @@ async fn compare(args: &Args, server: &mut Hotline, floor_db: &str) -> Result<St
     ];
     let mut notes = Vec::new();
     for &n in &args.connections {
-        eprintln!("hotline, {n} connections…");
-        let (ticks, started) = (cpu_ticks(server.child.id()), Instant::now());
-        let hotline = load(&server.base, &server.signer, n, args).await?;
-        let cores = (cpu_ticks(server.child.id()) - ticks) as f64 / 100.0 / started.elapsed().as_secs_f64();
-        eprintln!("floor, {n} connections…");
-        let floor_stats = load(&floor.base, &floor.signer, n, args).await?;
+        let rounds = args.rounds.max(1);
+        let (warmup, turn) = (
+            Duration::from_secs(args.warmup),
+            Duration::from_secs_f64(args.seconds as f64 / f64::from(rounds)),
+        );
+        let (mut hotline, mut floor_stats) = (Stats::default(), Stats::default());
+        let (mut ticks, mut busy) = (0, Duration::ZERO);
+        for round in 1..=rounds {
+            eprintln!("{n} connections, turn {round} of {rounds}: hotline, then the floor");
+            let (before, started) = (cpu_ticks(server.child.id()), Instant::now());
+            load(&server.base, &server.signer, n, warmup, turn, &mut hotline).await?;
+            (ticks, busy) = (ticks + cpu_ticks(server.child.id()) - before, busy + started.elapsed());
+            load(&floor.base, &floor.signer, n, warmup, turn, &mut floor_stats).await?;
+        }
+        hotline.latencies.sort_unstable();
+        floor_stats.latencies.sort_unstable();
+        let cores = ticks as f64 / 100.0 / busy.as_secs_f64();
         let b = args.backend.name();
         table.push(hotline.row(b, n, "hotline"));
         table.push(floor_stats.row(b, n, floor_name));
@@ -500,6 +519,7 @@ struct Sample {
     failure: Option<(&'static str, String)>,
 }
 
+#[derive(Default)]
 struct Stats {
     latencies: Vec<Duration>,
     ok: usize,
@@ -536,10 +556,17 @@ impl Stats {
 }
 
 /// `connections` workers, each with one keep-alive connection, walking fresh calls for the
-/// warm-up and then the measured seconds. Counts what completes inside the measured window.
-async fn load(base: &str, signer: &Validator, connections: usize, args: &Args) -> Result<Stats> {
-    let start = Instant::now() + Duration::from_secs(args.warmup);
-    let end = start + Duration::from_secs(args.seconds);
+/// warm-up and then the measured time; adds to `stats` what completes inside the measured window.
+async fn load(
+    base: &str,
+    signer: &Validator,
+    connections: usize,
+    warmup: Duration,
+    measured: Duration,
+    stats: &mut Stats,
+) -> Result<()> {
+    let start = Instant::now() + warmup;
+    let end = start + measured;
     let mut workers = Vec::new();
     for _ in 0..connections {
         let client = reqwest::Client::builder()
@@ -555,12 +582,7 @@ async fn load(base: &str, signer: &Validator, connections: usize, args: &Args) -
             samples
         }));
     }
-    let mut stats = Stats {
-        latencies: Vec::new(),
-        ok: 0,
-        seconds: args.seconds as f64,
-        failures: Default::default(),
-    };
+    stats.seconds += measured.as_secs_f64();
     for worker in workers {
         for s in worker.await? {
             if s.done < start || s.done > end {
@@ -573,8 +595,7 @@ async fn load(base: &str, signer: &Validator, connections: usize, args: &Args) -
             }
         }
     }
-    stats.latencies.sort_unstable();
-    Ok(stats)
+    Ok(())
 }
 
 /// One call: the incoming webhook, then the first menu answer to its Gather's action.
