@@ -30,7 +30,7 @@ mod shift;
 mod simulate;
 mod sms;
 mod speech;
-mod storage_faults;
 mod status_order;
+mod storage_faults;
 mod voice;
 mod webhooks;
