@@ -375,6 +375,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => {
+            survive_file_size_limits();
             let bind = settings.bind;
             let state = AppState::new(settings).context("preparing the service")?;
             state.db.migrate().await.context("running database migrations")?;
@@ -575,6 +576,17 @@ async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()> {
 }
 
 /// SIGINT or SIGTERM: stop accepting, let in-flight webhooks finish.
+/// A write past a file-size limit (`ulimit -f`, a quota) then fails with EFBIG like one on a
+/// full disk, and the caller hears the spoken fallback, instead of SIGXFSZ ending the process.
+fn survive_file_size_limits() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to "ignore" before any thread depends on it; no
+    // handler code runs.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

@@ -81,14 +81,10 @@ async fn when_the_disk_is_full_callers_hear_the_fallback_and_readyz_is_503() {
     let dir = tempfile::tempdir().unwrap();
     let (port, token) = (free_port(), random_hex(16));
     let base = format!("http://127.0.0.1:{port}");
-    // A file-size limit makes every write past it fail (EFBIG) as a full disk does (ENOSPC);
-    // SIGXFSZ is ignored so the write fails instead of the signal ending the process.
-    let mut wrapper = Command::new("sh");
-    wrapper.args([
-        "-c",
-        r#"trap '' XFSZ; exec prlimit --fsize=1572864 -- "$0" "$@""#,
-        env!("CARGO_BIN_EXE_hotline"),
-    ]);
+    // A file-size limit makes every write past it fail (EFBIG) as a full disk does (ENOSPC),
+    // once the server ignores SIGXFSZ, whose default is to end the process.
+    let mut wrapper = Command::new("prlimit");
+    wrapper.args(["--fsize=1572864", "--", env!("CARGO_BIN_EXE_hotline")]);
     let child = binary::serve(wrapper, dir.path(), port, &token, "http://127.0.0.1:9")
         .spawn()
         .unwrap();
