@@ -185,10 +185,23 @@ async fn own(
                 turn = context.turn,
                 "a stale turn: answered as before, nothing changed"
             );
-            match state.db.turn_answer(call_sid, context.turn).await {
-                Ok(Some(xml)) => Ok(xml),
-                Ok(None) => current_prompt(&state, call_sid).await,
-                Err(e) => Err(e.into()),
+            // The turn's owner may still be at work (another key on the same turn, sent at the
+            // same moment): its answer is what this caller should hear, so wait for it a while.
+            let turn = context.turn;
+            let answered = poll(budget(&state) / 2, || async {
+                match state.db.turn_answer(call_sid, turn).await {
+                    Ok(Some(xml)) => Poll::Done(xml),
+                    Ok(None) => Poll::Wait,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not read a turn's answer");
+                        Poll::Wait
+                    }
+                }
+            })
+            .await;
+            match answered {
+                Some(xml) => Ok(xml),
+                None => current_prompt(&state, call_sid).await,
             }
         }
         _ => inbound::handle(state.clone(), event, context)
@@ -208,17 +221,44 @@ async fn current_prompt(state: &AppState, call_sid: &str) -> Result<String, Hand
     Ok(twiml::render(&actions, &state.settings.public_url))
 }
 
-/// Waits for the owner's answer to a delivery, at most `within`.
+/// Waits for the owner's answer to a delivery, at most `within`; none if there is no such
+/// delivery.
 async fn await_answer(state: &AppState, key: &str, within: Duration) -> Option<String> {
+    poll(within, || async {
+        match state.db.delivery_answer(key).await {
+            Ok(Answer::Given(xml)) => Poll::Done(xml),
+            Ok(Answer::Unknown) => Poll::GiveUp,
+            Ok(Answer::Pending) => Poll::Wait,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read a delivery's answer");
+                Poll::Wait
+            }
+        }
+    })
+    .await
+}
+
+enum Poll {
+    Done(String),
+    Wait,
+    GiveUp,
+}
+
+/// Asks `look` every 10 ms, backing off to 100 ms, until it is done or gives up or `within`
+/// has passed.
+async fn poll<F, Fut>(within: Duration, look: F) -> Option<String>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Poll>,
+{
     let deadline = tokio::time::Instant::now() + within;
     let mut pause = Duration::from_millis(10);
     loop {
         tokio::time::sleep_until((tokio::time::Instant::now() + pause).min(deadline)).await;
-        match state.db.delivery_answer(key).await {
-            Ok(Answer::Given(xml)) => return Some(xml),
-            Ok(Answer::Unknown) => return None,
-            Ok(Answer::Pending) => {}
-            Err(e) => tracing::warn!(error = %e, "could not read a delivery's answer"),
+        match look().await {
+            Poll::Done(xml) => return Some(xml),
+            Poll::GiveUp => return None,
+            Poll::Wait => {}
         }
         if tokio::time::Instant::now() >= deadline {
             return None;

@@ -16,7 +16,7 @@ pub enum HandleError {
     Storage(#[from] crate::storage::StorageError),
     #[error("call {0} is not on record (its first webhook was not stored)")]
     UnknownCall(String),
-    #[error("a callback webhook without its assignment (a=)")]
+    #[error("a callback webhook without a valid assignment (a=, the id the service gave the leg)")]
     NoAssignment,
     #[error(transparent)]
     Callback(#[from] crate::routing::callback::CallbackError),

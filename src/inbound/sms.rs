@@ -115,14 +115,28 @@ async fn messages(
     Ok(actions)
 }
 
+/// How many tenths of a second a resend waits for the first text's conversation.
+const FIRST_TEXT_WAITS: u32 = 30;
+
 /// The conversation's current question again: the answer to a text taken for a resend, so the
 /// person is never left with nothing (if it was a real answer, they see it was not taken).
+///
+/// A resend of a person's first text can arrive while that text is still being handled: the
+/// conversation it opens is waited for (a few seconds at most) rather than answering nothing.
 async fn ask_again(state: &AppState, caller_id: &str) -> Result<Vec<Action>, HandleError> {
-    let (Some(convo), Some(c)) = (
-        state.db.sms_conversation(caller_id).await?,
-        state.db.open_consultation_of(caller_id).await?,
-    ) else {
-        return Ok(Vec::new());
+    let mut waits = 0;
+    let (convo, c) = loop {
+        match (
+            state.db.sms_conversation(caller_id).await?,
+            state.db.open_consultation_of(caller_id).await?,
+        ) {
+            (Some(convo), Some(c)) => break (convo, c),
+            _ if waits < FIRST_TEXT_WAITS => {
+                waits += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            _ => return Ok(Vec::new()),
+        }
     };
     let (_, again) = step(&state.flow, convo.state, Event::Resume, state.settings.ivr.max_tries);
     let texts = again.say.iter().map(|l| text_of(state, l)).collect();

@@ -18,6 +18,8 @@ backends!(
     a_held_caller_comes_back_to_the_current_prompt,
     errors_a_retry_cannot_fix_are_not_503,
     a_copy_whose_owner_is_slow_holds_and_comes_back_for_its_answer,
+    two_keys_on_one_turn_at_once_both_hear_the_one_acted_on,
+    a_first_text_resent_at_once_is_never_answered_with_nothing,
 );
 
 const ROUNDS: usize = 50;
@@ -371,5 +373,76 @@ async fn a_copy_whose_owner_is_slow_holds_and_comes_back_for_its_answer(backend:
         ))
         .await;
     assert_eq!(recognitions, 1, "one delivery stored, handled once");
+    app.stop().await;
+}
+
+/// Two different keys for the same turn at the same moment (a replay racing the real press):
+/// one is acted on, and both callers hear its answer — never the question the call has left.
+async fn two_keys_on_one_turn_at_once_both_hear_the_one_acted_on(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut differing = 0;
+    for _ in 0..ROUNDS {
+        let phone = Phone::new(&app, &number());
+        let start = post_signed(&app, "/twilio/voice", &phone.params(&[]), &[]).await;
+        let turn1 = action_of(start.assert_twiml());
+        let first = post_signed(&app, &turn1, &phone.params(&[("Digits", "1")]), &[]).await;
+        let turn2 = action_of(first.assert_twiml());
+        let barrier = Barrier::new(2);
+        let press = |key: &'static str| {
+            let (barrier, turn2, phone) = (&barrier, &turn2, &phone);
+            let app = &app;
+            async move {
+                barrier.wait().await;
+                post_signed(app, turn2, &phone.params(&[("Digits", key)]), &[]).await
+            }
+        };
+        let (a, b) = tokio::join!(press("1"), press("2"));
+        if a.assert_twiml() != b.assert_twiml() {
+            differing += 1;
+        }
+        assert!(a.body.contains("<Record"), "the matter was taken: {}", a.body);
+    }
+    assert_eq!(
+        differing, 0,
+        "of {ROUNDS} rounds, the two callers heard different things"
+    );
+    app.stop().await;
+}
+
+/// A phone resends a person's first text under a new MessageSid at the same moment: the first
+/// opens the case, the resend is not acted on again — and is still answered, with the
+/// conversation's question, never with an empty reply.
+async fn a_first_text_resent_at_once_is_never_answered_with_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut empty = 0;
+    for _ in 0..20 {
+        let from = number();
+        let text = |message_sid: String| {
+            pairs(&[
+                ("AccountSid", crate::helpers::ACCOUNT_SID),
+                ("MessageSid", &message_sid),
+                ("SmsSid", &message_sid),
+                ("From", &from),
+                ("To", crate::helpers::HOTLINE_NUMBER),
+                ("Body", "我被拖欠工资了，怎么办"),
+                ("NumMedia", "0"),
+            ])
+        };
+        let (first, resend) = (text(sid("SM")), text(sid("SM")));
+        let barrier = Barrier::new(2);
+        let send = |params: &Vec<(String, String)>| {
+            let (barrier, app) = (&barrier, &app);
+            let params = params.clone();
+            async move {
+                barrier.wait().await;
+                post_signed(app, "/twilio/sms", &params, &[]).await
+            }
+        };
+        let (a, b) = tokio::join!(send(&first), send(&resend));
+        empty += [a, b].iter().filter(|r| !r.assert_twiml().contains("<Message")).count();
+    }
+    assert_eq!(empty, 0, "replies without a message, of 40");
+    let cases = app.count("SELECT COUNT(*) FROM consultations").await;
+    assert_eq!(cases, 20, "one case a person");
     app.stop().await;
 }
