@@ -93,7 +93,10 @@ pub async fn accept(state: &AppState, assignment_id: &str, lawyer_id: &str) -> R
     {
         return Err(CallbackError::NotYours);
     }
-    state.db.move_assignment(&a.id, &[S::Offered], S::Accepted).await?;
+    // A decline or lapse that got to the row first wins: nobody is rung for it.
+    if !state.db.move_assignment(&a.id, &[S::Offered], S::Accepted).await? {
+        return Err(CallbackError::NotYours);
+    }
     state.db.mark_assigned(lawyer_id).await?;
     state.db.set_presence(lawyer_id, Presence::OnCall).await?;
     state
