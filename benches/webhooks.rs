@@ -6,7 +6,8 @@
 //! pool. Both get the same load: N keep-alive connections, each looping over fresh calls — a
 //! signed `POST /twilio/voice` with a new CallSid, then the first menu answer (Digits=1) to the
 //! `<Gather action>` of the TwiML that came back. Both requests are counted. Errors are a
-//! non-200, a body that is not TwiML, or an answer without a menu (the fallback apology).
+//! non-200, a body that is not TwiML, or an answer without a menu (the fallback apology). The
+//! two servers take turns under the load (`--rounds`), and one markdown table compares them.
 //!
 //! Run (needs Redis; PostgreSQL for `--backend postgres`):
 //! `cargo bench --bench webhooks -- --connections 64,16,4 --seconds 20 --backend sqlite`
