@@ -69,10 +69,7 @@ impl Db {
         let payload = self.key().encrypt(event.payload.to_string().as_bytes());
         let mut tx = self.pool().begin().await?;
         // The turn first, so the insert carries it; both are undone if the insert finds a copy.
-        let turn = match turn_of {
-            Some(t) => claim_turn(&mut tx, event, t).await?,
-            None => Turn::Unchecked,
-        };
+        let turn = claim_turn(&mut tx, event, turn_of).await?;
         let turn_moved = (turn == Turn::Current)
             .then(|| turn_of.map(|t| i64::from(t.turn)))
             .flatten();
@@ -125,10 +122,7 @@ impl Db {
             tx.rollback().await?;
             return Ok(Claim::Busy);
         }
-        let turn = match turn_of {
-            Some(t) => claim_turn(&mut tx, event, t).await?,
-            None => Turn::Unchecked,
-        };
+        let turn = claim_turn(&mut tx, event, turn_of).await?;
         if turn == Turn::Current {
             sqlx::query("UPDATE provider_events SET turn = $1 WHERE dedup_key = $2")
                 .bind(turn_of.map(|t| i64::from(t.turn)))
@@ -228,14 +222,16 @@ impl Db {
     }
 }
 
-/// Moves the call on from `t.turn` if it is there (or behind: its state was lost), or if this
-/// same delivery moved it before and is being run again after a failure. The caller marks the
-/// delivery with the turn it moved, so stale copies of the turn get its answer.
+/// Not a turn: unchecked. A turn moves the call on from `t.turn` if it is there (or behind: its
+/// state was lost), or if this same delivery moved it before and is being run again after a
+/// failure. The caller marks the delivery with the turn it moved, so stale copies of the turn
+/// get its answer.
 async fn claim_turn(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     event: &NewEvent<'_>,
-    t: TurnOf<'_>,
+    turn_of: Option<TurnOf<'_>>,
 ) -> Result<Turn, StorageError> {
+    let Some(t) = turn_of else { return Ok(Turn::Unchecked) };
     let next = i64::from(t.turn) + 1;
     let moved = sqlx::query(
         "UPDATE calls SET ivr_turn = $1, ivr_turn_by = $2

@@ -139,11 +139,6 @@ impl Db {
         }
     }
 
-    pub async fn ping(&self) -> Result<(), StorageError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
     /// A write that must reach the file (or server): what a webhook needs, not only a read.
     pub async fn check_write(&self) -> Result<(), StorageError> {
         sqlx::query(
