@@ -69,19 +69,6 @@ async fn applied(app: &TestApp, caller: &str, origin: &str, screening: &Screenin
     c.ticket.as_str().to_owned()
 }
 
-async fn api(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
-    let mut request = app
-        .http
-        .request(method, app.url(&format!("/api/v1{path}")))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 /// The value shown beside the label that contains `words`.
 fn answer<'a>(file: &'a Value, words: &str) -> &'a str {
     file["answers"]
@@ -134,17 +121,21 @@ async fn the_answers_are_on_the_case_page_and_detention_in_the_whisper(backend: 
         &["deadline_within_7_days", "detained_or_on_trial"],
     )
     .await;
-    let (status, _) = api(&app, Method::PUT, "/duty", &token, Some(json!({"on_duty": true}))).await;
+    let (status, _) = app
+        .api(Method::PUT, "/duty", &token, Some(json!({"on_duty": true})))
+        .await;
     assert_eq!(status, 200);
-    let (status, offer) = api(&app, Method::POST, "/queue/claim", &token, None).await;
+    let (status, offer) = app.api(Method::POST, "/queue/claim", &token, None).await;
     assert_eq!(
         (status, offer["ticket"].as_str()),
-        (200, Some(ticket.as_str())),
+        (reqwest::StatusCode::OK, Some(ticket.as_str())),
         "{offer}"
     );
 
     // The JSON case file: every answer as a Chinese label and value.
-    let (status, file) = api(&app, Method::GET, &format!("/consultations/{ticket}"), &token, None).await;
+    let (status, file) = app
+        .api(Method::GET, &format!("/consultations/{ticket}"), &token, None)
+        .await;
     assert_eq!(status, 200, "{file}");
     assert_eq!(answer(&file, "事项"), "刑事案件");
     assert_eq!(answer(&file, "地区"), "西安市雁塔区");
@@ -157,7 +148,9 @@ async fn the_answers_are_on_the_case_page_and_detention_in_the_whisper(backend: 
         let text = format!("{}{}", a["label"], a["value"]);
         assert!(!text.bytes().any(|b| b.is_ascii_alphabetic()), "no raw codes: {text}");
     }
-    let (_, wage_file) = api(&app, Method::GET, &format!("/consultations/{earlier}"), &token, None).await;
+    let (_, wage_file) = app
+        .api(Method::GET, &format!("/consultations/{earlier}"), &token, None)
+        .await;
     assert_eq!(answer(&wage_file, "残疾人证"), "未提供");
     assert_eq!(answer(&wage_file, "固定收入"), "是");
     assert_eq!(answer(&wage_file, "低保"), "是");
@@ -200,14 +193,14 @@ async fn the_answers_are_on_the_case_page_and_detention_in_the_whisper(backend: 
     }
 
     // Calling back: the whisper the lawyer hears says the person is detained.
-    let (status, called) = api(
-        &app,
-        Method::POST,
-        &format!("/consultations/{ticket}/call-back"),
-        &token,
-        None,
-    )
-    .await;
+    let (status, called) = app
+        .api(
+            Method::POST,
+            &format!("/consultations/{ticket}/call-back"),
+            &token,
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{called}");
     let assignment = called["assignment"].as_str().unwrap();
     let a = db.assignment(assignment).await.unwrap().unwrap();

@@ -107,17 +107,7 @@ pub async fn waiting_case(app: &TestApp, channel: Channel, origin: &str, phone: 
 
 impl Desk {
     pub async fn api(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = self.app.http.request(method, self.app.url(&format!("/api/v1{path}")));
-        if !token.is_empty() {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        self.app.api(method, path, token, body).await
     }
 
     /// 张明 goes on duty and claims the case; returns the assignment id.

@@ -230,6 +230,28 @@ impl TestApp {
     }
 
     /// The body of `GET path` (with this cookie, if any) as text.
+    /// A JSON API request (`/api/v1` + `path`) with a bearer token (none when empty): the
+    /// status and the JSON body (Null when it is not JSON).
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let mut request = self.http.request(method, self.url(&format!("/api/v1{path}")));
+        if !token.is_empty() {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+    }
+
     pub async fn get_text(&self, path: &str, cookie: Option<&str>) -> String {
         let mut request = self.http.get(self.url(path));
         if let Some(cookie) = cookie {

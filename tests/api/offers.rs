@@ -76,7 +76,10 @@ async fn floor(backend: Backend, n: usize) -> Floor {
     }
     let f = Floor { app, lawyers, cases: 0 };
     for (_, token) in &f.lawyers {
-        let (status, _) = api(&f.app, Method::PUT, "/duty", token, Some(json!({"on_duty": true}))).await;
+        let (status, _) = f
+            .app
+            .api(Method::PUT, "/duty", token, Some(json!({"on_duty": true})))
+            .await;
         assert_eq!(status, 200);
     }
     f
@@ -137,20 +140,6 @@ impl Floor {
             ))
             .await
     }
-}
-
-async fn api(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut request = app
-        .http
-        .request(method, app.url(&format!("/api/v1{path}")))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 /// Sends every request at the same moment (after a barrier); the answers in the same order.
@@ -220,7 +209,7 @@ async fn a_lawyers_concurrent_claims_return_one_offer(backend: Backend) {
             doubled += 1;
         }
         // A claim after the burst: still the same offer.
-        let (status, again) = api(&f.app, Method::POST, "/queue/claim", &token, None).await;
+        let (status, again) = f.app.api(Method::POST, "/queue/claim", &token, None).await;
         assert_eq!(status, 200, "{again}");
         assert!(
             ids.contains(again["assignment"].as_str().unwrap()),
@@ -228,7 +217,9 @@ async fn a_lawyers_concurrent_claims_return_one_offer(backend: Backend) {
         );
         if round % 2 == 0 {
             for id in &ids {
-                api(&f.app, Method::POST, &format!("/offers/{id}/decline"), &token, None).await;
+                f.app
+                    .api(Method::POST, &format!("/offers/{id}/decline"), &token, None)
+                    .await;
             }
         } else {
             lapse_all(&f.app).await;
@@ -423,14 +414,15 @@ async fn accepting_twice_at_once_rings_the_lawyer_once(backend: Backend) {
         // Done with the cases taken: closed, the lawyer free again.
         let tickets: BTreeSet<&str> = taken.iter().map(|o| o["ticket"].as_str().unwrap()).collect();
         for ticket in tickets {
-            let (status, body) = api(
-                &f.app,
-                Method::POST,
-                &format!("/consultations/{ticket}/close"),
-                &token,
-                Some(json!({"service_form": "legal_consultation", "outcome": "已解答"})),
-            )
-            .await;
+            let (status, body) = f
+                .app
+                .api(
+                    Method::POST,
+                    &format!("/consultations/{ticket}/close"),
+                    &token,
+                    Some(json!({"service_form": "legal_consultation", "outcome": "已解答"})),
+                )
+                .await;
             assert_eq!(status, 204, "round {round}: {body}");
         }
         lapse_all(&f.app).await;
@@ -533,7 +525,7 @@ async fn a_database_with_doubled_offers_still_migrates(backend: Backend) {
         "{second:?}"
     );
     // And the lawyer's claim answers the offer they hold.
-    let (status, offer) = api(&f.app, Method::POST, "/queue/claim", &f.lawyers[0].1, None).await;
+    let (status, offer) = f.app.api(Method::POST, "/queue/claim", &f.lawyers[0].1, None).await;
     assert_eq!(status, 200, "{offer}");
     assert_eq!(offer["assignment"], "a-new-2");
     f.app.stop().await;
