@@ -74,7 +74,7 @@ async fn receive(state: &AppState, item: &UpstreamSms) -> Result<(), crate::inbo
     }
     let result = handle(state, &id, item).await;
     match &result {
-        Ok(()) => state.db.answer_delivery(&id, "processed").await?,
+        Ok(()) => state.db.answer_delivery(&id, "processed", None, Vec::new()).await?,
         Err(_) => state.db.release_delivery(&id).await?,
     }
     result

@@ -21,7 +21,9 @@ use crate::ivr::script;
 use crate::providers::twilio::{parse_event, twiml, WebhookKind};
 use crate::providers::InboundEvent;
 use crate::speech::SpeechRate;
+use crate::storage::batch::Statement;
 use crate::storage::events::{Answer, Claim, NewEvent, Turn, TurnOf};
+use crate::storage::Db;
 
 use super::webhook::{Rejection, SignedWebhook};
 
@@ -176,6 +178,8 @@ async fn own(
     key: String,
     turn: Turn,
 ) -> Result<String, HandleError> {
+    let moved = (turn == Turn::Current).then_some(context.turn);
+    let mut deferred = Vec::new();
     let result = match (turn, &event) {
         (Turn::Stale { .. }, InboundEvent::KeysGathered { call_sid, .. })
         | (Turn::Stale { .. }, InboundEvent::RecordingReady { call_sid, .. })
@@ -204,12 +208,15 @@ async fn own(
                 None => current_prompt(&state, call_sid).await,
             }
         }
-        _ => inbound::handle(state.clone(), event, context)
-            .await
-            .map(|actions| twiml::render(&actions, &state.settings.public_url)),
+        _ => {
+            // The handler's last writes (the IVR state) go with the answer, in one trip.
+            let (handled, writes) = Db::deferring(inbound::handle(state.clone(), event, context)).await;
+            deferred = writes;
+            handled.map(|actions| twiml::render(&actions, &state.settings.public_url))
+        }
     };
     match &result {
-        Ok(xml) => remember(&state, &key, xml).await,
+        Ok(xml) => remember(&state, &key, xml, moved, deferred).await,
         Err(_) => release(&state, &key).await,
     }
     result
@@ -382,8 +389,8 @@ fn subject_sid(event: &InboundEvent) -> &str {
     }
 }
 
-async fn remember(state: &AppState, key: &str, xml: &str) {
-    if let Err(e) = state.db.answer_delivery(key, xml).await {
+async fn remember(state: &AppState, key: &str, xml: &str, moved: Option<u32>, first: Vec<Statement>) {
+    if let Err(e) = state.db.answer_delivery(key, xml, moved, first).await {
         tracing::warn!(error = %e, "could not keep the webhook answer in SQL");
     }
     if let Err(e) = state

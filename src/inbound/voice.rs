@@ -21,26 +21,13 @@ use super::{notify, HandleError};
 const PROGRESS_CASES: i64 = 3;
 
 pub async fn call_started(state: &AppState, call_sid: &str, from: &str, to: &str) -> Result<Vec<Action>, HandleError> {
-    let caller_id = match PhoneNumber::parse(from) {
-        Ok(phone) => Some(state.db.upsert_caller(&phone).await?),
-        Err(_) => None,
-    };
-    state
-        .db
-        .record_incoming_call(PROVIDER, call_sid, caller_id.as_deref(), to)
-        .await?;
-    let (profile, open_ticket) = match &caller_id {
-        Some(id) => (
-            state.db.caller_profile(id).await?,
-            state
-                .db
-                .open_consultation_of(id)
-                .await?
-                .map(|c| c.ticket.as_str().to_owned()),
-        ),
+    let phone = PhoneNumber::parse(from).ok();
+    let caller = state.db.call_arrives(PROVIDER, call_sid, phone.as_ref(), to).await?;
+    let (profile, open_ticket) = match &caller {
+        Some(c) => (c.profile, c.open_ticket.clone()),
         None => (Profile::default(), None),
     };
-    tracing::info!(call_sid, number_shown = caller_id.is_some(), "call started");
+    tracing::info!(call_sid, number_shown = caller.is_some(), "call started");
     drive(state, call_sid, CallState::new(profile, open_ticket), Event::Start, 1).await
 }
 

@@ -10,6 +10,7 @@
 pub mod cache;
 pub mod espeak;
 pub mod http_engine;
+mod recorded;
 pub mod telephone;
 pub mod voice;
 

@@ -5,15 +5,14 @@
 //! Whatever cannot be rendered within the time budget stays a `Say` (the provider's own Mandarin
 //! voice) and is logged, so a caller always hears the prompt.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-
-use sha2::{Digest, Sha256};
 
 use super::cache::{cache_key, PromptCache};
 use super::espeak::Espeak;
 use super::http_engine::HttpEngine;
+use super::recorded::{Recording, Recordings};
 use super::telephone::{decode_wav, to_telephone_wav};
 use super::{Pcm, SpeechError, SpeechRate, Synthesizer};
 use crate::config::{SpeechEngine, SpeechSettings};
@@ -23,7 +22,7 @@ use crate::providers::Action;
 pub struct Voice {
     engine: Option<Arc<dyn Synthesizer>>,
     cache: PromptCache,
-    recorded_dir: PathBuf,
+    recordings: Recordings,
     budget: Duration,
 }
 
@@ -70,7 +69,7 @@ impl Voice {
         Self {
             engine,
             cache,
-            recorded_dir: recorded_dir.to_owned(),
+            recordings: Recordings::new(recorded_dir),
             budget,
         }
     }
@@ -81,10 +80,11 @@ impl Voice {
 
     /// Renders (or finds) the audio for a prompt and returns its cache key.
     pub async fn render(&self, key: Option<&str>, text: &str, rate: SpeechRate) -> Result<String, SpeechError> {
-        if let Some(recorded) = self.recorded(key, rate).await {
-            let source = format!("recorded:{}", hex::encode(Sha256::digest(&recorded)));
+        if let Some(recording) = self.recorded(key, rate).await {
+            let source = format!("recorded:{}", recording.digest);
             let cache_key = cache_key(&source, rate, key.unwrap_or_default());
             if !self.cache.contains(&cache_key) {
+                let recorded = tokio::fs::read(&recording.path).await?;
                 let wav = tokio::task::spawn_blocking(move || decode_wav(&recorded).and_then(|p| to_telephone_wav(&p)))
                     .await
                     .map_err(|e| SpeechError::Audio(e.to_string()))??;
@@ -117,14 +117,8 @@ impl Voice {
         Ok(rendered)
     }
 
-    async fn recorded(&self, key: Option<&str>, rate: SpeechRate) -> Option<Vec<u8>> {
-        let key = key?;
-        for name in [format!("{key}.{}.wav", rate.as_str()), format!("{key}.wav")] {
-            if let Ok(bytes) = tokio::fs::read(self.recorded_dir.join(name)).await {
-                return Some(bytes);
-            }
-        }
-        None
+    async fn recorded(&self, key: Option<&str>, rate: SpeechRate) -> Option<Recording> {
+        self.recordings.find(key?, rate).await
     }
 
     /// The served bytes of a rendered prompt.

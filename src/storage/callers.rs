@@ -2,28 +2,51 @@
 
 use sqlx::Row;
 
+use super::batch::Statement;
 use super::{new_id, now, Db, StorageError};
-use crate::domain::PhoneNumber;
+use crate::domain::{ConsultationStatus, PhoneNumber};
 use crate::ivr::Profile;
 use crate::speech::SpeechRate;
+
+/// A caller as a call finds them: who, how they like to be spoken to, and the ticket of their
+/// newest consultation that is not closed.
+#[derive(Debug, Clone)]
+pub struct CallerOnRecord {
+    pub id: String,
+    pub profile: Profile,
+    pub open_ticket: Option<String>,
+}
 
 impl Db {
     /// The caller's id, creating the caller on first contact.
     pub async fn upsert_caller(&self, phone: &PhoneNumber) -> Result<String, StorageError> {
-        let hash = self.key().lookup_hash(phone.e164());
-        let at = now();
-        let row = sqlx::query(
+        Ok(self.caller_arrives(phone).await?.id)
+    }
+
+    /// The caller on record, created on first contact, in one statement: a call's first turn
+    /// needs all of it.
+    pub async fn caller_arrives(&self, phone: &PhoneNumber) -> Result<CallerOnRecord, StorageError> {
+        let done = self.run_together(&[self.caller_upsert(phone)]).await?;
+        on_record(&done[0].rows)
+    }
+
+    /// The upsert [`Db::caller_arrives`] runs, to send with others; its rows are read by
+    /// [`on_record`].
+    pub(super) fn caller_upsert(&self, phone: &PhoneNumber) -> Statement {
+        Statement::new(
             "INSERT INTO callers (id, phone_hash, phone_enc, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4)
              ON CONFLICT (phone_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at
-             RETURNING id",
+             RETURNING id, speech_rate, long_timeouts, keypad_only, sms_follow_up,
+               (SELECT c.ticket FROM consultations c WHERE c.caller_id = callers.id AND c.status <> $5
+                ORDER BY c.created_at DESC, c.id LIMIT 1) AS open_ticket",
+            vec![
+                new_id().into(),
+                self.key().lookup_hash(phone.e164()).into(),
+                self.key().encrypt(phone.e164().as_bytes()).into(),
+                now().into(),
+                ConsultationStatus::Closed.as_str().into(),
+            ],
         )
-        .bind(new_id())
-        .bind(&hash)
-        .bind(self.key().encrypt(phone.e164().as_bytes()))
-        .bind(&at)
-        .fetch_one(self.pool())
-        .await?;
-        Ok(row.try_get("id")?)
     }
 
     /// The caller's phone number, decrypted.
@@ -49,14 +72,7 @@ impl Db {
                 .fetch_optional(self.pool())
                 .await?;
         let Some(row) = row else { return Ok(Profile::default()) };
-        let rate: String = row.try_get("speech_rate")?;
-        let flag = |name: &str| -> Result<bool, StorageError> { Ok(row.try_get::<i64, _>(name)? != 0) };
-        Ok(Profile {
-            rate: SpeechRate::parse(&rate).unwrap_or_default(),
-            long_timeouts: flag("long_timeouts")?,
-            keypad_only: flag("keypad_only")?,
-            sms_follow_up: flag("sms_follow_up")?,
-        })
+        profile(&row)
     }
 
     pub async fn set_caller_profile(&self, caller_id: &str, profile: &Profile) -> Result<(), StorageError> {
@@ -72,4 +88,26 @@ impl Db {
         .await?;
         Ok(())
     }
+}
+
+/// The caller the upsert returned.
+pub(super) fn on_record(rows: &[sqlx::any::AnyRow]) -> Result<CallerOnRecord, StorageError> {
+    let row = rows.first().ok_or(StorageError::Sql(sqlx::Error::RowNotFound))?;
+    Ok(CallerOnRecord {
+        id: row.try_get("id")?,
+        profile: profile(row)?,
+        open_ticket: row.try_get("open_ticket")?,
+    })
+}
+
+/// The speech settings of a caller's row.
+fn profile(row: &sqlx::any::AnyRow) -> Result<Profile, StorageError> {
+    let rate: String = row.try_get("speech_rate")?;
+    let flag = |name: &str| -> Result<bool, StorageError> { Ok(row.try_get::<i64, _>(name)? != 0) };
+    Ok(Profile {
+        rate: SpeechRate::parse(&rate).unwrap_or_default(),
+        long_timeouts: flag("long_timeouts")?,
+        keypad_only: flag("keypad_only")?,
+        sms_follow_up: flag("sms_follow_up")?,
+    })
 }

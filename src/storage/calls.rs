@@ -10,7 +10,10 @@ use std::sync::LazyLock;
 
 use sqlx::Row;
 
+use super::batch::Statement;
+use super::callers::{on_record, CallerOnRecord};
 use super::{new_id, now, Db, StorageError};
+use crate::domain::PhoneNumber;
 use crate::providers::{CallStatus, Direction};
 
 /// What the IVR needs to know about a call in progress.
@@ -65,11 +68,18 @@ static APPLY_STATUS: LazyLock<String> = LazyLock::new(|| {
 /// The incoming call's webhook: a new row in progress, or — when a status report came first —
 /// that row given what the report lacked (the caller, the number called) and moved on to in
 /// progress if it was not that far yet. Changes nothing on a retry.
-static RECORD_INCOMING: LazyLock<String> = LazyLock::new(|| {
+static RECORD_INCOMING: LazyLock<String> = LazyLock::new(|| record_incoming("$4"));
+
+/// The same, the caller found by the keyed hash of their number (in `$4`): sent together with
+/// the caller's upsert, which runs first.
+static RECORD_INCOMING_BY_HASH: LazyLock<String> =
+    LazyLock::new(|| record_incoming("(SELECT id FROM callers WHERE phone_hash = $4)"));
+
+fn record_incoming(caller: &str) -> String {
     let (stored, incoming) = (rank_sql("calls.status"), rank_sql("excluded.status"));
     format!(
         "INSERT INTO calls (id, provider, call_sid, caller_id, direction, to_number, status, started_at)
-         VALUES ($1, $2, $3, $4, 'inbound', $5, $6, $7)
+         VALUES ($1, $2, $3, {caller}, 'inbound', $5, $6, $7)
          ON CONFLICT (provider, call_sid) DO UPDATE SET
              status = CASE WHEN {stored} < {incoming} THEN excluded.status ELSE calls.status END,
              caller_id = COALESCE(calls.caller_id, excluded.caller_id),
@@ -78,9 +88,38 @@ static RECORD_INCOMING: LazyLock<String> = LazyLock::new(|| {
             OR (calls.caller_id IS NULL AND excluded.caller_id IS NOT NULL)
             OR calls.to_number = ''"
     )
-});
+}
 
 impl Db {
+    /// An incoming call from a number shown (or withheld): the caller on record, created on
+    /// first contact, and the call recorded as [`Db::record_incoming_call`] does — in one trip.
+    pub async fn call_arrives(
+        &self,
+        provider: &str,
+        call_sid: &str,
+        phone: Option<&PhoneNumber>,
+        to_number: &str,
+    ) -> Result<Option<CallerOnRecord>, StorageError> {
+        let Some(phone) = phone else {
+            self.record_incoming_call(provider, call_sid, None, to_number).await?;
+            return Ok(None);
+        };
+        let call = Statement::new(
+            RECORD_INCOMING_BY_HASH.as_str(),
+            vec![
+                new_id().into(),
+                provider.into(),
+                call_sid.into(),
+                self.key().lookup_hash(phone.e164()).into(),
+                to_number.into(),
+                CallStatus::InProgress.as_str().into(),
+                now().into(),
+            ],
+        );
+        let done = self.run_together(&[self.caller_upsert(phone), call]).await?;
+        Ok(Some(on_record(&done[0].rows)?))
+    }
+
     /// Records an incoming call once; a retried webhook finds the same row, and a call a status
     /// report recorded first keeps its status if that is further along.
     pub async fn record_incoming_call(
@@ -143,14 +182,13 @@ impl Db {
 
     /// Keeps the call's IVR state (sealed) beside the Redis session, so a call goes on where it
     /// was when Redis is unreachable.
+    /// Keeps the call's IVR state (sealed); inside [`Db::deferring`], sent with the answer.
     pub async fn save_ivr_state(&self, provider: &str, call_sid: &str, state: &[u8]) -> Result<(), StorageError> {
-        sqlx::query("UPDATE calls SET ivr_state_enc = $1 WHERE provider = $2 AND call_sid = $3")
-            .bind(self.key().encrypt(state))
-            .bind(provider)
-            .bind(call_sid)
-            .execute(self.pool())
-            .await?;
-        Ok(())
+        self.write_soon(Statement::new(
+            "UPDATE calls SET ivr_state_enc = $1 WHERE provider = $2 AND call_sid = $3",
+            vec![self.key().encrypt(state).into(), provider.into(), call_sid.into()],
+        ))
+        .await
     }
 
     pub async fn ivr_state(&self, provider: &str, call_sid: &str) -> Result<Option<Vec<u8>>, StorageError> {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use sqlx::Row;
 
+use super::batch::Statement;
 use super::{new_id, now, Db, StorageError};
 
 /// One delivery to store.
@@ -56,10 +57,13 @@ pub struct TurnOf<'a> {
 }
 
 impl Db {
-    /// Stores the delivery and decides who handles it, atomically: the copy whose insert
-    /// lands owns it (and, for an IVR turn, claims the turn in the same transaction); a
+    /// Stores the delivery and decides who handles it: the copy whose insert lands owns it; a
     /// concurrent copy is told it is busy; a later one gets the stored answer. A claim older
-    /// than `lease` with no answer belonged to a copy that died: a retry takes it over.
+    /// than `lease` with no answer belonged to a copy that died: a retry takes it over. The
+    /// owner of an IVR turn then claims the turn (see [`Turn`]); if that cannot be decided the
+    /// claim is released, so a retry runs it all again. Each step is one statement on its own:
+    /// the insert alone decides the owner, and the turn's update alone decides whether it is
+    /// current.
     pub async fn claim_delivery(
         &self,
         event: &NewEvent<'_>,
@@ -67,33 +71,52 @@ impl Db {
         lease: Duration,
     ) -> Result<Claim, StorageError> {
         let payload = self.key().encrypt(event.payload.to_string().as_bytes());
-        let mut tx = self.pool().begin().await?;
-        // The turn first, so the insert carries it; both are undone if the insert finds a copy.
-        let turn = claim_turn(&mut tx, event, turn_of).await?;
-        let turn_moved = (turn == Turn::Current)
-            .then(|| turn_of.map(|t| i64::from(t.turn)))
-            .flatten();
-        let inserted = sqlx::query(
-            "INSERT INTO provider_events (id, dedup_key, provider, kind, subject_sid, payload_enc, received_at, claimed_at, turn)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
+        let id = new_id();
+        let mut statements = vec![Statement::new(
+            "INSERT INTO provider_events (id, dedup_key, provider, kind, subject_sid, payload_enc, received_at, claimed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
              ON CONFLICT (dedup_key) DO NOTHING",
-        )
-        .bind(new_id())
-        .bind(event.dedup_key)
-        .bind(event.provider)
-        .bind(event.kind)
-        .bind(event.subject_sid)
-        .bind(payload)
-        .bind(now())
-        .bind(turn_moved)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 1 {
-            tx.commit().await?;
-            return Ok(Claim::Owner(turn));
+            vec![
+                id.as_str().into(),
+                event.dedup_key.into(),
+                event.provider.into(),
+                event.kind.into(),
+                event.subject_sid.into(),
+                payload.into(),
+                now().into(),
+            ],
+        )];
+        // The turn in the same trip, moved only if the insert above landed (this copy owns it).
+        statements.extend(turn_of.map(|t| {
+            let mut s = move_turn(event, t);
+            s.sql
+                .push_str(" AND EXISTS (SELECT 1 FROM provider_events WHERE id = $6)");
+            s.args.push(id.as_str().into());
+            s
+        }));
+        let done = match self.run_together(&statements).await {
+            Ok(done) => done,
+            Err(e) => {
+                // The insert may have landed before what followed failed: give it up again.
+                let released =
+                    sqlx::query("UPDATE provider_events SET claimed_at = NULL WHERE id = $1 AND response IS NULL")
+                        .bind(&id)
+                        .execute(self.pool())
+                        .await;
+                if let Err(release) = released {
+                    tracing::warn!(error = %release, "could not release a delivery whose claim failed");
+                }
+                return Err(e);
+            }
+        };
+        if done[0].rows_affected == 1 {
+            let moved = done.get(1).map(|d| d.rows_affected == 1);
+            return match moved {
+                None => Ok(Claim::Owner(Turn::Unchecked)),
+                Some(true) => Ok(Claim::Owner(Turn::Current)),
+                Some(false) => self.own_turn(event, turn_of, Some(false)).await,
+            };
         }
-        tx.rollback().await?;
         let row = sqlx::query("SELECT response, claimed_at FROM provider_events WHERE dedup_key = $1")
             .bind(event.dedup_key)
             .fetch_one(self.pool())
@@ -107,7 +130,6 @@ impl Db {
             return Ok(Claim::Busy);
         }
         // Unclaimed (its handler failed) or the owner died: one retry takes it over.
-        let mut tx = self.pool().begin().await?;
         let taken = sqlx::query(
             "UPDATE provider_events SET claimed_at = $1
              WHERE dedup_key = $2 AND response IS NULL AND (claimed_at IS NULL OR claimed_at <= $3)",
@@ -115,34 +137,51 @@ impl Db {
         .bind(now())
         .bind(event.dedup_key)
         .bind(&stale_before)
-        .execute(&mut *tx)
+        .execute(self.pool())
         .await?
         .rows_affected();
         if taken == 0 {
-            tx.rollback().await?;
             return Ok(Claim::Busy);
         }
-        let turn = claim_turn(&mut tx, event, turn_of).await?;
-        if turn == Turn::Current {
-            sqlx::query("UPDATE provider_events SET turn = $1 WHERE dedup_key = $2")
-                .bind(turn_of.map(|t| i64::from(t.turn)))
-                .bind(event.dedup_key)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(Claim::Owner(turn))
+        self.own_turn(event, turn_of, None).await
     }
 
-    /// Keeps the answer the owner gave (the first one wins) and ends its claim.
-    pub async fn answer_delivery(&self, dedup_key: &str, response: &str) -> Result<(), StorageError> {
-        sqlx::query(
-            "UPDATE provider_events SET response = $1, claimed_at = NULL WHERE dedup_key = $2 AND response IS NULL",
-        )
-        .bind(response)
-        .bind(dedup_key)
-        .execute(self.pool())
-        .await?;
+    /// The owner's claim of its turn (`moved`: whether it was tried already, and how it went);
+    /// a failure gives the delivery up again.
+    async fn own_turn(
+        &self,
+        event: &NewEvent<'_>,
+        turn_of: Option<TurnOf<'_>>,
+        moved: Option<bool>,
+    ) -> Result<Claim, StorageError> {
+        match claim_turn(self, event, turn_of, moved).await {
+            Ok(turn) => Ok(Claim::Owner(turn)),
+            Err(e) => {
+                if let Err(release) = self.release_delivery(event.dedup_key).await {
+                    tracing::warn!(error = %release, "could not release a delivery whose turn was not claimed");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Keeps the answer the owner gave (the first one wins) and ends its claim; `moved` is the
+    /// turn it moved the call on from, so stale copies of that turn get this answer. `first`
+    /// are the handler's held-back writes (see [`Db::deferring`]), sent in the same trip.
+    pub async fn answer_delivery(
+        &self,
+        dedup_key: &str,
+        response: &str,
+        moved: Option<u32>,
+        first: Vec<Statement>,
+    ) -> Result<(), StorageError> {
+        let mut statements = first;
+        statements.push(Statement::new(
+            "UPDATE provider_events SET response = $1, claimed_at = NULL, turn = $2
+             WHERE dedup_key = $3 AND response IS NULL",
+            vec![response.into(), moved.map(i64::from).into(), dedup_key.into()],
+        ));
+        self.run_together(&statements).await?;
         Ok(())
     }
 
@@ -224,35 +263,26 @@ impl Db {
 
 /// Not a turn: unchecked. A turn moves the call on from `t.turn` if it is there (or behind: its
 /// state was lost), or if this same delivery moved it before and is being run again after a
-/// failure. The caller marks the delivery with the turn it moved, so stale copies of the turn
-/// get its answer.
+/// failure. The owner's answer is marked with the turn it moved, so stale copies of the turn
+/// get it.
 async fn claim_turn(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    db: &Db,
     event: &NewEvent<'_>,
     turn_of: Option<TurnOf<'_>>,
+    moved: Option<bool>,
 ) -> Result<Turn, StorageError> {
     let Some(t) = turn_of else { return Ok(Turn::Unchecked) };
-    let next = i64::from(t.turn) + 1;
-    let moved = sqlx::query(
-        "UPDATE calls SET ivr_turn = $1, ivr_turn_by = $2
-         WHERE provider = $3 AND call_sid = $4
-           AND (ivr_turn <= $5 OR (ivr_turn = $1 AND ivr_turn_by = $2))",
-    )
-    .bind(next)
-    .bind(event.dedup_key)
-    .bind(event.provider)
-    .bind(t.call_sid)
-    .bind(i64::from(t.turn))
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    if moved == 1 {
+    let moved = match moved {
+        Some(moved) => moved,
+        None => db.run_together(&[move_turn(event, t)]).await?[0].rows_affected == 1,
+    };
+    if moved {
         return Ok(Turn::Current);
     }
     let row = sqlx::query("SELECT ivr_turn FROM calls WHERE provider = $1 AND call_sid = $2")
         .bind(event.provider)
         .bind(t.call_sid)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(db.pool())
         .await?;
     Ok(match row {
         Some(r) => Turn::Stale {
@@ -260,6 +290,22 @@ async fn claim_turn(
         },
         None => Turn::Unchecked,
     })
+}
+
+/// The update that moves a call on from turn `t.turn` (see [`claim_turn`]).
+fn move_turn(event: &NewEvent<'_>, t: TurnOf<'_>) -> Statement {
+    Statement::new(
+        "UPDATE calls SET ivr_turn = $1, ivr_turn_by = $2
+         WHERE provider = $3 AND call_sid = $4
+           AND (ivr_turn <= $5 OR (ivr_turn = $1 AND ivr_turn_by = $2))",
+        vec![
+            (i64::from(t.turn) + 1).into(),
+            event.dedup_key.into(),
+            event.provider.into(),
+            t.call_sid.into(),
+            i64::from(t.turn).into(),
+        ],
+    )
 }
 
 /// A time as stored (see [`super::now`]).

@@ -2,7 +2,7 @@
 //! regions and shifts in one transaction; lawyers are matched by phone number (keyed hash), so
 //! importing a corrected file updates rather than duplicates.
 
-use sqlx::Row;
+use sqlx::{Connection, Row};
 
 use super::{new_id, now, Db, StorageError};
 use crate::domain::roster::{Exception, Hours, RosterLawyer, Shift};
@@ -30,7 +30,8 @@ pub struct LawyerRecord {
 
 impl Db {
     pub async fn import_roster(&self, lawyers: &[RosterLawyer]) -> Result<ImportSummary, StorageError> {
-        let mut tx = self.pool().begin().await?;
+        let mut held = self.pool().connection().await?;
+        let mut tx = held.begin().await?;
         let mut summary = ImportSummary { added: 0, updated: 0 };
         for l in lawyers {
             let hash = self.key().lookup_hash(l.phone.e164());

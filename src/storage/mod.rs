@@ -7,6 +7,7 @@
 pub mod applications;
 pub mod assignments;
 pub mod audit;
+pub mod batch;
 pub mod callers;
 pub mod calls;
 pub mod cases;
@@ -15,6 +16,7 @@ pub mod conversations;
 pub mod durable;
 pub mod events;
 pub mod lawyers;
+pub mod link;
 pub mod messages;
 pub mod notes;
 pub mod recordings;
@@ -23,9 +25,13 @@ pub mod users;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
-use sqlx::AnyPool;
+use sqlx::AnyConnection;
+
+use link::{Link, Single};
 
 use crate::crypto::{CryptoError, DataKey};
 
@@ -44,6 +50,8 @@ pub enum StorageError {
     Folder(String),
     #[error("could not flush the database to disk: {0}")]
     Flush(std::io::Error),
+    #[error("a write failed for want of storage {0} s ago")]
+    RecentFault(u64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,11 +60,11 @@ pub enum Backend {
     Postgres,
 }
 
-/// The pool, which backend it is, the key for personal data, and (SQLite in a file) the group
+/// The link to the database, which backend it is, the key for personal data, and (SQLite in a file) the group
 /// commit that makes a request's writes durable.
 #[derive(Debug, Clone)]
 pub struct Db {
-    pool: AnyPool,
+    link: Link,
     backend: Backend,
     key: DataKey,
     wal: Option<std::sync::Arc<durable::WalSync>>,
@@ -66,7 +74,8 @@ impl Db {
     /// Connects lazily: the service starts and answers calls (with the fallback) even when the
     /// database is not reachable yet; each query waits at most `acquire_timeout`.
     ///
-    /// SQLite gets one connection in exclusive locking mode. Every write goes through one writer
+    /// SQLite gets one connection in exclusive locking mode, taken in turn by each statement
+    /// (see [`link`]). Every write goes through one writer
     /// anyway (SQLite has a single write lock), so a pool of them only sleeps in the busy
     /// handler; and in exclusive mode the WAL index lives in this process's memory instead of a
     /// memory-mapped `-shm` file, whose loss (truncated, or a disk fault) would otherwise kill
@@ -81,36 +90,26 @@ impl Db {
         key: DataKey,
     ) -> Result<Self, StorageError> {
         sqlx::any::install_default_drivers();
-        let options = AnyPoolOptions::new().acquire_timeout(acquire_timeout);
-        let (backend, options, wal) = if url.starts_with("sqlite:") {
+        let (backend, link, wal) = if url.starts_with("sqlite:") {
             let file = ensure_sqlite_folder(url)?;
             // Flushed by `flush` where a file holds the database; in memory, nothing to flush.
-            let synchronous = if file.is_some() { "NORMAL" } else { "FULL" };
-            let options = options
-                .max_connections(1)
-                // The one connection stays open: closing it would drop the lock and the WAL.
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .after_connect(move |conn, _| {
-                    Box::pin(async move {
-                        // Before the first read, so the WAL index is never shared memory.
-                        sqlx::query("PRAGMA locking_mode = EXCLUSIVE")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query(&format!("PRAGMA synchronous = {synchronous}"))
-                            .execute(&mut *conn)
-                            .await?;
-                        Ok(())
-                    })
-                });
+            let setup: link::Setup = if file.is_some() {
+                sqlite_in_file
+            } else {
+                sqlite_in_memory
+            };
             let wal = file.map(|f| std::sync::Arc::new(durable::WalSync::new(f)));
-            (Backend::Sqlite, options, wal)
+            let single = Single::new(url, setup, acquire_timeout);
+            (Backend::Sqlite, Link::Single(std::sync::Arc::new(single)), wal)
         } else {
-            (Backend::Postgres, options.max_connections(max_connections), None)
+            let pool = AnyPoolOptions::new()
+                .acquire_timeout(acquire_timeout)
+                .max_connections(max_connections)
+                .connect_lazy(url)?;
+            (Backend::Postgres, Link::Pool(pool), None)
         };
-        let pool = options.connect_lazy(url)?;
         Ok(Self {
-            pool,
+            link,
             backend,
             key,
             wal,
@@ -122,10 +121,10 @@ impl Db {
             Backend::Sqlite => {
                 // WAL: one fsync a commit, and a crash loses nothing committed. It is a
                 // property of the file and persists.
-                sqlx::query("PRAGMA journal_mode = WAL").execute(&self.pool).await?;
-                SQLITE_MIGRATIONS.run(&self.pool).await?
+                sqlx::query("PRAGMA journal_mode = WAL").execute(&self.link).await?;
+                SQLITE_MIGRATIONS.run(&mut *self.link.connection().await?).await?
             }
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&mut *self.link.connection().await?).await?,
         }
         Ok(())
     }
@@ -140,13 +139,17 @@ impl Db {
     }
 
     /// A write that must reach the file (or server): what a webhook needs, not only a read.
+    /// On SQLite, a write that failed for want of storage in the last half minute fails it too.
     pub async fn check_write(&self) -> Result<(), StorageError> {
+        if let Some(ago) = self.link.recent_fault() {
+            return Err(StorageError::RecentFault(ago.as_secs()));
+        }
         sqlx::query(
             "INSERT INTO health_checks (id, checked_at) VALUES (1, $1)
              ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
         )
         .bind(now())
-        .execute(&self.pool)
+        .execute(&self.link)
         .await?;
         Ok(())
     }
@@ -155,8 +158,9 @@ impl Db {
         self.backend
     }
 
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
+    /// Where statements go: an executor, like a pool.
+    pub fn pool(&self) -> &Link {
+        &self.link
     }
 
     pub fn key(&self) -> &DataKey {
@@ -164,8 +168,34 @@ impl Db {
     }
 
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.link.close().await;
     }
+}
+
+/// SQLite in a file: before the first read, so the WAL index is never shared memory; commits
+/// are flushed by [`Db::flush`].
+fn sqlite_in_file(connection: &mut AnyConnection) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+    sqlite_setup(connection, "NORMAL")
+}
+
+fn sqlite_in_memory(connection: &mut AnyConnection) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+    sqlite_setup(connection, "FULL")
+}
+
+fn sqlite_setup<'a>(
+    connection: &'a mut AnyConnection,
+    synchronous: &'static str,
+) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+    async move {
+        sqlx::query("PRAGMA locking_mode = EXCLUSIVE")
+            .execute(&mut *connection)
+            .await?;
+        sqlx::query(&format!("PRAGMA synchronous = {synchronous}"))
+            .execute(&mut *connection)
+            .await?;
+        Ok(())
+    }
+    .boxed()
 }
 
 /// `sqlite://./data/hotline.db?mode=rwc` → make sure `./data` exists; the database file, if the
