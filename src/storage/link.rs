@@ -59,10 +59,14 @@ struct Opener {
 impl Opener {
     /// Notes a failure that says the storage cannot take writes; passes the error on.
     fn noted(&self, e: sqlx::Error) -> sqlx::Error {
-        if is_storage_fault(&e) {
+        self.note(&e);
+        e
+    }
+
+    fn note(&self, e: &sqlx::Error) {
+        if is_storage_fault(e) {
             *self.fault.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
         }
-        e
     }
 }
 
@@ -192,9 +196,7 @@ async fn one_trip(opener: &Opener, trip: Vec<Job>) {
         let query = bind(sqlx::query(&sql), &args);
         let outcome = collect(connection.fetch_many(query), job.statements.len()).await;
         if let Err(StorageError::Sql(e)) = &outcome {
-            if is_storage_fault(e) {
-                *opener.fault.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
-            }
+            opener.note(e);
         }
         outcomes.push(outcome);
     }
