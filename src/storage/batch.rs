@@ -22,7 +22,7 @@ use sqlx::any::AnyRow;
 use sqlx::Executor;
 
 use super::link::Link;
-use super::{Backend, Db, StorageError};
+use super::{Db, StorageError};
 
 /// A value to bind.
 #[derive(Debug, Clone)]
@@ -121,8 +121,8 @@ impl Db {
 
     /// Runs the statements in order; one [`Done`] for each.
     pub async fn run_together(&self, statements: &[Statement]) -> Result<Vec<Done>, StorageError> {
-        match self.backend() {
-            Backend::Postgres => {
+        match self.pool() {
+            Link::Pool(_) => {
                 let mut done = Vec::with_capacity(statements.len());
                 for s in statements {
                     done.push(
@@ -133,10 +133,7 @@ impl Db {
                 }
                 Ok(done)
             }
-            Backend::Sqlite => match self.pool() {
-                Link::Single(single) => single.submit(statements.to_vec()).await,
-                Link::Pool(_) => unreachable!("SQLite runs on a single connection"),
-            },
+            Link::Single(single) => single.submit(statements.to_vec()).await,
         }
     }
 }
