@@ -107,6 +107,11 @@ def start_provider():
     return f"http://127.0.0.1:{port}"
 
 
+def caller_dials():
+    """The calls placed to callers so far (answering-machine detection on), oldest first."""
+    return [f for p, f in list(Provider.received) if p.endswith("Calls.json") and f.get("MachineDetection")]
+
+
 def add_recording(provider, path):
     name = "RE" + uuid.uuid4().hex
     with open(path, "rb") as f:
@@ -359,6 +364,7 @@ def walk(base, provider, speech):
             break
         a, ticket = offer["assignment"], offer["ticket"]
         handled.append(ticket)
+        dialled_before = len(caller_dials())
         _, taken = api(base, "POST", f"/offers/{a}/accept", lawyer)
         _, case = api(base, "GET", f"/consultations/{ticket}", lawyer)
         if case["channel"] == "voice":
@@ -366,9 +372,11 @@ def walk(base, provider, speech):
             s, twiml = webhook(base, f"/twilio/callback/lawyer?a={a}", leg)
             check(s == 200 and "律师回电" in twiml, "the lawyer hears the case whispered")
             caller_call = None
+            # This round's dial, not an earlier round's: the caller's phone rings only after
+            # the lawyer's leg has answered, and answering before that would join nobody.
             for _ in range(50):
-                calls = [f for p, f in Provider.received if p.endswith("Calls.json") and f.get("MachineDetection")]
-                if calls:
+                calls = caller_dials()
+                if len(calls) > dialled_before:
                     caller_call = calls[-1]
                     break
                 time.sleep(0.1)
