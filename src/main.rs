@@ -59,6 +59,16 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Score the IVR's spoken-answer decisions on the evaluation inventory (tests/data/eval):
+    /// every phrase as text, as if its transcript were perfect. Prints a Markdown table.
+    Eval {
+        #[arg(long, default_value = "tests/data/eval")]
+        dir: PathBuf,
+        /// Also list the dev answers judged wrong (held-out ones are never listed: they are not
+        /// for tuning).
+        #[arg(long)]
+        misses: bool,
+    },
     /// Synthesise a text as telephone audio (8 kHz µ-law WAV).
     Tts {
         text: String,
@@ -231,13 +241,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Flows {
             command: FlowsCommand::Show,
         } => {
-            let prompts = Prompts::load(IvrSettings::file(&settings.ivr.prompts_file))?;
-            let regions = Regions::load(IvrSettings::file(&settings.ivr.regions_file))?;
-            let flow = Flow::load(IvrSettings::file(&settings.ivr.flow_file), &prompts, regions)?;
+            let (flow, prompts) = load_flow(&settings)?;
             print!("{}", flow.tree(&prompts));
             Ok(())
         }
         Command::Asr { menu, files } => asr(&settings, menu.as_deref(), &files),
+        Command::Eval { dir, misses } => eval_text(&settings, &dir, misses),
         Command::Tts { text, output, rate } => tts(&settings, &text, &output, rate.into()).await,
         Command::Prompts {
             command: PromptsCommand::Render,
@@ -391,7 +400,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
 }
 
 fn asr(settings: &Settings, menu: Option<&str>, files: &[PathBuf]) -> anyhow::Result<()> {
-    use hotline::asr::{batch, Pool, Recogniser};
+    use hotline::asr::{batch, intent::Thresholds, Pool, Recogniser};
     let w = &settings.whisper;
     anyhow::ensure!(
         !w.model.is_empty(),
@@ -405,9 +414,7 @@ fn asr(settings: &Settings, menu: Option<&str>, files: &[PathBuf]) -> anyhow::Re
         .context("loading the Whisper model (scripts/whisper-model obtains it)")?;
     let choices = match menu {
         Some(node) => {
-            let prompts = Prompts::load(IvrSettings::file(&settings.ivr.prompts_file))?;
-            let regions = Regions::load(IvrSettings::file(&settings.ivr.regions_file))?;
-            let flow = Flow::load(IvrSettings::file(&settings.ivr.flow_file), &prompts, regions)?;
+            let (flow, _) = load_flow(settings)?;
             anyhow::ensure!(flow.nodes.contains_key(node), "the flow has no node {node}");
             let at = CallState {
                 node: node.to_owned(),
@@ -419,9 +426,39 @@ fn asr(settings: &Settings, menu: Option<&str>, files: &[PathBuf]) -> anyhow::Re
         None => None,
     };
     for file in files {
-        let result = batch::recognise_file(&recogniser, choices.as_deref(), w.confirm, w.max_recording_secs, file)?;
+        let result = batch::recognise_file(&recogniser, choices.as_deref(), Thresholds::from_settings(w), w.max_recording_secs, file)?;
         println!("{}", serde_json::to_string(&result)?);
     }
+    Ok(())
+}
+
+/// The configured flow and its prompts.
+fn load_flow(settings: &Settings) -> anyhow::Result<(Flow, Prompts)> {
+    let prompts = Prompts::load(IvrSettings::file(&settings.ivr.prompts_file))?;
+    let regions = Regions::load(IvrSettings::file(&settings.ivr.regions_file))?;
+    let flow = Flow::load(IvrSettings::file(&settings.ivr.flow_file), &prompts, regions)?;
+    Ok((flow, prompts))
+}
+
+fn eval_text(settings: &Settings, dir: &Path, misses: bool) -> anyhow::Result<()> {
+    use hotline::asr::eval::{judge_text, Report};
+    use hotline::asr::intent::Thresholds;
+    use hotline::asr::inventory::{self, Split};
+    let (flow, _) = load_flow(settings)?;
+    let cases = inventory::load(dir, &flow, true)?;
+    let thresholds = Thresholds::from_settings(&settings.whisper);
+    let mut report = Report::default();
+    for case in &cases {
+        let verdict = judge_text(&flow, case, &thresholds);
+        report.add(case, &verdict, &[]);
+        if misses && case.split == Split::Dev && !verdict.right {
+            println!(
+                "miss\t{}\t{}\t{}\t{:?} {:?} {:.2}",
+                case.node, case.label, case.phrase, verdict.outcome, verdict.chosen, verdict.confidence
+            );
+        }
+    }
+    print!("{}", report.markdown());
     Ok(())
 }
 

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::intent::Choice;
+use super::intent::{Choice, Outcome, Thresholds};
 use super::{audio, AsrError, Mode, Recogniser};
 use crate::ivr::listen::prompt_words;
 
@@ -18,16 +18,19 @@ pub struct FileResult {
     pub intent: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f32>,
+    /// With a menu: what the IVR would do with the answer (taken, confirm or none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
     /// Recognition time (model loading and decoding the file excluded).
     pub ms: u64,
 }
 
-/// Recognises `path` as a menu answer (with `menu`'s choices) or as free speech. Intents below
-/// `min_confidence` are reported as null: the IVR would not act on them.
+/// Recognises `path` as a menu answer (with `menu`'s choices) or as free speech. An answer the
+/// IVR would not act on (outcome none) has the intent null.
 pub fn recognise_file(
     recogniser: &Recogniser,
     menu: Option<&[Choice]>,
-    min_confidence: f32,
+    thresholds: Thresholds,
     max_secs: u32,
     path: &Path,
 ) -> Result<FileResult, AsrError> {
@@ -41,16 +44,13 @@ pub fn recognise_file(
         None => Mode::Free,
     };
     let transcript = recogniser.recognise_blocking(&samples, &mode)?;
-    let heard = transcript.heard.clone();
+    let heard = transcript.heard.as_ref();
+    let outcome = thresholds.outcome(heard);
     Ok(FileResult {
         file: path.display().to_string(),
-        intent: menu.map(|_| {
-            heard
-                .as_ref()
-                .filter(|h| h.confidence >= min_confidence)
-                .map(|h| h.intent.clone())
-        }),
-        confidence: menu.map(|_| heard.as_ref().map_or(0.0, |h| h.confidence)),
+        intent: menu.map(|_| heard.filter(|_| outcome != Outcome::None).map(|h| h.intent.clone())),
+        confidence: menu.map(|_| heard.map_or(0.0, |h| h.confidence)),
+        outcome: menu.map(|_| outcome),
         text: transcript.text,
         ms: transcript.ms,
     })

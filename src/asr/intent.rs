@@ -42,6 +42,44 @@ impl Heard {
     }
 }
 
+/// What the IVR does with a spoken answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Acted on at once.
+    Taken,
+    /// Asked back: 您是要…吗？ and confirmed with a key.
+    Confirm,
+    /// Nothing chosen: the caller is asked again.
+    None,
+}
+
+/// The confidences at which an answer is taken or asked back (the `[whisper]` settings).
+#[derive(Debug, Clone, Copy)]
+pub struct Thresholds {
+    pub accept: f32,
+    pub accept_scored: f32,
+    pub confirm: f32,
+}
+
+impl Thresholds {
+    pub fn from_settings(w: &crate::config::WhisperSettings) -> Self {
+        Self {
+            accept: w.accept,
+            accept_scored: w.accept_scored,
+            confirm: w.confirm,
+        }
+    }
+
+    pub fn outcome(&self, heard: Option<&Heard>) -> Outcome {
+        match heard {
+            Some(h) if h.sure(self.accept, self.accept_scored) => Outcome::Taken,
+            Some(h) if h.confidence >= self.confirm => Outcome::Confirm,
+            _ => Outcome::None,
+        }
+    }
+}
+
 /// A best option this far ahead of the next keeps its score; a closer race lowers it.
 const CLEAR_MARGIN: f32 = 0.15;
 /// A digit said alone is clear.

@@ -8,8 +8,10 @@
 
 pub mod audio;
 pub mod batch;
+pub mod eval;
 pub mod fetch;
 pub mod intent;
+pub mod inventory;
 pub mod remote;
 pub mod text;
 pub mod whisper;

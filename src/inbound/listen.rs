@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::app::AppState;
+use crate::asr::intent::{Outcome, Thresholds};
 use crate::asr::Mode;
 use crate::ivr::listen::{choices, prompt_words};
 use crate::ivr::script::Listen;
@@ -65,15 +66,15 @@ pub async fn hear(state: &AppState, call_sid: &str, s: &CallState, recording: &R
     }
     let w = &state.settings.whisper;
     let heard = transcript.heard;
-    let (event, outcome) = match &heard {
-        Some(h) if h.sure(w.accept, w.accept_scored) => (
+    let (event, outcome) = match (Thresholds::from_settings(w).outcome(heard.as_ref()), &heard) {
+        (Outcome::Taken, Some(h)) => (
             Event::Heard {
                 key: h.key.clone(),
                 sure: true,
             },
             "taken",
         ),
-        Some(h) if h.confidence >= w.confirm => (
+        (Outcome::Confirm, Some(h)) => (
             Event::Heard {
                 key: h.key.clone(),
                 sure: false,
