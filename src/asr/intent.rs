@@ -10,6 +10,7 @@
 
 use pinyin::ToPinyin;
 
+use super::digits::spoken_key;
 use super::text::normalise;
 
 /// One option of the current menu, as speech can choose it.
@@ -92,7 +93,7 @@ pub fn best(transcript: &str, choices: &[Choice]) -> Option<Heard> {
     if text.is_empty() {
         return None;
     }
-    if let Some(key) = spoken_digit(&text) {
+    if let Some(key) = spoken_key(&text) {
         return choices.iter().find(|c| c.key == key).map(|c| Heard {
             key: c.key.clone(),
             intent: c.intent.clone(),
@@ -177,30 +178,59 @@ pub fn closest_words<'a>(transcript: &str, choices: &'a [Choice], n: usize) -> V
 }
 
 /// How well `word` appears somewhere in `heard`: 1 when it is there as is. The words said around
-/// it lower the score a little, so "不是" beats "是" when the caller said 不是.
+/// it lower the score a little, so "不是" beats "是" when the caller said 不是. A word said right
+/// after a negation ("不是咨询", "没有" for 有, "不需要" for 需要) does not count: it is what the
+/// caller does not want.
 fn word_score(heard: &[String], word: &[String]) -> f32 {
     if word.is_empty() {
         return 0.0;
     }
     let n = word.len() as f32;
-    let similarity = (1.0 - substring_distance(heard, word) / n).max(0.0);
+    let (distance, start) = closest_stretch(heard, word);
+    if negated(&heard[..start], word) {
+        return 0.0;
+    }
+    let similarity = (1.0 - distance / n).max(0.0);
     let coverage = (n / heard.len().max(word.len()) as f32).min(1.0);
-    similarity * (0.8 + 0.2 * coverage)
+    // One syllable ("是", "有") inside a longer answer says little: "我是盲人" is no yes.
+    let weight = if word.len() == 1 { 0.5 } else { 0.2 };
+    similarity * (1.0 - weight + weight * coverage)
+}
+
+/// Syllables that negate the word after them.
+const NEGATIONS: [&[&str]; 6] = [&["bu"], &["mei"], &["bie"], &["fou"], &["wu", "xu"], &["bu", "yong"]];
+
+/// Whether the stretch before a word ends in a negation the word does not itself begin with.
+fn negated(before: &[String], word: &[String]) -> bool {
+    let starts_negative = NEGATIONS.iter().any(|n| word.starts_with(&n.iter().map(|s| s.to_string()).collect::<Vec<_>>()));
+    !starts_negative
+        && NEGATIONS
+            .iter()
+            .any(|n| before.len() >= n.len() && before[before.len() - n.len()..].iter().zip(n.iter()).all(|(a, b)| a == b))
 }
 
 /// The edit distance between `word` and its closest stretch of `heard` (free start and end),
-/// over syllables; replacing a syllable costs by how different it sounds.
-fn substring_distance(heard: &[String], word: &[String]) -> f32 {
-    // row[j]: cost of matching the word so far ending at heard[..j].
-    let mut row = vec![0.0f32; heard.len() + 1];
+/// over syllables, where replacing a syllable costs by how different it sounds; and where in
+/// `heard` that stretch starts.
+fn closest_stretch(heard: &[String], word: &[String]) -> (f32, usize) {
+    // row[j]: the cost of matching the word so far ending at heard[..j], and where it started.
+    let mut row: Vec<(f32, usize)> = (0..=heard.len()).map(|j| (0.0, j)).collect();
     for (i, w) in word.iter().enumerate() {
-        let mut next = vec![(i + 1) as f32; heard.len() + 1];
+        let mut next = vec![((i + 1) as f32, 0usize); heard.len() + 1];
         for (j, h) in heard.iter().enumerate() {
-            next[j + 1] = (row[j] + syllable_cost(w, h)).min(row[j + 1] + 1.0).min(next[j] + 1.0);
+            let replace = (row[j].0 + syllable_cost(w, h), row[j].1);
+            let skip_word = (row[j + 1].0 + 1.0, row[j + 1].1);
+            let skip_heard = (next[j].0 + 1.0, next[j].1);
+            next[j + 1] = [replace, skip_word, skip_heard]
+                .into_iter()
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+                .expect("three candidates");
         }
         row = next;
     }
-    row.into_iter().fold(f32::INFINITY, f32::min)
+    row.into_iter()
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .unwrap_or((f32::INFINITY, 0))
 }
 
 /// 0 for the same syllable, up to 1 for unrelated ones. Initial and final are compared apart,
@@ -276,28 +306,6 @@ fn syllables(text: &str) -> Vec<String> {
 }
 
 const DIGITS: [char; 10] = ['零', '一', '二', '三', '四', '五', '六', '七', '八', '九'];
-
-/// "1", "一", "按一", "我选一", "第一个" → "1".
-fn spoken_digit(text: &str) -> Option<String> {
-    let mut core = text;
-    for prefix in ["我要", "我选", "我按", "选择", "选", "按", "要", "第"] {
-        core = core.strip_prefix(prefix).unwrap_or(core);
-    }
-    for suffix in ["个选项", "个", "号", "项", "键", "吧"] {
-        core = core.strip_suffix(suffix).unwrap_or(core);
-    }
-    let mut chars = core.chars();
-    let (Some(c), None) = (chars.next(), chars.next()) else {
-        return None;
-    };
-    let digit = match c {
-        '0'..='9' => c.to_digit(10)?,
-        '幺' => 1,
-        '〇' => 0,
-        _ => DIGITS.iter().position(|d| *d == c)? as u32,
-    };
-    Some(digit.to_string())
-}
 
 fn is_han(c: char) -> bool {
     matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')

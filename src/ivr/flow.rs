@@ -71,6 +71,18 @@ impl Default for SpeechWords {
     }
 }
 
+/// A question's own words for its answers, beside the flow's `[speech]` yes and no. A word
+/// listed here for one answer is taken out of the other's `[speech]` words at this question:
+/// to "您现在是否没有固定收入？" 没有 means yes.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct YesNoWords {
+    #[serde(default)]
+    pub yes: Vec<String>,
+    #[serde(default)]
+    pub no: Vec<String>,
+}
+
 /// Where the accessibility rules send a caller from any node (R1).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -100,11 +112,16 @@ pub enum Node {
         help: Option<String>,
         field: DigitsField,
         goto: String,
+        /// What a caller says to confirm (1) or retype (2) the number read back.
+        #[serde(default)]
+        answers: YesNoWords,
     },
     YesNo {
         prompt: String,
         field: Flag,
         goto: String,
+        #[serde(default)]
+        answers: YesNoWords,
     },
     Record {
         prompt: String,

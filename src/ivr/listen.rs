@@ -3,7 +3,7 @@
 //! the keys every node takes (0 person, * repeat, 7 slower, 9 faster; the flow's `[speech]`).
 
 use super::engine::{items, page_of, CallState, MORE_KEY};
-use super::flow::{Flow, Node};
+use super::flow::{Flow, Node, YesNoWords};
 use crate::asr::Choice;
 
 /// The choices speech has at the caller's node; None where only keys make sense (typed numbers,
@@ -18,10 +18,18 @@ pub fn choices(flow: &Flow, s: &CallState) -> Option<Vec<Choice>> {
         intent: intent.to_owned(),
         words,
     };
-    let yes_no = || {
+    let yes_no = |own: &YesNoWords| {
+        let merged = |global: &[String], mine: &[String], theirs: &[String]| -> Vec<String> {
+            global
+                .iter()
+                .filter(|w| !theirs.contains(w))
+                .chain(mine.iter().filter(|w| !global.contains(w)))
+                .cloned()
+                .collect()
+        };
         vec![
-            choice("1", "yes", words.yes.clone()),
-            choice("2", "no", words.no.clone()),
+            choice("1", "yes", merged(&words.yes, &own.yes, &own.no)),
+            choice("2", "no", merged(&words.no, &own.no, &own.yes)),
         ]
     };
     let mut choices = match flow.node(&s.node) {
@@ -30,8 +38,8 @@ pub fn choices(flow: &Flow, s: &CallState) -> Option<Vec<Choice>> {
             .map(|o| choice(&o.key, &o.intent, o.words.clone()))
             .collect(),
         // A typed certificate number waits for its confirmation: yes or no, too.
-        Node::YesNo { .. } => yes_no(),
-        Node::Digits { .. } if s.pending.is_some() => yes_no(),
+        Node::YesNo { answers, .. } => yes_no(answers),
+        Node::Digits { answers, .. } if s.pending.is_some() => yes_no(answers),
         Node::Pick { source, .. } => {
             let list = items(flow, *source, &s.answers);
             let (keyed, paged) = page_of(&list, s.page);
@@ -64,13 +72,16 @@ fn names(name: &str) -> Vec<String> {
     all
 }
 
+/// How many of an option's words (its first) prime the recogniser; the rest are only matched.
+const PROMPT_WORDS: usize = 3;
+
 /// The words of the choices, as whisper's initial prompt: it then expects them. A word inside
 /// another one (咨询 in 法律咨询) is left out: every prompt token costs decoding time on every
 /// turn (the prompt is most of a menu turn's time), and the longer word already primes it.
 pub fn prompt_words(choices: &[Choice]) -> String {
     let all: Vec<&str> = choices
         .iter()
-        .flat_map(|c| c.words.iter().map(String::as_str))
+        .flat_map(|c| c.words.iter().take(PROMPT_WORDS).map(String::as_str))
         .collect();
     let mut words: Vec<&str> = Vec::new();
     for w in &all {
