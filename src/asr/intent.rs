@@ -83,6 +83,10 @@ impl Thresholds {
 
 /// A best option this far ahead of the next keeps its score; a closer race lowers it.
 const CLEAR_MARGIN: f32 = 0.15;
+/// Words that make an answer a question, and how much less sure it makes a choice: a word
+/// matched exactly in a short question is still taken, a looser match is asked back.
+const QUESTIONS: [&str; 4] = ["什么", "吗", "哪", "怎么"];
+const QUESTION_DISCOUNT: f32 = 0.9;
 /// A digit said alone is clear.
 const DIGIT_CONFIDENCE: f32 = 0.95;
 
@@ -122,11 +126,15 @@ pub fn best(transcript: &str, choices: &[Choice]) -> Option<Heard> {
         .iter()
         .find(|(_, c)| c.key != choice.key)
         .map_or(0.0, |(s, _)| *s);
-    let confidence = if top - runner_up >= CLEAR_MARGIN {
+    let mut confidence = if top - runner_up >= CLEAR_MARGIN {
         top
     } else {
         top * 0.6
     };
+    // A question about the prompt ("低保是什么", "什么叫羁押") names an option without choosing it.
+    if QUESTIONS.iter().any(|q| text.contains(q)) {
+        confidence *= QUESTION_DISCOUNT;
+    }
     Some(Heard {
         key: choice.key.clone(),
         intent: choice.intent.clone(),
@@ -187,7 +195,8 @@ fn word_score(heard: &[String], word: &[String]) -> f32 {
     }
     let n = word.len() as f32;
     let (distance, start) = closest_stretch(heard, word);
-    if negated(&heard[..start], word) {
+    let before = &heard[..start];
+    if (negated(before, word) && !asked_both_ways(before, word)) || inside_both_ways(before, word) {
         return 0.0;
     }
     let similarity = (1.0 - distance / n).max(0.0);
@@ -207,6 +216,22 @@ fn negated(before: &[String], word: &[String]) -> bool {
         && NEGATIONS
             .iter()
             .any(|n| before.len() >= n.len() && before[before.len() - n.len()..].iter().zip(n.iter()).all(|(a, b)| a == b))
+}
+
+fn negative_first(word: &[String]) -> bool {
+    word.first().is_some_and(|s| s == "bu" || s == "mei")
+}
+
+/// "有没有人接", "是不是": a question asking both ways (A-not-A). What follows the negation
+/// (有人接 after 有没) is what is asked about, not refused.
+fn asked_both_ways(before: &[String], word: &[String]) -> bool {
+    let n = before.len();
+    n >= 2 && negative_first(&before[n - 1..]) && word.first() == Some(&before[n - 2])
+}
+
+/// The negative word inside such a question (没有 in 有没有) is no "no".
+fn inside_both_ways(before: &[String], word: &[String]) -> bool {
+    negative_first(word) && word.len() >= 2 && before.last() == Some(&word[1])
 }
 
 /// The edit distance between `word` and its closest stretch of `heard` (free start and end),
@@ -372,6 +397,69 @@ mod tests {
         }
         assert_eq!(heard("我选三").unwrap().0, "progress");
         assert_eq!(heard("按九"), None, "no option has key 9 here");
+    }
+
+    #[test]
+    fn a_word_after_a_negation_is_not_what_the_caller_wants() {
+        assert_eq!(heard("不是咨询，我要申请法律援助").unwrap().0, "apply");
+        let yes_no = vec![
+            Choice {
+                key: "1".into(),
+                intent: "yes".into(),
+                words: vec!["有".into(), "需要".into()],
+            },
+            Choice {
+                key: "2".into(),
+                intent: "no".into(),
+                words: vec!["没有".into(), "不需要".into()],
+            },
+        ];
+        assert_eq!(best("没有", &yes_no).unwrap().key, "2");
+        assert_eq!(best("不需要", &yes_no).unwrap().key, "2");
+        assert_eq!(best("需要", &yes_no).unwrap().key, "1");
+    }
+
+    #[test]
+    fn a_question_asking_both_ways_is_neither_answer() {
+        let menu = vec![
+            Choice {
+                key: "2".into(),
+                intent: "no".into(),
+                words: vec!["没有".into()],
+            },
+            Choice {
+                key: "0".into(),
+                intent: "human".into(),
+                words: vec!["有人接".into()],
+            },
+        ];
+        assert_eq!(best("有没有人接电话", &menu).unwrap().intent, "human");
+    }
+
+    #[test]
+    fn one_syllable_inside_a_longer_answer_is_not_taken_unasked() {
+        let yes_no = vec![
+            Choice {
+                key: "1".into(),
+                intent: "yes".into(),
+                words: vec!["是".into()],
+            },
+            Choice {
+                key: "2".into(),
+                intent: "no".into(),
+                words: vec!["不对".into()],
+            },
+        ];
+        assert!(best("是", &yes_no).unwrap().confidence >= 0.95);
+        assert!(best("我是盲人你说慢些", &yes_no).unwrap().confidence < 0.8);
+    }
+
+    #[test]
+    fn a_question_about_an_option_is_asked_back_rather_than_taken() {
+        let (intent, sure) = heard("请问法律援助是什么").unwrap();
+        assert_eq!(intent, "apply");
+        let (_, plain) = heard("我要法律援助").unwrap();
+        assert!(sure < plain, "{sure} < {plain}");
     }
 
     #[test]

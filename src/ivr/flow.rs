@@ -54,6 +54,9 @@ pub struct SpeechWords {
     pub yes: Vec<String>,
     pub no: Vec<String>,
     pub more: Vec<String>,
+    /// Words for a list item beside its name, by stored value (the matters: "离婚" for
+    /// family_maintenance, "车祸" for personal_injury_traffic).
+    pub items: BTreeMap<String, Vec<String>>,
 }
 
 impl Default for SpeechWords {
@@ -67,6 +70,7 @@ impl Default for SpeechWords {
             yes: words(&["是", "是的", "对", "确认"]),
             no: words(&["不是", "不对", "没有", "否"]),
             more: words(&["更多", "下一页"]),
+            items: BTreeMap::new(),
         }
     }
 }

@@ -45,7 +45,11 @@ pub fn choices(flow: &Flow, s: &CallState) -> Option<Vec<Choice>> {
             let (keyed, paged) = page_of(&list, s.page);
             let mut on_page: Vec<Choice> = keyed
                 .into_iter()
-                .map(|(key, (value, name))| choice(&key, value, names(name)))
+                .map(|(key, (value, name))| {
+                    let mut said = names(name);
+                    said.extend(words.items.get(value).into_iter().flatten().cloned());
+                    choice(&key, value, said)
+                })
                 .collect();
             if paged {
                 on_page.push(choice(MORE_KEY, "more", words.more.clone()));
@@ -63,14 +67,22 @@ pub fn choices(flow: &Flow, s: &CallState) -> Option<Vec<Choice>> {
     Some(choices)
 }
 
-/// A list item's name, and its parts ("劳动和工资" → also "劳动", "工资").
+/// A list item's name, its parts ("劳动和工资" → also "劳动", "工资") and a place without its
+/// kind, as people say it ("新城区" → "新城", "西安市" → "西安").
 fn names(name: &str) -> Vec<String> {
     let mut all = vec![name.to_owned()];
     if name.contains('和') {
         all.extend(name.split('和').filter(|p| p.chars().count() >= 2).map(str::to_owned));
     }
+    let short = PLACE_KINDS.iter().find_map(|kind| name.strip_suffix(kind));
+    if let Some(short) = short.filter(|s| s.chars().count() >= 2) {
+        all.push(short.to_owned());
+    }
     all
 }
+
+/// What a place name ends in: district, county, city.
+const PLACE_KINDS: [&str; 3] = ["区", "县", "市"];
 
 /// How many of an option's words (its first) prime the recogniser; the rest are only matched.
 const PROMPT_WORDS: usize = 3;
@@ -130,7 +142,8 @@ mod tests {
     fn lists_offer_the_names_on_the_page_and_numbers_only_keys() {
         let flow = Flow::main(&Prompts::zh_cn());
         let matters = choices(&flow, &at("consult_matter")).unwrap();
-        assert_eq!(matters[0].words, ["劳动和工资", "劳动", "工资"]);
+        assert_eq!(matters[0].words[..3], ["劳动和工资", "劳动", "工资"]);
+        assert!(matters[0].words.contains(&"欠薪".to_owned()), "the flow's words for the item too");
         assert_eq!(matters[3].intent, "more");
         let digits = flow
             .nodes
@@ -142,6 +155,28 @@ mod tests {
         let mut confirming = at("main");
         confirming.confirm = Some("1".into());
         assert_eq!(choices(&flow, &confirming), None, "a spoken choice is confirmed by key");
+    }
+
+    #[test]
+    fn places_are_also_heard_without_their_kind() {
+        assert_eq!(names("新城区"), ["新城区", "新城"]);
+        assert_eq!(names("西安市"), ["西安市", "西安"]);
+        assert_eq!(names("岚皋县"), ["岚皋县", "岚皋"]);
+        assert_eq!(names("工伤"), ["工伤"]);
+    }
+
+    #[test]
+    fn a_question_s_own_words_replace_the_contrary_global_ones() {
+        let flow = Flow::main(&Prompts::zh_cn());
+        let income = choices(&flow, &at("apply_income")).unwrap();
+        let (yes, no) = (&income[0].words, &income[1].words);
+        // 您现在是否没有固定收入？ 没有 is yes, 有 is no.
+        assert!(yes.contains(&"没有".to_owned()) && !yes.contains(&"有".to_owned()), "{yes:?}");
+        assert!(no.contains(&"有".to_owned()) && !no.contains(&"没有".to_owned()), "{no:?}");
+        assert!(yes.contains(&"是".to_owned()), "the other global words stay");
+        let detained = choices(&flow, &at("apply_detained")).unwrap();
+        assert!(detained[0].words.contains(&"有".to_owned()));
+        assert!(detained[0].words.contains(&"被抓".to_owned()));
     }
 
     #[test]
@@ -157,5 +192,7 @@ mod tests {
             choice("3", &["对", "对"]),
         ];
         assert_eq!(prompt_words(&menu), "法律咨询，问问题，有残疾人证，对。");
+        let long = [choice("1", &["法律咨询", "法律问题", "问问题", "打听", "请教"])];
+        assert_eq!(prompt_words(&long), "法律咨询，法律问题，问问题。", "only the first words prime");
     }
 }
