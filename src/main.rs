@@ -426,7 +426,13 @@ fn asr(settings: &Settings, menu: Option<&str>, files: &[PathBuf]) -> anyhow::Re
         None => None,
     };
     for file in files {
-        let result = batch::recognise_file(&recogniser, choices.as_deref(), Thresholds::from_settings(w), w.max_recording_secs, file)?;
+        let result = batch::recognise_file(
+            &recogniser,
+            choices.as_deref(),
+            Thresholds::from_settings(w),
+            w.max_recording_secs,
+            file,
+        )?;
         println!("{}", serde_json::to_string(&result)?);
     }
     Ok(())

@@ -10,7 +10,20 @@ const OPENINGS: [&str; 16] = [
 const VERBS: [&str; 11] = ["按键", "按下", "按", "摁", "选择", "选", "点", "输入", "拨", "打", "是"];
 /// Counters and particles after it.
 const ENDINGS: [&str; 14] = [
-    "号键", "号", "键", "个选项", "选项", "个", "项", "位", "吧", "啊", "呀", "的", "了", "嘛",
+    "号键",
+    "号",
+    "键",
+    "个选项",
+    "选项",
+    "个",
+    "项",
+    "位",
+    "吧",
+    "啊",
+    "呀",
+    "的",
+    "了",
+    "嘛",
 ];
 /// Before the digit: "number", ordinals.
 const MARKS: [&str; 3] = ["数字", "第", "头"];
@@ -104,7 +117,15 @@ mod tests {
 
     #[test]
     fn a_digit_inside_a_sentence_is_no_key() {
-        for said in ["我想问一下", "一下", "问一个问题", "一点", "三十", "星期一", "第一次打电话"] {
+        for said in [
+            "我想问一下",
+            "一下",
+            "问一个问题",
+            "一点",
+            "三十",
+            "星期一",
+            "第一次打电话",
+        ] {
             assert_eq!(spoken_key(said), None, "{said}");
         }
     }

@@ -105,7 +105,12 @@ impl Report {
         }
         groups.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         for g in groups {
-            self.groups.entry(g).or_default().entry(case.split).or_default().add(verdict);
+            self.groups
+                .entry(g)
+                .or_default()
+                .entry(case.split)
+                .or_default()
+                .add(verdict);
         }
     }
 

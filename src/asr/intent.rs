@@ -21,6 +21,21 @@ pub struct Choice {
     pub intent: String,
     /// What a caller may say for it.
     pub words: Vec<String>,
+    /// How many of `words` (the first) prime the recogniser's prompt and are scored against the
+    /// audio; the rest are only matched in the transcript.
+    #[serde(default = "every_word")]
+    pub primed: usize,
+}
+
+fn every_word() -> usize {
+    usize::MAX
+}
+
+impl Choice {
+    /// The words that prime the recogniser.
+    pub fn primed_words(&self) -> impl Iterator<Item = &String> {
+        self.words.iter().take(self.primed)
+    }
 }
 
 /// The option a transcript was matched to.
@@ -153,15 +168,15 @@ fn clauses(transcript: &str) -> Vec<String> {
         .collect()
 }
 
-/// The `n` words of the options that sound most like the transcript, and the shortest word of
-/// every other option, as (option index, word): the candidates worth scoring against the audio
-/// when the transcript itself is not clear.
+/// The `n` primed words of the options that sound most like the transcript, and the shortest
+/// primed word of every other option, as (option index, word): the candidates worth scoring
+/// against the audio when the transcript itself is not clear.
 pub fn closest_words<'a>(transcript: &str, choices: &'a [Choice], n: usize) -> Vec<(usize, &'a str)> {
     let heard: Vec<Vec<String>> = clauses(transcript).iter().map(|c| syllables(c)).collect();
     let mut ranked: Vec<(f32, usize, &str)> = choices
         .iter()
         .enumerate()
-        .flat_map(|(i, c)| c.words.iter().map(move |w| (i, w.as_str())))
+        .flat_map(|(i, c)| c.primed_words().map(move |w| (i, w.as_str())))
         .map(|(i, w)| {
             let word = syllables(w);
             let score = heard
@@ -177,7 +192,7 @@ pub fn closest_words<'a>(transcript: &str, choices: &'a [Choice], n: usize) -> V
     // would be sure of the wrong one when the right one was left out.
     for (i, c) in choices.iter().enumerate() {
         if !words.iter().any(|(j, _)| *j == i) {
-            if let Some(w) = c.words.iter().min_by_key(|w| w.chars().count()) {
+            if let Some(w) = c.primed_words().min_by_key(|w| w.chars().count()) {
                 words.push((i, w));
             }
         }
@@ -211,11 +226,17 @@ const NEGATIONS: [&[&str]; 6] = [&["bu"], &["mei"], &["bie"], &["fou"], &["wu", 
 
 /// Whether the stretch before a word ends in a negation the word does not itself begin with.
 fn negated(before: &[String], word: &[String]) -> bool {
-    let starts_negative = NEGATIONS.iter().any(|n| word.starts_with(&n.iter().map(|s| s.to_string()).collect::<Vec<_>>()));
+    let starts_negative = NEGATIONS
+        .iter()
+        .any(|n| word.starts_with(&n.iter().map(|s| s.to_string()).collect::<Vec<_>>()));
     !starts_negative
-        && NEGATIONS
-            .iter()
-            .any(|n| before.len() >= n.len() && before[before.len() - n.len()..].iter().zip(n.iter()).all(|(a, b)| a == b))
+        && NEGATIONS.iter().any(|n| {
+            before.len() >= n.len()
+                && before[before.len() - n.len()..]
+                    .iter()
+                    .zip(n.iter())
+                    .all(|(a, b)| a == b)
+        })
 }
 
 fn negative_first(word: &[String]) -> bool {
@@ -359,6 +380,7 @@ mod tests {
             key: key.into(),
             intent: intent.into(),
             words: words.iter().map(|w| (*w).to_owned()).collect(),
+            primed: usize::MAX,
         };
         vec![
             c("1", "consult", &["法律咨询", "咨询"]),
@@ -407,11 +429,13 @@ mod tests {
                 key: "1".into(),
                 intent: "yes".into(),
                 words: vec!["有".into(), "需要".into()],
+                primed: usize::MAX,
             },
             Choice {
                 key: "2".into(),
                 intent: "no".into(),
                 words: vec!["没有".into(), "不需要".into()],
+                primed: usize::MAX,
             },
         ];
         assert_eq!(best("没有", &yes_no).unwrap().key, "2");
@@ -426,11 +450,13 @@ mod tests {
                 key: "2".into(),
                 intent: "no".into(),
                 words: vec!["没有".into()],
+                primed: usize::MAX,
             },
             Choice {
                 key: "0".into(),
                 intent: "human".into(),
                 words: vec!["有人接".into()],
+                primed: usize::MAX,
             },
         ];
         assert_eq!(best("有没有人接电话", &menu).unwrap().intent, "human");
@@ -443,11 +469,13 @@ mod tests {
                 key: "1".into(),
                 intent: "yes".into(),
                 words: vec!["是".into()],
+                primed: usize::MAX,
             },
             Choice {
                 key: "2".into(),
                 intent: "no".into(),
                 words: vec!["不对".into()],
+                primed: usize::MAX,
             },
         ];
         assert!(best("是", &yes_no).unwrap().confidence >= 0.95);
@@ -476,11 +504,13 @@ mod tests {
                 key: "1".into(),
                 intent: "yes".into(),
                 words: vec!["是".into(), "是的".into()],
+                primed: usize::MAX,
             },
             Choice {
                 key: "2".into(),
                 intent: "no".into(),
                 words: vec!["不是".into()],
+                primed: usize::MAX,
             },
         ];
         assert_eq!(best("不是", &yes_no).unwrap().key, "2");

@@ -54,6 +54,9 @@ pub struct SpeechWords {
     pub yes: Vec<String>,
     pub no: Vec<String>,
     pub more: Vec<String>,
+    /// More words for the lists above (by their names: human, repeat, …), only matched in what
+    /// the caller said: they do not prime the recogniser.
+    pub also: BTreeMap<String, Vec<String>>,
     /// Words for a list item beside its name, by stored value (the matters: "离婚" for
     /// family_maintenance, "车祸" for personal_injury_traffic).
     pub items: BTreeMap<String, Vec<String>>,
@@ -70,12 +73,13 @@ impl Default for SpeechWords {
             yes: words(&["是", "是的", "对", "确认"]),
             no: words(&["不是", "不对", "没有", "否"]),
             more: words(&["更多", "下一页"]),
+            also: BTreeMap::new(),
             items: BTreeMap::new(),
         }
     }
 }
 
-/// A question's own words for its answers, beside the flow's `[speech]` yes and no. A word
+/// A question's own words for its answers (only matched), beside the flow's `[speech]` yes and no. A word
 /// listed here for one answer is taken out of the other's `[speech]` words at this question:
 /// to "您现在是否没有固定收入？" 没有 means yes.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -149,9 +153,12 @@ pub struct MenuOption {
     pub goto: String,
     #[serde(rename = "do")]
     pub effect: Option<Toggle>,
-    /// Words a caller may say for this option.
+    /// Words a caller may say for this option; they prime the recogniser.
     #[serde(default)]
     pub words: Vec<String>,
+    /// More words for it, only matched in what the caller said.
+    #[serde(default)]
+    pub also: Vec<String>,
 }
 
 /// What a `pick` node lists.

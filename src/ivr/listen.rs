@@ -13,11 +13,14 @@ pub fn choices(flow: &Flow, s: &CallState) -> Option<Vec<Choice>> {
         return None;
     }
     let words = &flow.speech;
-    let choice = |key: &str, intent: &str, words: Vec<String>| Choice {
+    // The primed words first, then those only matched.
+    let choice = |key: &str, intent: &str, primed: Vec<String>, also: &[String]| Choice {
         key: key.to_owned(),
         intent: intent.to_owned(),
-        words,
+        primed: primed.len(),
+        words: primed.into_iter().chain(also.iter().cloned()).collect(),
     };
+    let also = |name: &str| words.also.get(name).map_or(&[][..], Vec::as_slice);
     let yes_no = |own: &YesNoWords| {
         let merged = |global: &[String], mine: &[String], theirs: &[String]| -> Vec<String> {
             global
@@ -27,15 +30,28 @@ pub fn choices(flow: &Flow, s: &CallState) -> Option<Vec<Choice>> {
                 .cloned()
                 .collect()
         };
+        let kept = |global: &[String], theirs: &[String]| -> Vec<String> {
+            global.iter().filter(|w| !theirs.contains(w)).cloned().collect()
+        };
         vec![
-            choice("1", "yes", merged(&words.yes, &own.yes, &own.no)),
-            choice("2", "no", merged(&words.no, &own.no, &own.yes)),
+            choice(
+                "1",
+                "yes",
+                kept(&words.yes, &own.no),
+                &merged(also("yes"), &own.yes, &own.no),
+            ),
+            choice(
+                "2",
+                "no",
+                kept(&words.no, &own.yes),
+                &merged(also("no"), &own.no, &own.yes),
+            ),
         ]
     };
     let mut choices = match flow.node(&s.node) {
         Node::Menu { options, .. } => options
             .iter()
-            .map(|o| choice(&o.key, &o.intent, o.words.clone()))
+            .map(|o| choice(&o.key, &o.intent, o.words.clone(), &o.also))
             .collect(),
         // A typed certificate number waits for its confirmation: yes or no, too.
         Node::YesNo { answers, .. } => yes_no(answers),
@@ -46,23 +62,22 @@ pub fn choices(flow: &Flow, s: &CallState) -> Option<Vec<Choice>> {
             let mut on_page: Vec<Choice> = keyed
                 .into_iter()
                 .map(|(key, (value, name))| {
-                    let mut said = names(name);
-                    said.extend(words.items.get(value).into_iter().flatten().cloned());
-                    choice(&key, value, said)
+                    let extra = words.items.get(value).map_or(&[][..], Vec::as_slice);
+                    choice(&key, value, names(name), extra)
                 })
                 .collect();
             if paged {
-                on_page.push(choice(MORE_KEY, "more", words.more.clone()));
+                on_page.push(choice(MORE_KEY, "more", words.more.clone(), also("more")));
             }
             on_page
         }
         _ => return None,
     };
     choices.extend([
-        choice("0", "human", words.human.clone()),
-        choice("*", "repeat", words.repeat.clone()),
-        choice("7", "slower", words.slower.clone()),
-        choice("9", "faster", words.faster.clone()),
+        choice("0", "human", words.human.clone(), also("human")),
+        choice("*", "repeat", words.repeat.clone(), also("repeat")),
+        choice("7", "slower", words.slower.clone(), also("slower")),
+        choice("9", "faster", words.faster.clone(), also("faster")),
     ]);
     Some(choices)
 }
@@ -84,16 +99,13 @@ fn names(name: &str) -> Vec<String> {
 /// What a place name ends in: district, county, city.
 const PLACE_KINDS: [&str; 3] = ["区", "县", "市"];
 
-/// How many of an option's words (its first) prime the recogniser; the rest are only matched.
-const PROMPT_WORDS: usize = 3;
-
 /// The words of the choices, as whisper's initial prompt: it then expects them. A word inside
 /// another one (咨询 in 法律咨询) is left out: every prompt token costs decoding time on every
 /// turn (the prompt is most of a menu turn's time), and the longer word already primes it.
 pub fn prompt_words(choices: &[Choice]) -> String {
     let all: Vec<&str> = choices
         .iter()
-        .flat_map(|c| c.words.iter().take(PROMPT_WORDS).map(String::as_str))
+        .flat_map(|c| c.primed_words().map(String::as_str))
         .collect();
     let mut words: Vec<&str> = Vec::new();
     for w in &all {
@@ -143,7 +155,10 @@ mod tests {
         let flow = Flow::main(&Prompts::zh_cn());
         let matters = choices(&flow, &at("consult_matter")).unwrap();
         assert_eq!(matters[0].words[..3], ["劳动和工资", "劳动", "工资"]);
-        assert!(matters[0].words.contains(&"欠薪".to_owned()), "the flow's words for the item too");
+        assert!(
+            matters[0].words.contains(&"欠薪".to_owned()),
+            "the flow's words for the item too"
+        );
         assert_eq!(matters[3].intent, "more");
         let digits = flow
             .nodes
@@ -171,8 +186,14 @@ mod tests {
         let income = choices(&flow, &at("apply_income")).unwrap();
         let (yes, no) = (&income[0].words, &income[1].words);
         // 您现在是否没有固定收入？ 没有 is yes, 有 is no.
-        assert!(yes.contains(&"没有".to_owned()) && !yes.contains(&"有".to_owned()), "{yes:?}");
-        assert!(no.contains(&"有".to_owned()) && !no.contains(&"没有".to_owned()), "{no:?}");
+        assert!(
+            yes.contains(&"没有".to_owned()) && !yes.contains(&"有".to_owned()),
+            "{yes:?}"
+        );
+        assert!(
+            no.contains(&"有".to_owned()) && !no.contains(&"没有".to_owned()),
+            "{no:?}"
+        );
         assert!(yes.contains(&"是".to_owned()), "the other global words stay");
         let detained = choices(&flow, &at("apply_detained")).unwrap();
         assert!(detained[0].words.contains(&"有".to_owned()));
@@ -185,6 +206,7 @@ mod tests {
             key: key.into(),
             intent: key.into(),
             words: words.iter().map(|w| w.to_string()).collect(),
+            primed: usize::MAX,
         };
         let menu = [
             choice("1", &["法律咨询", "咨询", "问问题"]),
@@ -192,7 +214,12 @@ mod tests {
             choice("3", &["对", "对"]),
         ];
         assert_eq!(prompt_words(&menu), "法律咨询，问问题，有残疾人证，对。");
-        let long = [choice("1", &["法律咨询", "法律问题", "问问题", "打听", "请教"])];
-        assert_eq!(prompt_words(&long), "法律咨询，法律问题，问问题。", "only the first words prime");
+        let mut long = choice("1", &["法律咨询", "法律问题", "问问题", "打听", "请教"]);
+        long.primed = 3;
+        assert_eq!(
+            prompt_words(&[long]),
+            "法律咨询，法律问题，问问题。",
+            "only the primed words"
+        );
     }
 }
