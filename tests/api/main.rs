@@ -20,6 +20,7 @@ mod listen;
 mod offers;
 mod openapi;
 mod overload;
+mod phrases;
 mod playback;
 mod queue;
 mod resilience;
