@@ -421,23 +421,21 @@ mod tests {
         assert_eq!(heard("按九"), None, "no option has key 9 here");
     }
 
+    fn options(list: &[(&str, &str, &[&str])]) -> Vec<Choice> {
+        list.iter()
+            .map(|(key, intent, words)| Choice {
+                key: (*key).into(),
+                intent: (*intent).into(),
+                words: words.iter().map(|w| (*w).to_owned()).collect(),
+                primed: usize::MAX,
+            })
+            .collect()
+    }
+
     #[test]
     fn a_word_after_a_negation_is_not_what_the_caller_wants() {
         assert_eq!(heard("不是咨询，我要申请法律援助").unwrap().0, "apply");
-        let yes_no = vec![
-            Choice {
-                key: "1".into(),
-                intent: "yes".into(),
-                words: vec!["有".into(), "需要".into()],
-                primed: usize::MAX,
-            },
-            Choice {
-                key: "2".into(),
-                intent: "no".into(),
-                words: vec!["没有".into(), "不需要".into()],
-                primed: usize::MAX,
-            },
-        ];
+        let yes_no = options(&[("1", "yes", &["有", "需要"]), ("2", "no", &["没有", "不需要"])]);
         assert_eq!(best("没有", &yes_no).unwrap().key, "2");
         assert_eq!(best("不需要", &yes_no).unwrap().key, "2");
         assert_eq!(best("需要", &yes_no).unwrap().key, "1");
@@ -445,39 +443,13 @@ mod tests {
 
     #[test]
     fn a_question_asking_both_ways_is_neither_answer() {
-        let menu = vec![
-            Choice {
-                key: "2".into(),
-                intent: "no".into(),
-                words: vec!["没有".into()],
-                primed: usize::MAX,
-            },
-            Choice {
-                key: "0".into(),
-                intent: "human".into(),
-                words: vec!["有人接".into()],
-                primed: usize::MAX,
-            },
-        ];
+        let menu = options(&[("2", "no", &["没有"]), ("0", "human", &["有人接"])]);
         assert_eq!(best("有没有人接电话", &menu).unwrap().intent, "human");
     }
 
     #[test]
     fn one_syllable_inside_a_longer_answer_is_not_taken_unasked() {
-        let yes_no = vec![
-            Choice {
-                key: "1".into(),
-                intent: "yes".into(),
-                words: vec!["是".into()],
-                primed: usize::MAX,
-            },
-            Choice {
-                key: "2".into(),
-                intent: "no".into(),
-                words: vec!["不对".into()],
-                primed: usize::MAX,
-            },
-        ];
+        let yes_no = options(&[("1", "yes", &["是"]), ("2", "no", &["不对"])]);
         assert!(best("是", &yes_no).unwrap().confidence >= 0.95);
         assert!(best("我是盲人你说慢些", &yes_no).unwrap().confidence < 0.8);
     }
@@ -499,20 +471,7 @@ mod tests {
 
     #[test]
     fn a_longer_exact_word_beats_a_shorter_one_inside_it() {
-        let yes_no = vec![
-            Choice {
-                key: "1".into(),
-                intent: "yes".into(),
-                words: vec!["是".into(), "是的".into()],
-                primed: usize::MAX,
-            },
-            Choice {
-                key: "2".into(),
-                intent: "no".into(),
-                words: vec!["不是".into()],
-                primed: usize::MAX,
-            },
-        ];
+        let yes_no = options(&[("1", "yes", &["是", "是的"]), ("2", "no", &["不是"])]);
         assert_eq!(best("不是", &yes_no).unwrap().key, "2");
         assert_eq!(best("是的", &yes_no).unwrap().key, "1");
     }
