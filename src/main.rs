@@ -68,6 +68,10 @@ enum Command {
         /// for tuning).
         #[arg(long)]
         misses: bool,
+        /// Recognise the renderings listed in DIR/clips.tsv (scripts/eval-audio) with the
+        /// configured Whisper model instead, as the IVR would.
+        #[arg(long, value_name = "DIR")]
+        clips: Option<PathBuf>,
     },
     /// Synthesise a text as telephone audio (8 kHz µ-law WAV).
     Tts {
@@ -246,7 +250,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Asr { menu, files } => asr(&settings, menu.as_deref(), &files),
-        Command::Eval { dir, misses } => eval_text(&settings, &dir, misses),
+        Command::Eval { dir, misses, clips } => match clips {
+            Some(clips) => eval_clips(&settings, &dir, &clips, misses),
+            None => eval_text(&settings, &dir, misses),
+        },
         Command::Tts { text, output, rate } => tts(&settings, &text, &output, rate.into()).await,
         Command::Prompts {
             command: PromptsCommand::Render,
@@ -464,6 +471,80 @@ fn eval_text(settings: &Settings, dir: &Path, misses: bool) -> anyhow::Result<()
             );
         }
     }
+    print!("{}", report.markdown());
+    Ok(())
+}
+
+/// `hotline eval --clips`: the renderings recognised, judged as the IVR acts on them.
+fn eval_clips(settings: &Settings, dir: &Path, clips: &Path, misses: bool) -> anyhow::Result<()> {
+    use hotline::asr::eval::{case_of, judge, read_clips, Report};
+    use hotline::asr::intent::Thresholds;
+    use hotline::asr::inventory::{self, Split};
+    use hotline::asr::{audio, Mode, Pool, Recogniser};
+    let (flow, _) = load_flow(settings)?;
+    let cases = inventory::load(dir, &flow, false)?;
+    let w = &settings.whisper;
+    anyhow::ensure!(
+        !w.model.is_empty(),
+        "no Whisper model configured (HOTLINE_WHISPER_MODEL)"
+    );
+    let pool = Pool {
+        workers: 1,
+        ..Pool::from_settings(w)
+    };
+    let recogniser = Recogniser::load(Path::new(&w.model), pool).context("loading the Whisper model")?;
+    let thresholds = Thresholds::from_settings(w);
+    let mut report = Report::default();
+    let mut ms = Vec::new();
+    for clip in read_clips(clips)? {
+        let case = case_of(&cases, &clip).with_context(|| format!("{}: not in the inventory", clip.file.display()))?;
+        let choices = hotline::ivr::listen::choices(&flow, &case.state).context("a node that listens")?;
+        let mode = Mode::Menu {
+            words: hotline::ivr::listen::prompt_words(&choices),
+            choices,
+        };
+        let bytes = std::fs::read(&clip.file).with_context(|| clip.file.display().to_string())?;
+        // The provider's recording stops at the listening window: a longer answer is cut.
+        let mut samples = audio::wav_to_16k(&bytes, w.max_recording_secs)?;
+        samples.truncate(w.menu_window_secs as usize * audio::RATE as usize);
+        let t = recogniser.recognise_blocking(&samples, &mode)?;
+        ms.push(t.ms);
+        let verdict = judge(&case.expect, t.heard.as_ref(), &thresholds);
+        let noise = format!("{} {}", clip.engine, clip.noise);
+        let extra = [
+            ("engine", clip.engine.as_str()),
+            ("rate", clip.rate.as_str()),
+            ("noise", clip.noise.as_str()),
+            ("engine, noise", noise.as_str()),
+        ];
+        report.add(case, &verdict, &extra);
+        if misses && case.split == Split::Dev && !verdict.right {
+            println!(
+                "miss\t{}\t{}\t{}\t{}\t{:?} {:?} {:.2}\t{}",
+                case.node,
+                case.label,
+                case.phrase,
+                t.text,
+                verdict.outcome,
+                verdict.chosen,
+                verdict.confidence,
+                clip.engine
+            );
+        }
+    }
+    ms.sort_unstable();
+    let at = |p: f64| {
+        ms.get(((ms.len() as f64 * p) as usize).min(ms.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
+    println!(
+        "{} clips; recognition p50 {} ms, p95 {} ms, max {} ms\n",
+        ms.len(),
+        at(0.5),
+        at(0.95),
+        at(1.0)
+    );
     print!("{}", report.markdown());
     Ok(())
 }

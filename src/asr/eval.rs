@@ -142,3 +142,51 @@ impl Report {
         out
     }
 }
+
+/// One rendering of an inventory phrase (a line of `clips.tsv`, written by
+/// scripts/eval_audio.py).
+#[derive(Debug, Clone)]
+pub struct Clip {
+    pub file: std::path::PathBuf,
+    pub node: String,
+    pub label: String,
+    pub split: String,
+    pub phrase: String,
+    pub engine: String,
+    pub rate: String,
+    pub noise: String,
+}
+
+/// The clips listed in `dir/clips.tsv`.
+pub fn read_clips(dir: &std::path::Path) -> Result<Vec<Clip>, super::inventory::InventoryError> {
+    let list = dir.join("clips.tsv");
+    let text = std::fs::read_to_string(&list)
+        .map_err(|e| super::inventory::InventoryError::Read(list.display().to_string(), e))?;
+    Ok(text
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split('\t').collect();
+            let [file, node, _kind, label, split, phrase, engine, rate, noise] = f[..] else {
+                return None;
+            };
+            Some(Clip {
+                file: dir.join(file),
+                node: node.into(),
+                label: label.into(),
+                split: split.into(),
+                phrase: phrase.into(),
+                engine: engine.into(),
+                rate: rate.into(),
+                noise: noise.into(),
+            })
+        })
+        .collect())
+}
+
+/// The inventory case a clip renders.
+pub fn case_of<'a>(cases: &'a [Case], clip: &Clip) -> Option<&'a Case> {
+    cases.iter().find(|c| {
+        c.node == clip.node && c.label == clip.label && c.phrase == clip.phrase && c.split.as_str() == clip.split
+    })
+}
