@@ -406,8 +406,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     }
 }
 
-fn asr(settings: &Settings, menu: Option<&str>, files: &[PathBuf]) -> anyhow::Result<()> {
-    use hotline::asr::{batch, intent::Thresholds, Pool, Recogniser};
+/// The configured Whisper model, with one recognition at a time (a command, not the service).
+fn load_recogniser(settings: &Settings) -> anyhow::Result<hotline::asr::Recogniser> {
+    use hotline::asr::{Pool, Recogniser};
     let w = &settings.whisper;
     anyhow::ensure!(
         !w.model.is_empty(),
@@ -417,8 +418,13 @@ fn asr(settings: &Settings, menu: Option<&str>, files: &[PathBuf]) -> anyhow::Re
         workers: 1,
         ..Pool::from_settings(w)
     };
-    let recogniser = Recogniser::load(Path::new(&w.model), pool)
-        .context("loading the Whisper model (scripts/whisper-model obtains it)")?;
+    Recogniser::load(Path::new(&w.model), pool).context("loading the Whisper model (scripts/whisper-model obtains it)")
+}
+
+fn asr(settings: &Settings, menu: Option<&str>, files: &[PathBuf]) -> anyhow::Result<()> {
+    use hotline::asr::{batch, intent::Thresholds};
+    let w = &settings.whisper;
+    let recogniser = load_recogniser(settings)?;
     let choices = match menu {
         Some(node) => {
             let (flow, _) = load_flow(settings)?;
@@ -480,19 +486,11 @@ fn eval_clips(settings: &Settings, dir: &Path, clips: &Path, misses: bool) -> an
     use hotline::asr::eval::{case_of, judge, read_clips, Report};
     use hotline::asr::intent::Thresholds;
     use hotline::asr::inventory::{self, Split};
-    use hotline::asr::{audio, Mode, Pool, Recogniser};
+    use hotline::asr::{audio, Mode};
     let (flow, _) = load_flow(settings)?;
     let cases = inventory::load(dir, &flow, false)?;
     let w = &settings.whisper;
-    anyhow::ensure!(
-        !w.model.is_empty(),
-        "no Whisper model configured (HOTLINE_WHISPER_MODEL)"
-    );
-    let pool = Pool {
-        workers: 1,
-        ..Pool::from_settings(w)
-    };
-    let recogniser = Recogniser::load(Path::new(&w.model), pool).context("loading the Whisper model")?;
+    let recogniser = load_recogniser(settings)?;
     let thresholds = Thresholds::from_settings(w);
     let mut report = Report::default();
     let mut ms = Vec::new();
