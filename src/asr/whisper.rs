@@ -35,6 +35,8 @@ const SILENCE_RMS: f32 = 0.005;
 /// A transcript matched less surely than this (the default `whisper.accept`) is checked by
 /// scoring every option's words against the audio.
 const SCORE_BELOW: f32 = 0.8;
+/// The confidence of a choice the unprimed hypothesis disagrees with (asked back, not taken).
+const DISAGREED: f32 = 0.6;
 /// How many of the options' words are scored against the audio.
 const SCORED_WORDS: usize = 8;
 
@@ -353,7 +355,7 @@ impl Recogniser {
     ) -> Result<Option<Heard>, AsrError> {
         let matched = best(text, choices);
         if matched.as_ref().is_some_and(|h| h.confidence >= SCORE_BELOW) {
-            return Ok(matched);
+            return self.second_opinion(state, matched, choices, abort);
         }
         // Each word costs a decoder call per token: only those that sound closest to the
         // transcript are scored, and the shortest word of every other option.
@@ -372,12 +374,90 @@ impl Recogniser {
             return Ok(matched);
         };
         let total: f32 = per_choice.iter().map(|s| (s - top_score).exp()).sum();
-        Ok(Some(Heard {
+        let scored = Some(Heard {
             key: choices[top].key.clone(),
             intent: choices[top].intent.clone(),
             confidence: 1.0 / total,
             scored: true,
+        });
+        if 1.0 / total >= SCORE_BELOW {
+            return self.second_opinion(state, scored, choices, abort);
+        }
+        Ok(scored)
+    }
+
+    /// A choice about to be taken, checked against what the model hears without the options'
+    /// words in its prompt (an unconstrained hypothesis over the same encoder output). A primed
+    /// model writes the menu's words into speech that did not say them ("我想咨询一下" as
+    /// 法律人工); unprimed, it writes what it hears. When the two disagree, the choice is asked
+    /// back instead of taken: the unprimed one if it is clear, else the primed one, less sure.
+    fn second_opinion(
+        &self,
+        state: &mut WhisperState,
+        heard: Option<Heard>,
+        choices: &[Choice],
+        abort: &Abort<'_>,
+    ) -> Result<Option<Heard>, AsrError> {
+        let Some(primed) = heard else {
+            return Ok(None);
+        };
+        let text = normalise(&self.unprimed(state, abort)?);
+        let unprimed = best(&text, choices);
+        Ok(Some(match unprimed {
+            Some(u) if u.key == primed.key => primed,
+            Some(u) if u.confidence >= SCORE_BELOW => Heard {
+                confidence: DISAGREED,
+                ..u
+            },
+            _ => Heard {
+                confidence: primed.confidence * DISAGREED,
+                ..primed
+            },
         }))
+    }
+
+    /// Greedy decoding of the clip in `state` with no prompt: the start of a transcript, at
+    /// most `MENU_TOKENS` tokens.
+    fn unprimed(&self, state: &mut WhisperState, abort: &Abort<'_>) -> Result<String, AsrError> {
+        let ctx = &self.inner.ctx;
+        let err = |e: whisper_rs::WhisperError| AsrError::Whisper(e.to_string());
+        let threads = self.inner.answers.threads as usize;
+        let prefix = self.prefix();
+        let eot = ctx.token_eot();
+        state.decode(&prefix, 0, threads).map_err(err)?;
+        let mut bytes = Vec::new();
+        for k in 0..MENU_TOKENS as usize {
+            if abort.now() {
+                return Err(AsrError::Cancelled);
+            }
+            let logits = state.get_logits().map_err(err)?;
+            // Text tokens only (special ones and timestamps come after end-of-text), and not
+            // the end before the first one, as whisper.cpp's suppress-blank does.
+            let text_token = logits[..eot as usize]
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(t, l)| (t as i32, *l));
+            let Some((next, best)) = text_token else { break };
+            if k > 0 && logits[eot as usize] >= best {
+                break;
+            }
+            bytes.extend_from_slice(ctx.token_to_bytes(next).map_err(err)?);
+            state.decode(&[next], prefix.len() + k, threads).map_err(err)?;
+        }
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// The decoder's start: start of transcript, Chinese, transcribe, no timestamps.
+    fn prefix(&self) -> [i32; 4] {
+        let ctx = &self.inner.ctx;
+        let lang = whisper_rs::get_lang_id("zh").unwrap_or(1);
+        [
+            ctx.token_sot(),
+            ctx.token_lang(lang),
+            ctx.token_transcribe(),
+            ctx.token_not(),
+        ]
     }
 
     /// Log-probability of each phrase as the whole answer to the clip just recognised in
@@ -400,13 +480,7 @@ impl Recogniser {
         };
         let lp = |d: &(Vec<f32>, f32), token: i32| d.0[token as usize] - d.1;
         let threads = self.inner.answers.threads as usize;
-        let lang = whisper_rs::get_lang_id("zh").unwrap_or(1);
-        let prefix = [
-            ctx.token_sot(),
-            ctx.token_lang(lang),
-            ctx.token_transcribe(),
-            ctx.token_not(),
-        ];
+        let prefix = self.prefix();
         let eot = ctx.token_eot();
         let mut seqs = Vec::with_capacity(phrases.len());
         for (i, p) in phrases.iter().enumerate() {
