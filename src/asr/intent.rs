@@ -226,17 +226,14 @@ const NEGATIONS: [&[&str]; 6] = [&["bu"], &["mei"], &["bie"], &["fou"], &["wu", 
 
 /// Whether the stretch before a word ends in a negation the word does not itself begin with.
 fn negated(before: &[String], word: &[String]) -> bool {
+    let same = |said: &[String], n: &[&str]| said.len() == n.len() && said.iter().zip(n).all(|(a, b)| a == b);
     let starts_negative = NEGATIONS
         .iter()
-        .any(|n| word.starts_with(&n.iter().map(|s| s.to_string()).collect::<Vec<_>>()));
+        .any(|n| word.len() >= n.len() && same(&word[..n.len()], n));
     !starts_negative
-        && NEGATIONS.iter().any(|n| {
-            before.len() >= n.len()
-                && before[before.len() - n.len()..]
-                    .iter()
-                    .zip(n.iter())
-                    .all(|(a, b)| a == b)
-        })
+        && NEGATIONS
+            .iter()
+            .any(|n| before.len() >= n.len() && same(&before[before.len() - n.len()..], n))
 }
 
 fn negative_first(word: &[String]) -> bool {

@@ -186,18 +186,18 @@ fn where_said(flow: &Flow, node: &str, intent: &str) -> Option<(CallState, Strin
         if *source == crate::ivr::flow::Source::County && intent.len() == 6 {
             s.answers.prefecture = Some(format!("{}00", &intent[..4]));
         }
+        // An item on the page that reads it; "more" and the reserved keys on the first page.
         let list = items(flow, *source, &s.answers);
-        for page in 0..list.len().max(1) {
-            s.page = page;
+        let on_page = (0..list.len()).find_map(|page| {
             let (keyed, _) = page_of(&list, page);
-            if let Some((key, _)) = keyed.iter().find(|(_, (value, _))| value == intent) {
-                return Some((s, key.clone()));
-            }
-            if intent != "more" {
-                continue;
-            }
-            s.page = 0;
-            break;
+            keyed
+                .into_iter()
+                .find(|(_, (value, _))| value == intent)
+                .map(|(key, _)| (page, key))
+        });
+        if let Some((page, key)) = on_page {
+            s.page = page;
+            return Some((s, key));
         }
     }
     let choices = crate::ivr::listen::choices(flow, &s)?;
