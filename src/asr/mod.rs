@@ -8,6 +8,7 @@
 
 pub mod audio;
 pub mod batch;
+pub mod cer;
 pub mod digits;
 pub mod eval;
 pub mod fetch;

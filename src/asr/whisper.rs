@@ -19,6 +19,7 @@ use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
 
 use super::audio::{peak_rms, trim_silence, RATE};
+use super::digits::said;
 use super::intent::{best, closest_words, Choice, Heard};
 use super::text::normalise;
 use super::AsrError;
@@ -67,7 +68,7 @@ pub struct Transcript {
 }
 
 /// How recognition runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Pool {
     /// Recognitions at once.
     pub workers: usize,
@@ -78,6 +79,9 @@ pub struct Pool {
     /// Threads of the one recognition thread that transcribes descriptions in the background,
     /// beside the menu answers' workers (so a caller's answer never waits for a transcript).
     pub transcript_threads: usize,
+    /// The initial prompt of a description's transcript: the hotline's domain, so that its
+    /// words come out as words (工伤认定, not 工商院定).
+    pub describe_prompt: String,
 }
 
 impl Pool {
@@ -87,6 +91,7 @@ impl Pool {
             threads: w.threads,
             queue_wait: Duration::from_millis(w.queue_wait_ms),
             transcript_threads: w.transcript_threads,
+            describe_prompt: w.describe_prompt.clone(),
         }
     }
 }
@@ -104,6 +109,7 @@ struct Inner {
     /// Transcripts of descriptions, in the background.
     transcripts: Lane,
     queue_wait: Duration,
+    describe_prompt: String,
     /// Set by [`Recogniser::stop`]: every recognition ends at its next check.
     stopping: AtomicBool,
 }
@@ -205,6 +211,7 @@ impl Recogniser {
                 threads: pool.transcript_threads.max(1) as i32,
             },
             queue_wait: pool.queue_wait,
+            describe_prompt: pool.describe_prompt,
             stopping: AtomicBool::new(false),
         });
         let answer_queue = Arc::new(Mutex::new(answer_queue));
@@ -358,8 +365,14 @@ impl Recogniser {
             return self.second_opinion(state, matched, choices, abort);
         }
         // Each word costs a decoder call per token: only those that sound closest to the
-        // transcript are scored, and the shortest word of every other option.
-        let phrases = closest_words(text, choices, SCORED_WORDS);
+        // transcript are scored, the shortest word of every other option, and every key as said.
+        let keys: Vec<(usize, String)> = choices
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| said(&c.key).map(|form| (i, form)))
+            .collect();
+        let mut phrases = closest_words(text, choices, SCORED_WORDS);
+        phrases.extend(keys.iter().map(|(i, form)| (*i, form.as_str())));
         let scores = self.phrase_scores(state, &phrases.iter().map(|(_, p)| *p).collect::<Vec<_>>(), abort)?;
         let mut per_choice = vec![f32::NEG_INFINITY; choices.len()];
         for ((i, _), score) in phrases.iter().zip(scores) {
@@ -390,7 +403,7 @@ impl Recogniser {
     /// words in its prompt (an unconstrained hypothesis over the same encoder output). A primed
     /// model writes the menu's words into speech that did not say them ("我想咨询一下" as
     /// 法律人工); unprimed, it writes what it hears. When the two disagree, the choice is asked
-    /// back instead of taken: the unprimed one if it is clear, else the primed one, less sure.
+    /// back instead of taken: the unprimed one if it is clear, else the primed one.
     fn second_opinion(
         &self,
         state: &mut WhisperState,
@@ -410,7 +423,7 @@ impl Recogniser {
                 ..u
             },
             _ => Heard {
-                confidence: primed.confidence * DISAGREED,
+                confidence: DISAGREED,
                 ..primed
             },
         }))
@@ -511,7 +524,7 @@ impl Recogniser {
         Ok(scores)
     }
 
-    fn params<'a>(&self, mode: &'a Mode, samples: usize, threads: i32) -> FullParams<'a, 'a> {
+    fn params<'a>(&'a self, mode: &'a Mode, samples: usize, threads: i32) -> FullParams<'a, 'a> {
         let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
         p.set_n_threads(threads);
         p.set_language(Some("zh"));
@@ -534,7 +547,7 @@ impl Recogniser {
                 p.set_suppress_blank(true);
             }
             Mode::Free => {
-                p.set_initial_prompt("以下是普通话的句子，使用简体中文。");
+                p.set_initial_prompt(&self.inner.describe_prompt);
                 p.set_no_timestamps(true);
             }
             Mode::Default => {}

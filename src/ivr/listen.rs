@@ -4,6 +4,7 @@
 
 use super::engine::{items, page_of, CallState, MORE_KEY};
 use super::flow::{Flow, Node, YesNoWords};
+use crate::asr::digits::said;
 use crate::asr::Choice;
 
 /// The choices speech has at the caller's node; None where only keys make sense (typed numbers,
@@ -101,7 +102,8 @@ const PLACE_KINDS: [&str; 3] = ["区", "县", "市"];
 
 /// The words of the choices, as whisper's initial prompt: it then expects them. A word inside
 /// another one (咨询 in 法律咨询) is left out: every prompt token costs decoding time on every
-/// turn (the prompt is most of a menu turn's time), and the longer word already primes it.
+/// turn (the prompt is most of a menu turn's time), and the longer word already primes it. Then
+/// each key as it is said ("按一"): without them the model writes a spoken key as a word.
 pub fn prompt_words(choices: &[Choice]) -> String {
     let all: Vec<&str> = choices
         .iter()
@@ -114,7 +116,9 @@ pub fn prompt_words(choices: &[Choice]) -> String {
             words.push(w);
         }
     }
-    format!("{}。", words.join("，"))
+    let keys: Vec<String> = choices.iter().filter_map(|c| said(&c.key)).collect();
+    let keys = keys.iter().map(String::as_str);
+    format!("{}。", words.into_iter().chain(keys).collect::<Vec<_>>().join("，"))
 }
 
 #[cfg(test)]
@@ -213,9 +217,13 @@ mod tests {
             choice("2", &["有", "有残疾人证"]),
             choice("3", &["对", "对"]),
         ];
-        assert_eq!(prompt_words(&menu), "法律咨询，问问题，有残疾人证，对。");
+        assert_eq!(
+            prompt_words(&menu),
+            "法律咨询，问问题，有残疾人证，对，按一，按二，按三。"
+        );
         let mut long = choice("1", &["法律咨询", "法律问题", "问问题", "打听", "请教"]);
         long.primed = 3;
+        long.key = "*".into();
         assert_eq!(
             prompt_words(&[long]),
             "法律咨询，法律问题，问问题。",

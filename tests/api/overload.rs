@@ -296,6 +296,7 @@ async fn a_callers_answer_goes_before_a_background_transcript() {
         // Long enough for a transcript to finish first, as it did before answers came first.
         queue_wait: Duration::from_secs(60),
         transcript_threads: 1,
+        ..Pool::from_settings(&hotline::config::Settings::defaults().whisper)
     };
     let r = Recogniser::load(&model, pool).unwrap();
     let clip = |name: &str| {
