@@ -1,5 +1,6 @@
-//! Speech output benchmarks: rendering one prompt (espeak-ng, then the telephone conversion)
-//! and serving a cached prompt through the router. Results: docs/benchmarks.md.
+//! Speech output benchmarks: rendering one prompt (espeak-ng and the neural voice, then the
+//! telephone conversion) and serving a cached prompt through the router. Results:
+//! docs/benchmarks.md. The neural voice's benchmarks need its files (scripts/voice-model).
 
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use hotline::app::AppState;
 use hotline::config::Settings;
 use hotline::speech::espeak::Espeak;
+use hotline::speech::neural::Neural;
 use hotline::speech::telephone::to_telephone_wav;
 use hotline::speech::{SpeechRate, Synthesizer};
 use secrecy::SecretString;
@@ -26,6 +28,53 @@ fn render(c: &mut Criterion) {
     });
     group.bench_function("telephone_conversion_menu_prompt", |b| {
         b.iter(|| to_telephone_wav(&pcm).unwrap())
+    });
+    group.finish();
+}
+
+/// A sentence of about 5 s that no memory holds (one phrase longer than the memo keeps).
+const NOVEL: &str = "我在工地上干活摔断了腿老板不给报工伤也不给医药费";
+
+fn render_neural(c: &mut Criterion) {
+    let voice = match Neural::load(&Settings::defaults().speech) {
+        Ok(voice) => voice,
+        Err(e) => return println!("neural voice benchmarks skipped: {e}"),
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let secs = rt
+        .block_on(voice.synthesize(NOVEL, SpeechRate::Normal))
+        .unwrap()
+        .duration_secs();
+    println!("the novel sentence lasts {secs:.2} s");
+    let mut group = c.benchmark_group("render");
+    group.sample_size(20).measurement_time(Duration::from_secs(15));
+    group.bench_function("neural_novel_sentence", |b| {
+        b.to_async(&rt).iter(|| voice.synthesize(NOVEL, SpeechRate::Normal))
+    });
+    group.bench_function("espeak_novel_sentence", |b| {
+        let engine = Espeak::start("cmn-latn-pinyin").expect("libespeak-ng installed");
+        b.to_async(&rt).iter(|| {
+            let engine = &engine;
+            async move { engine.synthesize(NOVEL, SpeechRate::Normal).await }
+        })
+    });
+    // A ticket read back: the template and the ten digits are phrases heard before.
+    let ticket = |n: u64| {
+        let digits = hotline::domain::spoken::digits(&format!("{:08}", n % 100_000_000));
+        format!("您的受理编号是：{digits}。再说一遍，受理编号是：{digits}。")
+    };
+    rt.block_on(voice.synthesize(&ticket(1_234_567_890), SpeechRate::Normal))
+        .unwrap();
+    let mut n = 0u64;
+    group.bench_function("neural_ticket_readback", |b| {
+        b.to_async(&rt).iter(|| {
+            n = n
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let text = ticket(n >> 20);
+            let voice = &voice;
+            async move { voice.synthesize(&text, SpeechRate::Normal).await }
+        })
     });
     group.finish();
 }
@@ -63,5 +112,5 @@ fn serve(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, render, serve);
+criterion_group!(benches, render, render_neural, serve);
 criterion_main!(benches);

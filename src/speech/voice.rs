@@ -12,6 +12,7 @@ use std::time::Duration;
 use super::cache::{cache_key, PromptCache};
 use super::espeak::Espeak;
 use super::http_engine::HttpEngine;
+use super::neural::Neural;
 use super::recorded::{Recording, Recordings};
 use super::telephone::{decode_wav, to_telephone_wav};
 use super::{Pcm, SpeechError, SpeechRate, Synthesizer};
@@ -21,6 +22,8 @@ use crate::providers::Action;
 
 pub struct Voice {
     engine: Option<Arc<dyn Synthesizer>>,
+    /// Which voice speaks, for the log and `/readyz`.
+    described: String,
     cache: PromptCache,
     recordings: Recordings,
     budget: Duration,
@@ -35,29 +38,17 @@ impl Voice {
     /// The configured engine, cache and recorded prompts. An engine that cannot start is
     /// logged and left out: the hotline then speaks through the provider's `Say`.
     pub fn from_settings(s: &SpeechSettings) -> Result<Self, SpeechError> {
-        let engine: Option<Arc<dyn Synthesizer>> = match s.engine {
-            SpeechEngine::None => None,
-            SpeechEngine::Http => Some(Arc::new(HttpEngine::new(
-                &s.http_url,
-                &s.http_model,
-                &s.http_voice,
-                Duration::from_millis(s.budget_ms),
-            ))),
-            SpeechEngine::Espeak => match Espeak::start(&s.voice) {
-                Ok(engine) => Some(Arc::new(engine)),
-                Err(e) => {
-                    tracing::error!(error = %e, "speech engine unavailable; prompts will use the provider's Say");
-                    None
-                }
-            },
-        };
+        let (engine, described) = engine(s);
+        let fell_back = s.engine == SpeechEngine::Neural && !described.starts_with("neural:");
+        if engine.is_none() || fell_back {
+            tracing::warn!(voice = %described, "speech output");
+        } else {
+            tracing::info!(voice = %described, "speech output");
+        }
         let cache = PromptCache::new(&s.cache_dir, s.cache_max_mb * 1024 * 1024)?;
-        Ok(Self::new(
-            engine,
-            cache,
-            &s.recorded_dir,
-            Duration::from_millis(s.budget_ms),
-        ))
+        let mut voice = Self::new(engine, cache, &s.recorded_dir, Duration::from_millis(s.budget_ms));
+        voice.described = described;
+        Ok(voice)
     }
 
     pub fn new(
@@ -66,8 +57,13 @@ impl Voice {
         recorded_dir: &Path,
         budget: Duration,
     ) -> Self {
+        let described = match &engine {
+            Some(e) => e.id(),
+            None => "none: the provider's Say".to_owned(),
+        };
         Self {
             engine,
+            described,
             cache,
             recordings: Recordings::new(recorded_dir),
             budget,
@@ -76,6 +72,11 @@ impl Voice {
 
     pub fn has_engine(&self) -> bool {
         self.engine.is_some()
+    }
+
+    /// Which voice speaks ("neural:…", "espeak-ng:…", or why none does).
+    pub fn described(&self) -> &str {
+        &self.described
     }
 
     /// Renders (or finds) the audio for a prompt and returns its cache key.
@@ -185,6 +186,40 @@ impl Voice {
     }
 }
 
+/// The configured engine and a description of it. The neural voice falls back to espeak-ng
+/// when its files are missing or do not load; an engine that cannot start is left out, and the
+/// hotline then speaks through the provider's `Say`.
+fn engine(s: &SpeechSettings) -> (Option<Arc<dyn Synthesizer>>, String) {
+    let espeak = |why: String| match Espeak::start(&s.voice) {
+        Ok(engine) => {
+            let id = engine.id();
+            (Some(Arc::new(engine) as Arc<dyn Synthesizer>), format!("{id}{why}"))
+        }
+        Err(e) => (None, format!("none: the provider's Say ({e}){why}")),
+    };
+    match s.engine {
+        SpeechEngine::None => (None, "none: the provider's Say (speech.engine)".to_owned()),
+        SpeechEngine::Http => {
+            let engine = HttpEngine::new(
+                &s.http_url,
+                &s.http_model,
+                &s.http_voice,
+                Duration::from_millis(s.budget_ms),
+            );
+            let id = engine.id();
+            (Some(Arc::new(engine)), id)
+        }
+        SpeechEngine::Espeak => espeak(String::new()),
+        SpeechEngine::Neural => match Neural::load(s) {
+            Ok(engine) => {
+                let id = engine.id();
+                (Some(Arc::new(engine)), id)
+            }
+            Err(e) => espeak(format!(", as the fallback: {e}")),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +251,19 @@ mod tests {
         let first = voice.audio(&key).await.unwrap();
         assert_eq!(voice.render(None, text, SpeechRate::Normal).await.unwrap(), key);
         assert_eq!(voice.audio(&key).await.unwrap(), first, "a hit serves identical bytes");
+    }
+
+    #[test]
+    fn without_its_files_the_neural_voice_falls_back_to_espeak_and_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = crate::config::Settings::defaults().speech;
+        s.engine = SpeechEngine::Neural;
+        s.voice_dir = dir.path().join("no-voice");
+        s.cache_dir = dir.path().join("cache");
+        let voice = Voice::from_settings(&s).unwrap();
+        assert!(voice.has_engine());
+        assert!(voice.described().starts_with("espeak-ng:"), "{}", voice.described());
+        assert!(voice.described().contains("fallback") && voice.described().contains("scripts/voice-model"));
     }
 
     #[tokio::test]

@@ -17,6 +17,7 @@ mod health;
 mod interleaved;
 mod ivr;
 mod listen;
+mod neural_voice;
 mod offers;
 mod openapi;
 mod overload;
