@@ -14,6 +14,7 @@ use hotline::speech::SpeechRate;
 use crate::helpers::{spawn_app_with, Backend, Options};
 use crate::listen::{model, WHISPER};
 use crate::provider::{Input, Phone};
+use crate::speech::plays;
 
 fn voice_dir() -> Option<PathBuf> {
     let dir = Settings::defaults().speech.voice_dir;
@@ -27,14 +28,6 @@ fn voice_dir() -> Option<PathBuf> {
     );
     eprintln!("NOTICE: neural voice test skipped: {} is incomplete", dir.display());
     None
-}
-
-fn plays(xml: &str) -> Vec<String> {
-    let doc = roxmltree::Document::parse(xml).unwrap();
-    doc.descendants()
-        .filter(|n| n.has_tag_name("Play"))
-        .map(|n| n.text().unwrap().to_owned())
-        .collect()
 }
 
 fn transcribe(model: &Path, wav: &[u8]) -> String {
@@ -56,15 +49,7 @@ async fn the_neural_voice_speaks_the_call_and_is_understood_on_the_phone_line() 
         },
     )
     .await;
-    let ready: serde_json::Value = app
-        .http
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready: serde_json::Value = serde_json::from_str(&app.get_text("/readyz", None).await).unwrap();
     assert!(
         ready["speech_output"].as_str().unwrap().starts_with("neural:"),
         "{ready}"

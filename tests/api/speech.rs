@@ -40,7 +40,7 @@ async fn fetch_audio(app: &TestApp, url: &str) -> (Vec<u8>, f64) {
 }
 
 /// The Play URLs of a TwiML document, in order.
-fn plays(xml: &str) -> Vec<String> {
+pub fn plays(xml: &str) -> Vec<String> {
     let doc = roxmltree::Document::parse(xml).unwrap();
     doc.descendants()
         .filter(|n| n.has_tag_name("Play"))

@@ -149,21 +149,21 @@ mod tests {
     }
 
     #[test]
-    fn numbers_are_said_as_on_the_phone() {
-        assert_eq!(said("这里是12348热线"), "这里是幺二三四八热线//");
-        assert_eq!(said("请按1，转人工按0。"), "请按一/转人工按零//");
-        assert_eq!(said("约15分钟，2位律师"), "约十五分钟/两位律师//");
-        assert_eq!(said("2022年起，第2项"), "二零二二年起/第二项//");
-        assert_eq!(said("3.5小时，60%"), "三点五小时/百分之六十//");
-        assert_eq!(said("号码0871"), "号码零八七幺//");
-    }
-
-    #[test]
-    fn keys_letters_and_punctuation() {
-        assert_eq!(said("按*重听，按#结束"), "按星号重听/按井号结束//");
-        assert_eq!(said("末位是X。"), "末位是叉//");
-        assert_eq!(said("“法律咨询”。。好"), "法律咨询//好//");
-        assert_eq!(said("，。"), "");
+    fn numbers_keys_letters_and_punctuation_are_said_as_on_the_phone() {
+        for (text, expected) in [
+            ("这里是12348热线", "这里是幺二三四八热线//"),
+            ("请按1，转人工按0。", "请按一/转人工按零//"),
+            ("约15分钟，2位律师", "约十五分钟/两位律师//"),
+            ("2022年起，第2项", "二零二二年起/第二项//"),
+            ("3.5小时，60%", "三点五小时/百分之六十//"),
+            ("号码0871", "号码零八七幺//"),
+            ("按*重听，按#结束", "按星号重听/按井号结束//"),
+            ("末位是X。", "末位是叉//"),
+            ("“法律咨询”。。好", "法律咨询//好//"),
+            ("，。", ""),
+        ] {
+            assert_eq!(said(text), expected, "{text}");
+        }
         assert!(phrases("Hello 123")
             .iter()
             .all(|p| p.chars.iter().all(|c| is_hanzi(*c))));
