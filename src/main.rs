@@ -601,34 +601,40 @@ fn latency(what: &str, ms: &mut [u64]) -> String {
     )
 }
 
-async fn tts(settings: &Settings, text: &str, output: &PathBuf, rate: SpeechRate) -> anyhow::Result<()> {
+/// The configured voice, which must have an engine.
+fn speaking_voice(settings: &Settings) -> anyhow::Result<Voice> {
     let voice = Voice::from_settings(&settings.speech).context("starting the speech engine")?;
     anyhow::ensure!(voice.has_engine(), "no speech engine is available (speech.engine)");
+    Ok(voice)
+}
+
+/// Renders `text` into the WAV file `output`; its length in seconds.
+async fn render_to(voice: &Voice, text: &str, output: &Path, rate: SpeechRate) -> anyhow::Result<f64> {
     let key = voice.render(None, text, rate).await.context("synthesising")?;
     let wav = voice.audio(&key).await.context("reading the rendered audio")?;
     std::fs::write(output, &wav).with_context(|| format!("writing {}", output.display()))?;
-    let info = hotline::speech::telephone::parse_wav(&wav)?;
-    println!("{}: {:.2} s, 8 kHz µ-law", output.display(), info.duration_secs());
+    Ok(hotline::speech::telephone::parse_wav(&wav)?.duration_secs())
+}
+
+async fn tts(settings: &Settings, text: &str, output: &Path, rate: SpeechRate) -> anyhow::Result<()> {
+    let secs = render_to(&speaking_voice(settings)?, text, output, rate).await?;
+    println!("{}: {secs:.2} s, 8 kHz µ-law", output.display());
     Ok(())
 }
 
 /// Each line "NAME<TAB>text" of `lines` rendered to DIR/NAME.wav, timed.
 async fn tts_batch(settings: &Settings, lines: &Path, dir: &Path, rate: SpeechRate) -> anyhow::Result<()> {
-    let voice = Voice::from_settings(&settings.speech).context("starting the speech engine")?;
-    anyhow::ensure!(voice.has_engine(), "no speech engine is available (speech.engine)");
+    let voice = speaking_voice(settings)?;
     let text = std::fs::read_to_string(lines).with_context(|| format!("reading {}", lines.display()))?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let (name, words) = line
             .split_once('\t')
             .with_context(|| format!("line {}: expected NAME<TAB>text", n + 1))?;
-        let started = std::time::Instant::now();
-        let key = voice.render(None, words, rate).await.context("synthesising")?;
-        let render_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let wav = voice.audio(&key).await.context("reading the rendered audio")?;
         let file = dir.join(format!("{name}.wav"));
-        std::fs::write(&file, &wav).with_context(|| format!("writing {}", file.display()))?;
-        let secs = hotline::speech::telephone::parse_wav(&wav)?.duration_secs();
+        let started = std::time::Instant::now();
+        let secs = render_to(&voice, words, &file, rate).await?;
+        let render_ms = started.elapsed().as_secs_f64() * 1000.0;
         let line = serde_json::json!({"file": file, "secs": secs, "render_ms": render_ms, "voice": voice.described()});
         println!("{line}");
     }
@@ -636,8 +642,7 @@ async fn tts_batch(settings: &Settings, lines: &Path, dir: &Path, rate: SpeechRa
 }
 
 async fn render_prompts(settings: &Settings) -> anyhow::Result<()> {
-    let voice = Voice::from_settings(&settings.speech).context("starting the speech engine")?;
-    anyhow::ensure!(voice.has_engine(), "no speech engine is available (speech.engine)");
+    let voice = speaking_voice(settings)?;
     let started = std::time::Instant::now();
     let prompts = Prompts::load(IvrSettings::file(&settings.ivr.prompts_file))?;
     let rendered = voice.render_all(&prompts).await.context("rendering prompts")?;

@@ -38,8 +38,7 @@ impl Voice {
     /// The configured engine, cache and recorded prompts. An engine that cannot start is
     /// logged and left out: the hotline then speaks through the provider's `Say`.
     pub fn from_settings(s: &SpeechSettings) -> Result<Self, SpeechError> {
-        let (engine, described) = engine(s);
-        let fell_back = s.engine == SpeechEngine::Neural && !described.starts_with("neural:");
+        let (engine, described, fell_back) = engine(s);
         if engine.is_none() || fell_back {
             tracing::warn!(voice = %described, "speech output");
         } else {
@@ -186,36 +185,33 @@ impl Voice {
     }
 }
 
-/// The configured engine and a description of it. The neural voice falls back to espeak-ng
+/// The configured engine, a description of it, and whether it is the fallback. The neural voice falls back to espeak-ng
 /// when its files are missing or do not load; an engine that cannot start is left out, and the
 /// hotline then speaks through the provider's `Say`.
-fn engine(s: &SpeechSettings) -> (Option<Arc<dyn Synthesizer>>, String) {
-    let espeak = |why: String| match Espeak::start(&s.voice) {
+fn engine(s: &SpeechSettings) -> (Option<Arc<dyn Synthesizer>>, String, bool) {
+    let started = |engine: Arc<dyn Synthesizer>| {
+        let id = engine.id();
+        (Some(engine), id, false)
+    };
+    let espeak = |why: String, fell_back: bool| match Espeak::start(&s.voice) {
         Ok(engine) => {
-            let id = engine.id();
-            (Some(Arc::new(engine) as Arc<dyn Synthesizer>), format!("{id}{why}"))
+            let (engine, id, _) = started(Arc::new(engine));
+            (engine, format!("{id}{why}"), fell_back)
         }
-        Err(e) => (None, format!("none: the provider's Say ({e}){why}")),
+        Err(e) => (None, format!("none: the provider's Say ({e}){why}"), fell_back),
     };
     match s.engine {
-        SpeechEngine::None => (None, "none: the provider's Say (speech.engine)".to_owned()),
-        SpeechEngine::Http => {
-            let engine = HttpEngine::new(
-                &s.http_url,
-                &s.http_model,
-                &s.http_voice,
-                Duration::from_millis(s.budget_ms),
-            );
-            let id = engine.id();
-            (Some(Arc::new(engine)), id)
-        }
-        SpeechEngine::Espeak => espeak(String::new()),
+        SpeechEngine::None => (None, "none: the provider's Say (speech.engine)".to_owned(), false),
+        SpeechEngine::Http => started(Arc::new(HttpEngine::new(
+            &s.http_url,
+            &s.http_model,
+            &s.http_voice,
+            Duration::from_millis(s.budget_ms),
+        ))),
+        SpeechEngine::Espeak => espeak(String::new(), false),
         SpeechEngine::Neural => match Neural::load(s) {
-            Ok(engine) => {
-                let id = engine.id();
-                (Some(Arc::new(engine)), id)
-            }
-            Err(e) => espeak(format!(", as the fallback: {e}")),
+            Ok(engine) => started(Arc::new(engine)),
+            Err(e) => espeak(format!(", as the fallback: {e}"), true),
         },
     }
 }

@@ -39,12 +39,15 @@ struct Phrases {
 }
 
 impl Phrases {
-    /// The longest phrase starting at `run[i]`.
-    fn at(&self, run: &[char], i: usize) -> Option<&Vec<Syllable>> {
-        (2..=self.longest.min(run.len() - i)).rev().find_map(|n| {
-            let word: String = run[i..i + n].iter().collect();
-            self.readings.get(&word)
-        })
+    /// The longest phrase of `n` characters starting at `run[i]` for which `fits(n)`.
+    fn at(&self, run: &[char], i: usize, fits: impl Fn(usize) -> bool) -> Option<&Vec<Syllable>> {
+        (2..=self.longest.min(run.len() - i))
+            .rev()
+            .filter(|n| fits(*n))
+            .find_map(|n| {
+                let word: String = run[i..i + n].iter().collect();
+                self.readings.get(&word)
+            })
     }
 }
 
@@ -108,7 +111,7 @@ impl Lexicon {
         let mut out = Vec::with_capacity(run.len());
         let (mut i, mut gap) = (0, 0);
         while i < run.len() {
-            match self.own.at(run, i) {
+            match self.own.at(run, i, |_| true) {
                 Some(own) => {
                     self.read_words(&run[gap..i], &mut out);
                     out.extend(own.iter().cloned().map(Some));
@@ -138,11 +141,7 @@ impl Lexicon {
         let mut i = 0;
         while i < run.len() {
             let fits = |n: usize| (boundary(i) && boundary(i + n)) || word[i] == word[i + n - 1];
-            let phrase = (2..=self.phrases.longest.min(run.len() - i)).rev().find_map(|n| {
-                let candidate: String = run[i..i + n].iter().collect();
-                self.phrases.readings.get(&candidate).filter(|_| fits(n))
-            });
-            match phrase {
+            match self.phrases.at(run, i, fits) {
                 Some(syllables) => {
                     out.extend(syllables.iter().cloned().map(Some));
                     i += syllables.len();
