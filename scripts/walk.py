@@ -167,13 +167,17 @@ def call(base, caller, script, name):
         path, extra = None, []
         for verb in root:
             if verb.tag in ("Say", "Play"):
-                said.append(verb.text or "")
+                said.append("".join(verb.itertext()))
             elif verb.tag == "Gather":
-                said.extend(child.text or "" for child in verb)
+                said.extend("".join(child.itertext()) for child in verb)
                 nxt = script[0] if script else None
-                if nxt and nxt[0] in ("speak", "answer") and verb.get("actionOnEmptyResult") != "true":
+                falls_through = verb.get("actionOnEmptyResult") != "true"
+                if nxt and nxt[0] in ("speak", "answer") and falls_through:
                     continue
                 if not script:
+                    # The caller stays silent: Twilio goes on to the next verb (a closing's hang-up).
+                    if falls_through:
+                        continue
                     break
                 kind, value = script.pop(0)
                 path, extra = verb.get("action")[len(base):], [("Digits", value)]
@@ -322,6 +326,11 @@ def walk(base, provider, speech):
     said = call(base, "+8613800138101", [("keys", "1"), ("keys", "1"), ("speak", describe)], "keys")
     phone_ticket = ticket_of(said)
     check(phone_ticket is not None and "故障" not in said, f"keys: a callback registered, ticket {phone_ticket} read back")
+    check(said.count("找人工请按0") == 1 and "请按0" not in said.split(" | ")[1], "keys: the keys' rules said once, not in the menu")
+    check(said.endswith("<Hangup>") and "重听请按星号键" in said, "keys: the closing offers * and then hangs up")
+    said = call(base, "+8613800138101", [("keys", "1"), ("speak", describe), ("keys", "*")], "keys, a second call")
+    check(said.startswith("您好，欢迎再次来电") and "找人工请按0" not in said, "keys: a caller who has called before gets the short greeting")
+    check(said.count("再说一遍，受理编号是：") == 2 and said.endswith("<Hangup>"), "keys: * at the closing says it all again, then hangs up")
     said = call(base, "+8613800138102", [("keys", "1"), ("keys", "2"), ("keys", "0")], "keys, 0 while describing")
     check(ticket_of(said) is not None and "故障" not in said, "keys: 0 pressed while describing is a normal turn")
     said = call(base, "anonymous", [("keys", "0"), ("keys", "0")], "withheld")

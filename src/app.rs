@@ -61,6 +61,17 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Actions as TwiML, with the configured `<Say>` voice.
+    pub fn twiml(&self, actions: &[crate::providers::Action]) -> String {
+        let s = &self.settings;
+        let style = crate::providers::twilio::twiml::Style {
+            base: &s.public_url,
+            voice: &s.twilio.say_voice,
+            language: &s.twilio.say_language,
+        };
+        crate::providers::twilio::twiml::render(actions, &style)
+    }
+
     /// Builds the state without touching the network: the database and Redis are connected on
     /// first use, so the service can start (and answer calls with the fallback) while either is
     /// down.

@@ -80,6 +80,9 @@ pub struct TwilioSettings {
     pub auth_token: SecretString,
     pub api_base: url::Url,
     pub request_timeout_ms: u64,
+    /// The voice of `<Say>`: a named Polly or Google voice takes the caller's rate as SSML.
+    pub say_voice: String,
+    pub say_language: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -316,6 +319,9 @@ impl Settings {
                 "speech.voice_pitch_range",
                 "must be 0.5 to 2.0 (1.0: as the voice was trained)",
             );
+        }
+        if self.twilio.say_language.trim().is_empty() {
+            return invalid("twilio.say_language", "must name the language of <Say>, such as cmn-CN");
         }
         if self.speech.voice_threads == 0 {
             return invalid("speech.voice_threads", "must be at least 1");

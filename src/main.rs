@@ -209,6 +209,9 @@ enum QueueCommand {
 enum PromptsCommand {
     /// Render every static prompt at every speech rate into the prompt cache.
     Render,
+    /// Print, as Markdown, how long callers listen with the configured voice: what they hear
+    /// before their first answer, and every static prompt, at each rate.
+    Durations,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -286,6 +289,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Prompts {
             command: PromptsCommand::Render,
         } => render_prompts(&settings).await,
+        Command::Prompts {
+            command: PromptsCommand::Durations,
+        } => prompt_durations(&settings).await,
         Command::Queue {
             command: QueueCommand::Show,
         } => {
@@ -649,6 +655,28 @@ async fn render_prompts(settings: &Settings) -> anyhow::Result<()> {
     println!(
         "rendered {rendered} prompt files in {:.1} s",
         started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn prompt_durations(settings: &Settings) -> anyhow::Result<()> {
+    use hotline::speech::durations;
+    let voice = speaking_voice(settings)?;
+    let (flow, prompts) = load_flow(settings)?;
+    let speech_input = !settings.whisper.model.is_empty() && Path::new(&settings.whisper.model).is_file();
+    let journeys = durations::journeys(&voice, &flow, &prompts, speech_input).await?;
+    println!(
+        "Voice: `{}`. Speech input: {}.\n",
+        voice.described(),
+        if speech_input { "on" } else { "off" }
+    );
+    println!(
+        "### Before the first answer, and the closing\n\n{}",
+        durations::table(&journeys)
+    );
+    println!(
+        "### Every static prompt\n\n{}",
+        durations::table(&durations::prompts(&voice, &prompts).await?)
     );
     Ok(())
 }

@@ -212,7 +212,7 @@ async fn own(
             // The handler's last writes (the IVR state) go with the answer, in one trip.
             let (handled, writes) = Db::deferring(inbound::handle(state.clone(), event, context)).await;
             deferred = writes;
-            handled.map(|actions| twiml::render(&actions, &state.settings.public_url))
+            handled.map(|actions| state.twiml(&actions))
         }
     };
     match &result {
@@ -225,7 +225,7 @@ async fn own(
 /// The call's current prompt, spoken, with the action URLs of the turn it is at.
 async fn current_prompt(state: &AppState, call_sid: &str) -> Result<String, HandleError> {
     let actions = inbound::voice::current_prompt(state, call_sid).await?;
-    Ok(twiml::render(&actions, &state.settings.public_url))
+    Ok(state.twiml(&actions))
 }
 
 /// Waits for the owner's answer to a delivery, at most `within`; none if there is no such
@@ -323,7 +323,7 @@ async fn fallback_twiml(state: &AppState) -> String {
     let f = &state.settings.fallback;
     let actions = script::fallback(&state.prompts, &f.human_number, &f.office_hours);
     let spoken = state.voice.speak(actions, SpeechRate::default()).await;
-    twiml::render(&spoken, &state.settings.public_url)
+    state.twiml(&spoken)
 }
 
 /// "Please hold", then back for the answer: said to a copy of a turn whose owner has not
@@ -339,7 +339,7 @@ async fn hold_twiml(state: &AppState, hook: &SignedWebhook, key: &str) -> String
         None => SpeechRate::default(),
     };
     let actions = script::hold(&state.prompts, &format!("/twilio/voice/resume?d={key}"));
-    twiml::render(&state.voice.speak(actions, rate).await, &state.settings.public_url)
+    state.twiml(&state.voice.speak(actions, rate).await)
 }
 
 /// Stores the delivery (raw form encrypted) and claims it, and for a turn the turn.

@@ -22,6 +22,10 @@ use crate::storage::messages::NewMessage;
 use super::intake::{self, Intake};
 use super::HandleError;
 
+/// Lines of the voice engine a texter does not get: the spoken greeting, and the keys' rules
+/// (the SMS menu names its own replies).
+const VOICE_ONLY: [&str; 3] = ["welcome", "welcome_again", "keys_rules"];
+
 /// The window of `sms.inbound_per_10_minutes`.
 const RATE_WINDOW_SECS: u64 = 600;
 /// Cases listed by 查询进度.
@@ -275,7 +279,7 @@ async fn converse(
             reply
                 .say
                 .iter()
-                .filter(|l| !matches!(l, Line::Prompt { key, .. } if key == "welcome"))
+                .filter(|l| !matches!(l, Line::Prompt { key, .. } if VOICE_ONLY.contains(&key.as_str())))
                 .map(|l| text_of(state, l)),
         );
         let task = match reply.next {

@@ -23,12 +23,18 @@ const PROGRESS_CASES: i64 = 3;
 pub async fn call_started(state: &AppState, call_sid: &str, from: &str, to: &str) -> Result<Vec<Action>, HandleError> {
     let phone = PhoneNumber::parse(from).ok();
     let caller = state.db.call_arrives(PROVIDER, call_sid, phone.as_ref(), to).await?;
-    let (profile, open_ticket) = match &caller {
-        Some(c) => (c.profile, c.open_ticket.clone()),
-        None => (Profile::default(), None),
+    let s = match &caller {
+        Some(c) if c.called_before => CallState::new(c.profile, c.open_ticket.clone()).returning(),
+        Some(c) => CallState::new(c.profile, c.open_ticket.clone()),
+        None => CallState::new(Profile::default(), None),
     };
-    tracing::info!(call_sid, number_shown = caller.is_some(), "call started");
-    drive(state, call_sid, CallState::new(profile, open_ticket), Event::Start, 1).await
+    tracing::info!(
+        call_sid,
+        number_shown = caller.is_some(),
+        returning = s.returning,
+        "call started"
+    );
+    drive(state, call_sid, s, Event::Start, 1).await
 }
 
 pub async fn keys(state: &AppState, call_sid: &str, digits: &str, turn: u32) -> Result<Vec<Action>, HandleError> {
@@ -91,12 +97,20 @@ pub async fn dial_finished(
     if status == CallStatus::Completed {
         return Ok(vec![Action::Hangup]);
     }
-    let s = load_state(state, call_sid).await?;
+    let mut s = load_state(state, call_sid).await?;
     let mut actions = vec![script::say(&state.prompts, &Line::prompt("transfer_failed"))];
-    match register(state, call_sid, &s, Purpose::Callback { gave_up: false }).await? {
-        Some(done) => actions.extend(done),
-        None => actions.extend(no_callback_number(state)),
-    }
+    let actions = match register(state, call_sid, &s, Purpose::Callback { gave_up: false }).await? {
+        Some(done) => {
+            actions.extend(done);
+            // A key at the closing says the callback again rather than dialling again.
+            s.node = state.flow.escape.give_up.clone();
+            script::closing(actions, &state.prompts, &Urls::for_turn(turn))
+        }
+        None => {
+            actions.extend(no_callback_number(state));
+            actions
+        }
+    };
     save_state(state, call_sid, &s, turn).await;
     Ok(actions)
 }
@@ -122,7 +136,7 @@ async fn drive(
         let task = match reply.next {
             Next::Ask(ask) => {
                 let speech = listen::window(state, &s, ask).filter(|_| !keys_only);
-                if first && speech.is_some() {
+                if first && !s.returning && speech.is_some() {
                     said.push(script::say(&state.prompts, &Line::prompt("speech_hint")));
                 }
                 break script::ask(said, ask, &urls, timeout_secs(state, &s.profile), speech);
@@ -134,11 +148,11 @@ async fn drive(
                 register(state, call_sid, &s, Purpose::Callback { gave_up: *gave_up }).await?
             }
             Task::Apply => register(state, call_sid, &s, Purpose::Apply).await?,
-            Task::Transfer if !state.settings.fallback.human_number.is_empty() => Some(script::transfer(
-                &state.prompts,
-                &state.settings.fallback.human_number,
-                &urls.dial,
-            )),
+            Task::Transfer if !state.settings.fallback.human_number.is_empty() => {
+                let human = &state.settings.fallback.human_number;
+                said.extend(script::transfer(&state.prompts, human, &urls.dial));
+                break said;
+            }
             Task::Transfer => register(state, call_sid, &s, Purpose::Callback { gave_up: false })
                 .await?
                 .map(|done| {
@@ -155,7 +169,7 @@ async fn drive(
         match outcome {
             Some(done) => {
                 said.extend(done);
-                break said;
+                break script::closing(said, &state.prompts, &urls);
             }
             // No number to call back (withheld): a person if there is one, else how to reach
             // us, and a polite end — never the menu again, which would lead here again.

@@ -74,6 +74,12 @@ pub struct CallState {
     pub confirm: Option<String>,
     pub profile: Profile,
     pub answers: Answers,
+    /// The caller has called before: a short greeting, and the keys' rules only when needed.
+    #[serde(default)]
+    pub returning: bool,
+    /// The keys every prompt takes (0, *, 7, 9) have been announced on this call.
+    #[serde(default)]
+    pub told_rules: bool,
 }
 
 impl CallState {
@@ -85,6 +91,14 @@ impl CallState {
                 ..Answers::default()
             },
             ..Self::default()
+        }
+    }
+
+    /// The state of a caller who has called before.
+    pub fn returning(self) -> Self {
+        Self {
+            returning: true,
+            ..self
         }
     }
 
@@ -267,7 +281,8 @@ impl<'f> Engine<'f> {
     fn handle(&mut self, event: Event) -> Next {
         match event {
             Event::Start => {
-                self.say.push(Line::prompt("welcome"));
+                self.say
+                    .push(Line::prompt(if self.s.returning { "welcome_again" } else { "welcome" }));
                 let start = match self.s.answers.open_ticket.clone() {
                     Some(ticket) => {
                         self.say
@@ -276,7 +291,12 @@ impl<'f> Engine<'f> {
                     }
                     None => &self.flow.start,
                 };
-                self.enter(start)
+                let next = self.enter(start);
+                if self.s.returning {
+                    next
+                } else {
+                    self.tell_rules(next)
+                }
             }
             Event::Resume => self.present(),
             Event::Keys(keys) => {
@@ -583,7 +603,18 @@ impl<'f> Engine<'f> {
         if let Node::Digits { help: Some(help), .. } = node {
             self.say.push(Line::prompt(help));
         }
-        self.present()
+        let next = self.present();
+        self.tell_rules(next)
+    }
+
+    /// After a choice's prompt, the keys every prompt takes, once per call (not between a
+    /// recording's prompt and its beep).
+    fn tell_rules(&mut self, next: Next) -> Next {
+        if next == Next::Ask(Ask::Choice) && !self.s.told_rules {
+            self.s.told_rules = true;
+            self.say.push(Line::prompt("keys_rules"));
+        }
+        next
     }
 
     fn give_up(&mut self) -> Next {

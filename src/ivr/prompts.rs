@@ -41,7 +41,9 @@ macro_rules! prompts {
 
 prompts!(
     welcome,
+    welcome_again,
     welcome_back,
+    keys_rules,
     no_input,
     no_speech,
     invalid_key,
@@ -76,6 +78,7 @@ prompts!(
     ticket_by_sms,
     art23_notice,
     assessment,
+    closing_repeat,
     goodbye,
     no_caller_number,
     no_caller_number_end,
@@ -174,9 +177,11 @@ mod tests {
     fn shipped_prompts_load_and_are_chinese() {
         let p = Prompts::zh_cn();
         assert!(p.callback_registered.contains("{ticket}"));
+        // The keys every prompt takes are announced once per call, not in every menu.
+        assert!(p.keys_rules.contains("请按0") && p.keys_rules.contains("星号"));
         assert!(p
             .get("menu_main")
-            .is_some_and(|m| m.contains("请按0") && m.contains("星号")));
+            .is_some_and(|m| m.contains("请按1") && !m.contains("请按0")));
         assert_eq!(p.get("welcome"), Some(p.welcome.as_str()));
         assert_eq!(p.get("no_such_prompt"), None);
     }

@@ -3,13 +3,15 @@
 use super::engine::{Ask, Line};
 use super::prompts::{fill, Prompts};
 use crate::domain::{spoken, Ticket};
-use crate::providers::{Action, GatherInput};
+use crate::providers::{Action, GatherInput, NORMAL_SPEED};
 
 /// Seconds a transfer rings before it counts as not answered.
 const DIAL_TIMEOUT_SECS: u32 = 30;
 /// Longest spoken message, and the silence that ends it.
 const RECORD_MAX_SECS: u32 = 120;
 const RECORD_SILENCE_SECS: u32 = 5;
+/// How long the end of a closing waits for * before the call hangs up.
+const CLOSING_WAIT_SECS: u32 = 5;
 /// Any key ends a recording (and says which, as `Digits`).
 const EVERY_KEY: &str = "0123456789*#";
 
@@ -38,6 +40,7 @@ pub fn say(p: &Prompts, line: &Line) -> Action {
         Line::Prompt { key, vars } if vars.is_empty() => Action::Say {
             text: p.get(key).unwrap_or_default().to_owned(),
             key: Some(key.clone()),
+            speed_percent: NORMAL_SPEED,
         },
         Line::Prompt { key, vars } => {
             let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -48,7 +51,11 @@ pub fn say(p: &Prompts, line: &Line) -> Action {
 }
 
 pub fn text(text: String) -> Action {
-    Action::Say { text, key: None }
+    Action::Say {
+        text,
+        key: None,
+        speed_percent: NORMAL_SPEED,
+    }
 }
 
 fn prompt(p: &Prompts, key: &str) -> Action {
@@ -142,7 +149,7 @@ pub struct Registered<'a> {
 }
 
 /// The ticket, twice, digit by digit; the number the lawyer will call; how many wait before
-/// them; whether the ticket also comes by SMS; the Art. 23 notice; goodbye.
+/// them; whether the ticket also comes by SMS; the Art. 23 notice (then [`closing`]).
 pub fn callback_registered(p: &Prompts, r: &Registered<'_>) -> Vec<Action> {
     let mut actions = Vec::new();
     if r.gave_up {
@@ -160,9 +167,29 @@ pub fn callback_registered(p: &Prompts, r: &Registered<'_>) -> Vec<Action> {
         actions.push(prompt(p, "ticket_by_sms"));
     }
     actions.push(prompt(p, "art23_notice"));
-    actions.push(prompt(p, "goodbye"));
-    actions.push(Action::Hangup);
     actions
+}
+
+/// The end of a call after something the caller may need to hear again (the ticket, the
+/// callback): the lines play in a keys-only `Gather` that any key interrupts, ending with the
+/// offer to hear them again (the star key) and goodbye. A key comes back as a turn at the task
+/// node, which runs the task again and so says it all again (tasks are idempotent); silence
+/// falls through to the hang-up.
+pub fn closing(mut lines: Vec<Action>, p: &Prompts, urls: &Urls) -> Vec<Action> {
+    lines.push(prompt(p, "closing_repeat"));
+    lines.push(prompt(p, "goodbye"));
+    vec![
+        Action::Gather {
+            input: GatherInput::Dtmf,
+            num_digits: Some(1),
+            timeout_secs: CLOSING_WAIT_SECS,
+            finish_on_key: Some(String::new()),
+            action: urls.keys.clone(),
+            prompts: lines,
+            empty_result: false,
+        },
+        Action::Hangup,
+    ]
 }
 
 /// "You are next" or "N wait before you".
@@ -242,7 +269,8 @@ mod tests {
             prompts[1],
             Action::Say {
                 text: p.get("menu_main").unwrap().into(),
-                key: Some("menu_main".into())
+                key: Some("menu_main".into()),
+                speed_percent: NORMAL_SPEED,
             }
         );
         assert_eq!(
@@ -333,16 +361,42 @@ mod tests {
         };
         let actions = callback_registered(&p, &registered);
         assert!(
-            actions.contains(&text("您前面还有十二位在等待律师回电。".into()))
+            actions.contains(&text("您前面还有十二位在等。".into()))
                 && actions.contains(&text("预计等待约四十五分钟。".into())),
             "{actions:?}"
         );
-        let Action::Say { text, key: None } = &actions[0] else {
+        let Action::Say { text, key: None, .. } = &actions[0] else {
             panic!("a ticket is a dynamic text")
         };
         assert_eq!(text.matches("八、三、一、二、五、六、七、零").count(), 2, "{text}");
         assert!(actions.contains(&prompt(&p, "art23_notice")), "Art. 23 notice given");
-        assert_eq!(actions.last(), Some(&Action::Hangup));
+    }
+
+    #[test]
+    fn a_closing_can_be_heard_again_and_then_hangs_up() {
+        let p = Prompts::zh_cn();
+        let closing = closing(vec![text("受理编号".into())], &p, &Urls::for_turn(7));
+        let [Action::Gather {
+            input: GatherInput::Dtmf,
+            num_digits: Some(1),
+            timeout_secs: CLOSING_WAIT_SECS,
+            action,
+            prompts,
+            empty_result: false,
+            ..
+        }, Action::Hangup] = closing.as_slice()
+        else {
+            panic!("a closing plays in a Gather, then hangs up: {closing:?}");
+        };
+        assert_eq!(action, "/twilio/voice/menu?turn=7");
+        assert_eq!(
+            prompts,
+            &[
+                text("受理编号".into()),
+                prompt(&p, "closing_repeat"),
+                prompt(&p, "goodbye")
+            ]
+        );
     }
 
     #[test]

@@ -5,10 +5,12 @@
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// Speak text in Mandarin. `key` names a static prompt (for recorded audio); texts made
-    /// for one turn (a ticket number) have none.
+    /// for one turn (a ticket number) have none. `speed_percent` is the caller's speech rate
+    /// (100 normal), which a provider voice that takes SSML applies.
     Say {
         text: String,
         key: Option<String>,
+        speed_percent: u16,
     },
     /// Play an audio file.
     Play {
@@ -60,6 +62,9 @@ pub enum Action {
         tracked: Option<String>,
     },
 }
+
+/// The normal speech rate of a `Say`.
+pub const NORMAL_SPEED: u16 = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GatherInput {

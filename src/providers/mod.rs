@@ -7,5 +7,5 @@ pub mod aliyun;
 pub mod event;
 pub mod twilio;
 
-pub use action::{Action, GatherInput};
+pub use action::{Action, GatherInput, NORMAL_SPEED};
 pub use event::{CallStatus, Direction, InboundEvent, Leg, MessageStatus};

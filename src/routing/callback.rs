@@ -324,7 +324,7 @@ async fn failed_attempt(state: &AppState, a: &Assignment) -> Result<(), Callback
     let failed = state.db.add_callback_attempt(&a.consultation_id).await?;
     if let Some(sid) = &a.lawyer_call_sid {
         let text = state.prompts.callback_no_answer_lawyer.clone();
-        let xml = twiml::render(&[script::text(text), Action::Hangup], &state.settings.public_url);
+        let xml = state.twiml(&[script::text(text), Action::Hangup]);
         if let Err(e) = state.rest.update_call(sid, &xml).await {
             tracing::warn!(assignment = %a.id, error = %e, "callback: could not tell the lawyer");
         }

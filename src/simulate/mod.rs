@@ -178,6 +178,9 @@ impl Call {
                         }
                         let step = match pending.take().or_else(|| next(Waiting::Keys)) {
                             Some(step) => step,
+                            // The caller says nothing more: a Gather that only reports keys
+                            // goes on to the next verb (a closing's hang-up), as at Twilio.
+                            None if !on_empty => continue,
                             None => break 'call,
                         };
                         match step {

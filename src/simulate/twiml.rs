@@ -92,6 +92,12 @@ pub fn parse(xml: &str) -> Result<Vec<Verb>, TwimlError> {
                             top.text = text;
                         }
                     }
+                    // SSML inside <Say> (<prosody rate>): its text is what is said.
+                    "prosody" => {
+                        if let Some(top) = stack.last_mut() {
+                            top.text.push_str(&text);
+                        }
+                    }
                     _ => {
                         let verb = verb(&name, &attrs, text, children)?;
                         push(&mut stack, &mut verbs, verb);
@@ -179,6 +185,7 @@ mod tests {
                 prompts: vec![Action::Say {
                     text: "法律咨询，请按1 & <更多>".into(),
                     key: None,
+                    speed_percent: 75,
                 }],
                 empty_result: true,
             },
@@ -190,7 +197,15 @@ mod tests {
             },
             Action::Hangup,
         ];
-        let verbs = parse(&crate::providers::twilio::twiml::render(&actions, &base)).unwrap();
+        let verbs = parse(&crate::providers::twilio::twiml::render(
+            &actions,
+            &crate::providers::twilio::twiml::Style {
+                base: &base,
+                voice: "Polly.Zhiyu-Neural",
+                language: "cmn-CN",
+            },
+        ))
+        .unwrap();
         assert_eq!(
             verbs,
             [

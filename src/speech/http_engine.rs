@@ -39,14 +39,6 @@ impl HttpEngine {
     }
 }
 
-fn speed(rate: SpeechRate) -> f32 {
-    match rate {
-        SpeechRate::Slower => 0.75,
-        SpeechRate::Normal => 1.0,
-        SpeechRate::Faster => 1.3,
-    }
-}
-
 #[async_trait::async_trait]
 impl Synthesizer for HttpEngine {
     fn id(&self) -> String {
@@ -63,7 +55,7 @@ impl Synthesizer for HttpEngine {
                 input: text,
                 voice: &self.voice,
                 response_format: "wav",
-                speed: speed(rate),
+                speed: rate.speed(),
             })
             .send()
             .await

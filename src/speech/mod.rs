@@ -9,6 +9,7 @@
 //! [`cache`], from which `/audio/<hash>.wav` serves it.
 
 pub mod cache;
+pub mod durations;
 pub mod espeak;
 pub mod http_engine;
 pub mod neural;
@@ -43,6 +44,21 @@ impl SpeechRate {
 
     pub fn parse(value: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|r| r.as_str() == value)
+    }
+
+    /// Speaking speed against normal, for engines and providers that take a speed (the neural
+    /// voice stretches its durations instead).
+    pub fn speed(self) -> f32 {
+        match self {
+            SpeechRate::Slower => 0.75,
+            SpeechRate::Normal => 1.0,
+            SpeechRate::Faster => 1.3,
+        }
+    }
+
+    /// [`SpeechRate::speed`] in percent, as SSML's `<prosody rate>` takes it.
+    pub fn percent(self) -> u16 {
+        (self.speed() * 100.0).round() as u16
     }
 
     pub fn slower(self) -> Self {

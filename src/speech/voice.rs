@@ -165,21 +165,27 @@ impl Voice {
     }
 
     async fn speak_one(&self, action: Action, rate: SpeechRate, deadline: tokio::time::Instant) -> Action {
-        let Action::Say { text, key } = action else {
+        let Action::Say { text, key, .. } = action else {
             return action;
+        };
+        // What is not rendered stays a `Say`, at the caller's rate.
+        let said = |text, key| Action::Say {
+            text,
+            key,
+            speed_percent: rate.percent(),
         };
         match tokio::time::timeout_at(deadline, self.render(key.as_deref(), &text, rate)).await {
             Ok(Ok(cache_key)) => Action::Play {
                 url: audio_path(&cache_key),
             },
-            Ok(Err(SpeechError::NoEngine)) => Action::Say { text, key },
+            Ok(Err(SpeechError::NoEngine)) => said(text, key),
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, prompt = key.as_deref(), "synthesis failed; the provider will say it");
-                Action::Say { text, key }
+                said(text, key)
             }
             Err(_) => {
                 tracing::warn!(prompt = key.as_deref(), budget = ?self.budget, "synthesis too slow; the provider will say it");
-                Action::Say { text, key }
+                said(text, key)
             }
         }
     }
@@ -274,11 +280,19 @@ mod tests {
         let say = Action::Say {
             text: "您好".into(),
             key: Some("welcome".into()),
+            speed_percent: 100,
         };
         assert_eq!(
             none.speak(vec![say.clone()], SpeechRate::Normal).await,
             vec![say.clone()]
         );
+        // The caller's rate goes with it, for the provider's voice.
+        let slower = Action::Say {
+            text: "您好".into(),
+            key: Some("welcome".into()),
+            speed_percent: 75,
+        };
+        assert_eq!(none.speak(vec![say.clone()], SpeechRate::Slower).await, vec![slower]);
 
         let mut slow = espeak_voice(dir.path());
         slow.budget = Duration::ZERO;

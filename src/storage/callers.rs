@@ -8,13 +8,14 @@ use crate::domain::{ConsultationStatus, PhoneNumber};
 use crate::ivr::Profile;
 use crate::speech::SpeechRate;
 
-/// A caller as a call finds them: who, how they like to be spoken to, and the ticket of their
-/// newest consultation that is not closed.
+/// A caller as a call finds them: who, how they like to be spoken to, the ticket of their
+/// newest consultation that is not closed, and whether they have called the hotline before.
 #[derive(Debug, Clone)]
 pub struct CallerOnRecord {
     pub id: String,
     pub profile: Profile,
     pub open_ticket: Option<String>,
+    pub called_before: bool,
 }
 
 impl Db {
@@ -26,25 +27,29 @@ impl Db {
     /// The caller on record, created on first contact, in one statement: a call's first turn
     /// needs all of it.
     pub async fn caller_arrives(&self, phone: &PhoneNumber) -> Result<CallerOnRecord, StorageError> {
-        let done = self.run_together(&[self.caller_upsert(phone)]).await?;
+        let done = self.run_together(&[self.caller_upsert(phone, "")]).await?;
         on_record(&done[0].rows)
     }
 
     /// The upsert [`Db::caller_arrives`] runs, to send with others; its rows are read by
-    /// [`on_record`].
-    pub(super) fn caller_upsert(&self, phone: &PhoneNumber) -> Statement {
+    /// [`on_record`]. `this_call` is the call being answered, which does not count as an earlier
+    /// one (a status report may have recorded it first).
+    pub(super) fn caller_upsert(&self, phone: &PhoneNumber, this_call: &str) -> Statement {
         Statement::new(
             "INSERT INTO callers (id, phone_hash, phone_enc, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4)
              ON CONFLICT (phone_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at
              RETURNING id, speech_rate, long_timeouts, keypad_only, sms_follow_up,
                (SELECT c.ticket FROM consultations c WHERE c.caller_id = callers.id AND c.status <> $5
-                ORDER BY c.created_at DESC, c.id LIMIT 1) AS open_ticket",
+                ORDER BY c.created_at DESC, c.id LIMIT 1) AS open_ticket,
+               CAST(CASE WHEN EXISTS (SELECT 1 FROM calls k WHERE k.caller_id = callers.id
+                 AND k.direction = 'inbound' AND k.call_sid <> $6) THEN 1 ELSE 0 END AS BIGINT) AS called_before",
             vec![
                 new_id().into(),
                 self.key().lookup_hash(phone.e164()).into(),
                 self.key().encrypt(phone.e164().as_bytes()).into(),
                 now().into(),
                 ConsultationStatus::Closed.as_str().into(),
+                this_call.into(),
             ],
         )
     }
@@ -97,6 +102,7 @@ pub(super) fn on_record(rows: &[sqlx::any::AnyRow]) -> Result<CallerOnRecord, St
         id: row.try_get("id")?,
         profile: profile(row)?,
         open_ticket: row.try_get("open_ticket")?,
+        called_before: row.try_get::<i64, _>("called_before")? != 0,
     })
 }
 

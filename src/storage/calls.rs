@@ -116,7 +116,7 @@ impl Db {
                 now().into(),
             ],
         );
-        let done = self.run_together(&[self.caller_upsert(phone), call]).await?;
+        let done = self.run_together(&[self.caller_upsert(phone, call_sid), call]).await?;
         Ok(Some(on_record(&done[0].rows)?))
     }
 

@@ -106,7 +106,7 @@ async fn a_second_matter_is_a_new_consultation(backend: Backend) {
         ])
         .await;
     let said = phone.said();
-    assert!(said.contains("您有一个正在办理的法律咨询"), "{said}");
+    assert!(said.contains("您有一个正在办理的咨询"), "{said}");
     let second = registered(&said);
     assert_ne!(first, second, "its own ticket: {said}");
     let (a, b) = (app.consultation(&first).await, app.consultation(&second).await);

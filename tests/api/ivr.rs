@@ -38,7 +38,10 @@ async fn consult_by_keys_records_the_matter_and_the_message(backend: Backend) {
     );
     assert!(said.contains("房产和财产，请按1。"), "{said}");
     assert!(said.contains("请在嘀声后"), "{said}");
-    assert!(said.contains("可以依法申请法律援助"), "the Art. 23 notice: {said}");
+    assert!(
+        said.contains("有权向法律援助机构申请法律援助"),
+        "the Art. 23 notice: {said}"
+    );
     assert_eq!(phone.heard.last(), Some(&Heard::Hangup));
     let ticket = ticket_from_speech(&said);
     let c = app.consultation(&ticket).await;
@@ -90,7 +93,7 @@ async fn apply_by_keys_assesses_and_queues_with_priority(backend: Backend) {
         said.contains("预审结果：根据您的回答，您很可能符合法律援助条件"),
         "{said}"
     );
-    assert!(said.contains("可以依法申请法律援助"), "Art. 23: {said}");
+    assert!(said.contains("有权向法律援助机构申请法律援助"), "Art. 23: {said}");
     let c = app.consultation(&ticket_from_speech(&said)).await;
     assert_eq!(c.priority, "urgent", "Art. 44: a deadline within 7 days");
     assert!(c.urgent);
@@ -208,7 +211,7 @@ async fn progress_reads_the_callers_cases_and_a_typed_ticket(backend: Backend) {
     );
     assert!(!said.contains("正在等待律师回电"), "{said}");
     assert_eq!(said.matches("没有查到这个受理编号").count(), 2, "{said}");
-    assert!(said.ends_with("调快语速，请按9。"), "back at the main menu: {said}");
+    assert!(said.ends_with("无障碍设置，请按4。"), "back at the main menu: {said}");
 
     // The first caller asks by their own number: welcomed back, then 2 → main menu → 3; and
     // by typing their own ticket.
@@ -269,7 +272,7 @@ async fn a_known_caller_adds_a_note_to_their_open_case(backend: Backend) {
     let mut again = Phone::new(&app, "+8613800138008");
     again.call(&[Input::Keys("1"), Input::Speak(MESSAGE)]).await;
     let said = again.said();
-    assert!(said.contains("继续办理这个咨询"), "{said}");
+    assert!(said.contains("继续这个咨询"), "{said}");
     assert_eq!(ticket_from_speech(&said), ticket, "the same case");
     let c = app.consultation(&ticket).await;
     let recordings = app.state.db.recordings_of(&c.id).await.unwrap();

@@ -198,14 +198,14 @@ impl<'a> Phone<'a> {
             self.documents.push(body.clone());
             let doc = roxmltree::Document::parse(&body).unwrap();
             for verb in doc.root_element().children().filter(|n| n.is_element()) {
-                let text = verb.text().unwrap_or_default().to_owned();
+                let text = all_text(verb);
                 match verb.tag_name().name() {
                     "Say" => self.heard.push(Heard::Say(text)),
                     "Play" => self.heard.push(Heard::Play(text)),
                     "Pause" => {}
                     "Gather" => {
                         for prompt in verb.children().filter(|n| n.is_element()) {
-                            let t = prompt.text().unwrap_or_default().to_owned();
+                            let t = all_text(prompt);
                             match prompt.tag_name().name() {
                                 "Say" => self.heard.push(Heard::Say(t)),
                                 "Play" => self.heard.push(Heard::Play(t)),
@@ -216,10 +216,11 @@ impl<'a> Phone<'a> {
                         // Without actionOnEmptyResult a Gather nobody presses a key at falls
                         // through to the next verb (the Record after a recording prompt).
                         let on_empty = verb.attribute("actionOnEmptyResult") == Some("true");
+                        // A caller who says nothing more at a closing hears it out.
                         if !on_empty
                             && matches!(
                                 inputs.peek(),
-                                Some(
+                                None | Some(
                                     Input::Speak(_)
                                         | Input::Answer(_)
                                         | Input::Silence
@@ -285,6 +286,8 @@ impl<'a> Phone<'a> {
                             }
                             // Nothing said: Twilio moves on to the next verb.
                             Some(Input::Silence) => continue,
+                            // The script is over: the caller hangs up at the beep.
+                            None => break,
                             other => panic!("script wanted {other:?} but the call records"),
                         }
                     }
@@ -360,4 +363,14 @@ pub fn ticket_from_speech(said: &str) -> String {
         .filter_map(|c| NAMES.iter().position(|n| *n == c))
         .map(|d| char::from(b'0' + d as u8))
         .collect()
+}
+
+/// The text of a verb, SSML inside it (`<prosody>`) included.
+fn all_text(node: roxmltree::Node<'_, '_>) -> String {
+    node.descendants()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text())
+        .collect::<String>()
+        .trim()
+        .to_owned()
 }

@@ -15,6 +15,9 @@ backends!(
     zero_reaches_a_person_and_an_unanswered_transfer_becomes_a_callback,
     withheld_number_cannot_get_a_callback_but_is_not_dropped,
     status_callback_ends_the_call_and_its_session,
+    the_keys_rules_come_once_and_a_caller_who_has_called_before_is_greeted_briefly,
+    star_at_the_closing_says_it_all_again_and_silence_hangs_up,
+    the_providers_voice_keeps_the_callers_rate,
 );
 
 async fn callback_request_reads_the_ticket_and_queues_it(backend: Backend) {
@@ -109,7 +112,7 @@ async fn a_caller_already_waiting_hears_their_ticket_and_keeps_their_place(backe
     again.call(&[Input::Keys("0")]).await;
     let said = again.said();
     assert!(
-        said.contains(&format!("您有一个正在办理的法律咨询，受理编号是：{spoken}")),
+        said.contains(&format!("您有一个正在办理的咨询，受理编号是：{spoken}")),
         "greeted with the open ticket: {said}"
     );
     assert_eq!(ticket_from_speech(&said), ticket, "the same ticket, not a new one");
@@ -244,5 +247,69 @@ async fn status_callback_ends_the_call_and_its_session(backend: Backend) {
     );
     let session: Option<String> = app.state.kv.load_session(&phone.call_sid).await.unwrap();
     assert!(session.is_none(), "session dropped at the end of the call");
+    app.stop().await;
+}
+
+async fn the_keys_rules_come_once_and_a_caller_who_has_called_before_is_greeted_briefly(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut phone = Phone::new(&app, "+8613900139011");
+    phone.call(&[Input::Keys("5"), Input::Keys("*")]).await;
+    let said = phone.said();
+    assert!(said.starts_with("您好，这里是12348公共法律服务热线。"), "{said}");
+    assert_eq!(said.matches("找人工请按0").count(), 1, "said once per call: {said}");
+    assert!(!app.state.prompts.get("menu_main").unwrap().contains("请按0"));
+
+    // The next call from the number: a short greeting, the menu at once, and the rules only
+    // when a turn goes wrong.
+    let mut again = Phone::new(&app, "+8613900139011");
+    again.call(&[Input::Keys("*"), Input::Keys("5")]).await;
+    let said = again.said();
+    assert!(said.starts_with("您好，欢迎再次来电。 | 法律咨询，请按1"), "{said}");
+    let wrong = said.find("您按的键不在选项中").expect(&said);
+    assert_eq!(said.find("找人工请按0").map(|at| at > wrong), Some(true), "{said}");
+    assert_eq!(said.matches("找人工请按0").count(), 1, "{said}");
+    app.stop().await;
+}
+
+async fn star_at_the_closing_says_it_all_again_and_silence_hangs_up(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut phone = Phone::new(&app, "+8613900139012");
+    let ended = phone.call(&[Input::Keys("0"), Input::Keys("*")]).await;
+    assert!(ended, "silence after the closing hangs up");
+    let said = phone.said();
+    let ticket = ticket_from_speech(&said);
+    let spoken = hotline::domain::spoken::digits(&ticket);
+    // Twice in each closing, and the closing twice; one consultation, one SMS.
+    assert_eq!(said.matches(spoken.as_str()).count(), 4, "{said}");
+    assert_eq!(said.matches("重听请按星号键").count(), 2, "{said}");
+    assert_eq!(phone.heard.last(), Some(&Heard::Hangup));
+    assert_eq!(app.count("SELECT COUNT(*) FROM consultations").await, 1);
+    let closing = phone.documents.last().unwrap();
+    assert!(
+        closing.contains(r#"<Gather input="dtmf""#)
+            && !closing.contains("actionOnEmptyResult")
+            && closing.ends_with("<Hangup/></Response>"),
+        "{closing}"
+    );
+    app.stop().await;
+}
+
+async fn the_providers_voice_keeps_the_callers_rate(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut phone = Phone::new(&app, "+8613900139013");
+    phone
+        .call(&[Input::Keys("7"), Input::Keys("9"), Input::Keys("9")])
+        .await;
+    let open = r#"<Say voice="Polly.Zhiyu-Neural" language="cmn-CN">"#;
+    let [normal, slower, back, faster] = &phone.documents[..] else {
+        panic!("{:?}", phone.documents);
+    };
+    assert!(normal.contains(&format!("{open}法律咨询，请按1")), "{normal}");
+    assert!(
+        slower.contains(&format!(r#"{open}<prosody rate="75%">已为您调慢语速"#)),
+        "{slower}"
+    );
+    assert!(!back.contains("<prosody"), "{back}");
+    assert!(faster.contains(r#"<prosody rate="130%">法律咨询，请按1"#), "{faster}");
     app.stop().await;
 }

@@ -20,6 +20,8 @@ fn at(node: &str) -> CallState {
     let mut s = CallState::new(Profile::default(), None);
     s.node = node.into();
     s.answers.prefecture = Some("610100".into());
+    // As for a new caller, who heard the keys' rules after the first menu.
+    s.told_rules = true;
     s
 }
 
@@ -137,7 +139,7 @@ fn every_node_keeps_the_accessibility_rules() {
 fn consult_by_keys() {
     let flow = flow();
     let (s, reply) = step(&flow, CallState::default(), Event::Start, TRIES);
-    assert_eq!(prompts_said(&reply), ["welcome", "menu_main"]);
+    assert_eq!(prompts_said(&reply), ["welcome", "menu_main", "keys_rules"]);
     assert_eq!(reply.next, Next::Ask(Ask::Choice));
     let (s, reply) = step(&flow, s, keys("1"), TRIES);
     assert_eq!(s.node, "consult_matter");
@@ -335,13 +337,53 @@ fn a_known_caller_is_offered_to_continue() {
     let flow = flow();
     let s = CallState::new(Profile::default(), Some("83125670".into()));
     let (s, reply) = step(&flow, s, Event::Start, TRIES);
-    assert_eq!(prompts_said(&reply), ["welcome", "welcome_back", "menu_resume"]);
+    assert_eq!(
+        prompts_said(&reply),
+        ["welcome", "welcome_back", "menu_resume", "keys_rules"]
+    );
     assert_eq!(
         reply.say[1],
         Line::with("welcome_back", &[("ticket", "八、三、一、二、五、六、七、零".into())])
     );
     let (s, reply) = step(&flow, s, keys("1"), TRIES);
     assert_eq!((s.node.as_str(), reply.next), ("resume_note", Next::Ask(Ask::Record)));
+}
+
+#[test]
+fn the_keys_rules_are_said_once_per_call() {
+    let flow = flow();
+    // A new caller hears them after the first menu, and not again when a turn goes wrong.
+    let (s, _) = step(&flow, CallState::default(), Event::Start, TRIES);
+    let (s, reply) = step(&flow, s, keys("8"), TRIES);
+    assert_eq!(prompts_said(&reply), ["invalid_key", "menu_main"]);
+    let (_, reply) = step(&flow, s, keys("*"), TRIES);
+    assert_eq!(prompts_said(&reply), ["menu_main"]);
+
+    // A caller who has called before gets a short greeting and the menu at once; the rules
+    // come only when a turn goes wrong, once.
+    let (s, reply) = step(&flow, CallState::default().returning(), Event::Start, TRIES);
+    assert_eq!(prompts_said(&reply), ["welcome_again", "menu_main"]);
+    let (s, reply) = step(&flow, s, keys(""), TRIES);
+    assert_eq!(prompts_said(&reply), ["no_input", "menu_main", "keys_rules"]);
+    let (_, reply) = step(&flow, s, keys("8"), TRIES);
+    assert_eq!(prompts_said(&reply), ["invalid_key", "menu_main"]);
+
+    // Not between a recording's prompt and its beep.
+    let (s, _) = step(&flow, CallState::default().returning(), Event::Start, TRIES);
+    let (s, _) = step(&flow, s, keys("1"), TRIES);
+    let (s, _) = step(&flow, s, keys("1"), TRIES);
+    assert_eq!(s.node, "consult_describe");
+    let (s, reply) = step(
+        &flow,
+        s,
+        Event::Recorded {
+            recording: None,
+            key: Some("*".into()),
+        },
+        TRIES,
+    );
+    assert_eq!(prompts_said(&reply), ["record_description"]);
+    assert!(!s.told_rules);
 }
 
 #[test]

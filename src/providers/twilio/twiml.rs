@@ -7,34 +7,60 @@ use std::io::{self, Cursor};
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
 
-use crate::providers::{Action, GatherInput};
+use crate::providers::{Action, GatherInput, NORMAL_SPEED};
 
 pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 
+/// Where the document's relative paths point, and the voice that speaks its `Say`s.
+#[derive(Debug, Clone, Copy)]
+pub struct Style<'a> {
+    pub base: &'a url::Url,
+    /// A named voice (`Polly.Zhiyu-Neural`, `Google.cmn-CN-Wavenet-A`), which takes SSML; empty:
+    /// Twilio's default voice for `language`, spoken at its own rate.
+    pub voice: &'a str,
+    pub language: &'a str,
+}
+
 /// A whole `<Response>` document.
-pub fn render(actions: &[Action], base: &url::Url) -> String {
+pub fn render(actions: &[Action], style: &Style<'_>) -> String {
     let mut writer = Writer::new(Cursor::new(Vec::new()));
-    write_document(&mut writer, actions, base).expect("writing XML to memory cannot fail");
+    write_document(&mut writer, actions, style).expect("writing XML to memory cannot fail");
     String::from_utf8(writer.into_inner().into_inner()).expect("quick-xml writes UTF-8")
 }
 
-fn write_document(w: &mut Writer<Cursor<Vec<u8>>>, actions: &[Action], base: &url::Url) -> io::Result<()> {
+fn write_document(w: &mut Writer<Cursor<Vec<u8>>>, actions: &[Action], style: &Style<'_>) -> io::Result<()> {
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
     let response = w.create_element("Response");
     if actions.is_empty() {
         response.write_empty()?;
     } else {
-        response.write_inner_content(|w| actions.iter().try_for_each(|a| write_action(w, a, base)))?;
+        response.write_inner_content(|w| actions.iter().try_for_each(|a| write_action(w, a, style)))?;
     }
     Ok(())
 }
 
-fn write_action(w: &mut Writer<Cursor<Vec<u8>>>, action: &Action, base: &url::Url) -> io::Result<()> {
+fn write_action(w: &mut Writer<Cursor<Vec<u8>>>, action: &Action, style: &Style<'_>) -> io::Result<()> {
+    let base = style.base;
     match action {
-        Action::Say { text, .. } => {
-            w.create_element("Say")
-                .with_attribute(("language", "zh-CN"))
-                .write_text_content(BytesText::new(text))?;
+        Action::Say {
+            text, speed_percent, ..
+        } => {
+            let mut say = w.create_element("Say");
+            if !style.voice.is_empty() {
+                say = say.with_attribute(("voice", style.voice));
+            }
+            let say = say.with_attribute(("language", style.language));
+            // The caller's rate as SSML, which only the named (Polly and Google) voices take.
+            if *speed_percent != NORMAL_SPEED && !style.voice.is_empty() {
+                say.write_inner_content(|w| {
+                    w.create_element("prosody")
+                        .with_attribute(("rate", format!("{speed_percent}%").as_str()))
+                        .write_text_content(BytesText::new(text))
+                        .map(|_| ())
+                })?;
+            } else {
+                say.write_text_content(BytesText::new(text))?;
+            }
         }
         Action::Play { url } => {
             w.create_element("Play")
@@ -67,7 +93,7 @@ fn write_action(w: &mut Writer<Cursor<Vec<u8>>>, action: &Action, base: &url::Ur
             if matches!(input, GatherInput::Speech | GatherInput::DtmfSpeech) {
                 el = el.with_attribute(("language", "zh-CN"));
             }
-            el.write_inner_content(|w| prompts.iter().try_for_each(|p| write_action(w, p, base)))?;
+            el.write_inner_content(|w| prompts.iter().try_for_each(|p| write_action(w, p, style)))?;
         }
         Action::Record {
             action,
@@ -166,8 +192,16 @@ pub fn absolute(base: &url::Url, path: &str) -> String {
 mod tests {
     use super::*;
 
-    fn base() -> url::Url {
-        url::Url::parse("https://hotline.example.org/").unwrap()
+    static BASE: std::sync::LazyLock<url::Url> =
+        std::sync::LazyLock::new(|| url::Url::parse("https://hotline.example.org/").unwrap());
+
+    /// Twilio's default voice for zh-CN.
+    fn base() -> Style<'static> {
+        Style {
+            base: &BASE,
+            voice: "",
+            language: "zh-CN",
+        }
     }
 
     #[test]
@@ -197,6 +231,7 @@ mod tests {
             &[Action::Say {
                 text: "A&B <律师> \"x\"".into(),
                 key: None,
+                speed_percent: 75,
             }],
             &base(),
         );
@@ -206,6 +241,31 @@ mod tests {
             "{xml}"
         );
         roxmltree::Document::parse(&xml).expect("well-formed");
+    }
+
+    #[test]
+    fn a_named_voice_speaks_at_the_callers_rate() {
+        let style = Style {
+            voice: "Polly.Zhiyu-Neural",
+            language: "cmn-CN",
+            ..base()
+        };
+        let say = |speed_percent| Action::Say {
+            text: "法律咨询<1>".into(),
+            key: None,
+            speed_percent,
+        };
+        let xml = render(&[say(75), say(NORMAL_SPEED), say(130)], &style);
+        roxmltree::Document::parse(&xml).expect("well-formed");
+        let open = r#"<Say voice="Polly.Zhiyu-Neural" language="cmn-CN">"#;
+        assert!(
+            xml.contains(&format!(
+                r#"{open}<prosody rate="75%">法律咨询&lt;1&gt;</prosody></Say>"#
+            )),
+            "{xml}"
+        );
+        assert!(xml.contains(&format!("{open}法律咨询&lt;1&gt;</Say>")), "{xml}");
+        assert!(xml.contains(r#"<prosody rate="130%">"#), "{xml}");
     }
 
     #[test]
@@ -222,6 +282,7 @@ mod tests {
                     Action::Say {
                         text: "请按1".into(),
                         key: Some("menu".into()),
+                        speed_percent: NORMAL_SPEED,
                     },
                     Action::Play {
                         url: "/audio/a.wav".into(),
