@@ -28,6 +28,15 @@ pub fn phone(number: &PhoneNumber, yao: bool) -> String {
     };
     let groups: Vec<&str> = if national.len() == 11 && number.is_mobile() {
         vec![&national[..3], &national[3..7], &national[7..]]
+    } else if let Some(area) = area_code_len(&national) {
+        // A landline: the area code (010 and 02X have three digits, the rest four), then the
+        // local number in fours from the end (7 digits: 3 + 4).
+        let local = &national[area..];
+        let cut = local.len().saturating_sub(4);
+        vec![&national[..area], &local[..cut], &local[cut..]]
+            .into_iter()
+            .filter(|g| !g.is_empty())
+            .collect()
     } else {
         vec![&national]
     };
@@ -41,6 +50,16 @@ pub fn phone(number: &PhoneNumber, yao: bool) -> String {
         })
         .collect::<Vec<_>>()
         .join("，")
+}
+
+/// The length of a Chinese landline's area code in a national number of 10 to 12 digits.
+fn area_code_len(national: &str) -> Option<usize> {
+    let area = if national.starts_with("01") || national.starts_with("02") {
+        3
+    } else {
+        4
+    };
+    (national.starts_with('0') && !national.starts_with("00") && (10..=12).contains(&national.len())).then_some(area)
 }
 
 /// A whole number in words: 12 → 十二, 305 → 三百零五, 20000 → 两万.
@@ -135,7 +154,9 @@ mod tests {
         assert_eq!(phone(&mobile, true), "幺三八，零零幺三，八零零零");
         assert_eq!(phone(&mobile, false), "一三八，零零一三，八零零零");
         let landline = PhoneNumber::parse("029-88881234").unwrap();
-        assert_eq!(phone(&landline, true), "零二九八八八八幺二三四");
+        assert_eq!(phone(&landline, true), "零二九，八八八八，幺二三四");
+        let county = PhoneNumber::parse("0913-2123456").unwrap();
+        assert_eq!(phone(&county, false), "零九一三，二一二，三四五六");
     }
 
     #[test]

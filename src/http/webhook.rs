@@ -99,7 +99,9 @@ impl FromRequest<AppState> for SignedWebhook {
                 .map(|(_, v)| v.into_owned())
         };
         let context = Context {
-            turn: query("turn").and_then(|v| v.parse().ok()).unwrap_or(0),
+            // A turn that does not parse is taken as the first: stale for a call past it, so it
+            // changes nothing.
+            turn: query("turn").map_or(0, |v| v.parse::<u32>().ok().filter(|t| *t > 0).unwrap_or(1)),
             assignment: query("a").filter(|a| a.len() <= 64 && a.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')),
             message: query("m").filter(|m| m.len() <= 64 && m.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')),
             delivery: query("d")

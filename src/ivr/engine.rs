@@ -77,7 +77,7 @@ pub struct CallState {
     /// The caller has called before: a short greeting, and the keys' rules only when needed.
     #[serde(default)]
     pub returning: bool,
-    /// The keys every prompt takes (0, *, 7, 9) have been announced on this call.
+    /// The keys every prompt takes (0, *, 7, 9) have been said after a wrong or silent turn.
     #[serde(default)]
     pub told_rules: bool,
 }
@@ -283,20 +283,17 @@ impl<'f> Engine<'f> {
             Event::Start => {
                 self.say
                     .push(Line::prompt(if self.s.returning { "welcome_again" } else { "welcome" }));
-                let start = match self.s.answers.open_ticket.clone() {
-                    Some(ticket) => {
-                        self.say
-                            .push(Line::with("welcome_back", &[("ticket", spoken_digits(&ticket))]));
-                        &self.flow.start_known
-                    }
+                let start = match self.s.answers.open_ticket {
+                    Some(_) => &self.flow.start_known,
                     None => &self.flow.start,
                 };
                 let next = self.enter(start);
-                if self.s.returning {
-                    next
-                } else {
-                    self.tell_rules(next)
+                // A new caller hears the keys' rules after the first menu; a caller who has
+                // called before knows them (both hear them again at their first wrong turn).
+                if !self.s.returning && next == Next::Ask(Ask::Choice) {
+                    self.say.push(Line::prompt("keys_rules"));
                 }
+                next
             }
             Event::Resume => self.present(),
             Event::Keys(keys) => {
@@ -347,6 +344,13 @@ impl<'f> Engine<'f> {
     fn present(&mut self) -> Next {
         match self.node() {
             Node::Menu { prompt, .. } | Node::YesNo { prompt, .. } => {
+                // The open case's ticket comes with its menu, so * says it again too.
+                if self.s.node == self.flow.start_known {
+                    if let Some(ticket) = &self.s.answers.open_ticket {
+                        self.say
+                            .push(Line::with("welcome_back", &[("ticket", spoken_digits(ticket))]));
+                    }
+                }
                 self.say.push(Line::prompt(prompt));
                 Next::Ask(Ask::Choice)
             }
@@ -416,7 +420,16 @@ impl<'f> Engine<'f> {
         }
         let node = self.node();
         if !node.asks() {
-            // A late or repeated turn at a task node: run the task again (tasks are idempotent).
+            // At a closing, 0 still reaches a person and 7 and 9 change the rate, as the rules
+            // promise (the closing is then said again at the new rate).
+            match keys {
+                "0" if !matches!(node, Node::Transfer) => return self.enter(&self.flow.escape.human.clone()),
+                "7" => return self.rate(self.s.profile.rate.slower(), "rate_slower"),
+                "9" => return self.rate(self.s.profile.rate.faster(), "rate_faster"),
+                _ => {}
+            }
+            // Any other key at a closing, or a late turn at a task node: run the task again
+            // (tasks are idempotent), which says the closing again.
             return self.present();
         }
         match keys {
@@ -546,6 +559,11 @@ impl<'f> Engine<'f> {
     }
 
     fn rate(&mut self, rate: SpeechRate, line: &str) -> Next {
+        let line = match (rate == self.s.profile.rate, rate) {
+            (true, SpeechRate::Slower) => "rate_slowest",
+            (true, _) => "rate_fastest",
+            (false, _) => line,
+        };
         self.s.profile.rate = rate;
         self.say.push(Line::prompt(line));
         self.present()
@@ -607,8 +625,8 @@ impl<'f> Engine<'f> {
         self.tell_rules(next)
     }
 
-    /// After a choice's prompt, the keys every prompt takes, once per call (not between a
-    /// recording's prompt and its beep).
+    /// After a choice's prompt at the first wrong or silent turn of a call, the keys every
+    /// prompt takes (not between a recording's prompt and its beep).
     fn tell_rules(&mut self, next: Next) -> Next {
         if next == Next::Ask(Ask::Choice) && !self.s.told_rules {
             self.s.told_rules = true;
@@ -619,7 +637,8 @@ impl<'f> Engine<'f> {
 
     fn give_up(&mut self) -> Next {
         self.s.node = self.flow.escape.give_up.clone();
-        self.s.tries = 0;
+        // `tries` stays: a caller who could not choose hears the closing slower, as the
+        // retries before it.
         self.s.pending = None;
         Next::Run(Task::Callback { gave_up: true })
     }

@@ -54,6 +54,8 @@ prompts!(
     please_hold,
     rate_slower,
     rate_faster,
+    rate_slowest,
+    rate_fastest,
     pick_option,
     pick_more,
     pick_again,

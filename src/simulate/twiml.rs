@@ -92,8 +92,8 @@ pub fn parse(xml: &str) -> Result<Vec<Verb>, TwimlError> {
                             top.text = text;
                         }
                     }
-                    // SSML inside <Say> (<prosody rate>): its text is what is said.
-                    "prosody" => {
+                    // SSML inside <Say> (<prosody rate>, <say-as>): its text is what is said.
+                    "prosody" | "say-as" => {
                         if let Some(top) = stack.last_mut() {
                             top.text.push_str(&text);
                         }
@@ -183,7 +183,7 @@ mod tests {
                 finish_on_key: None,
                 action: "/twilio/voice/menu?turn=1&x=1".into(),
                 prompts: vec![Action::Say {
-                    text: "法律咨询，请按1 & <更多>".into(),
+                    text: "12348：法律咨询，请按1 & <更多>".into(),
                     key: None,
                     speed_percent: 75,
                 }],
@@ -212,7 +212,7 @@ mod tests {
                 Verb::Gather {
                     action: "https://h.example/twilio/voice/menu?turn=1&x=1".into(),
                     on_empty: true,
-                    prompts: vec![Verb::Say("法律咨询，请按1 & <更多>".into())],
+                    prompts: vec![Verb::Say("12348：法律咨询，请按1 & <更多>".into())],
                 },
                 Verb::Dial {
                     number: "+862912348".into(),

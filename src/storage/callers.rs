@@ -32,8 +32,9 @@ impl Db {
     }
 
     /// The upsert [`Db::caller_arrives`] runs, to send with others; its rows are read by
-    /// [`on_record`]. `this_call` is the call being answered, which does not count as an earlier
-    /// one (a status report may have recorded it first).
+    /// [`on_record`]. A caller has called before when an earlier call of theirs got past its
+    /// first turn (they answered the menu, so they heard the welcome); `this_call`, the call
+    /// being answered, does not count (a status report may have recorded it first).
     pub(super) fn caller_upsert(&self, phone: &PhoneNumber, this_call: &str) -> Statement {
         Statement::new(
             "INSERT INTO callers (id, phone_hash, phone_enc, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4)
@@ -42,7 +43,7 @@ impl Db {
                (SELECT c.ticket FROM consultations c WHERE c.caller_id = callers.id AND c.status <> $5
                 ORDER BY c.created_at DESC, c.id LIMIT 1) AS open_ticket,
                CAST(CASE WHEN EXISTS (SELECT 1 FROM calls k WHERE k.caller_id = callers.id
-                 AND k.direction = 'inbound' AND k.call_sid <> $6) THEN 1 ELSE 0 END AS BIGINT) AS called_before",
+                 AND k.direction = 'inbound' AND k.ivr_turn >= 2 AND k.call_sid <> $6) THEN 1 ELSE 0 END AS BIGINT) AS called_before",
             vec![
                 new_id().into(),
                 self.key().lookup_hash(phone.e164()).into(),

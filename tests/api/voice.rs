@@ -15,7 +15,7 @@ backends!(
     zero_reaches_a_person_and_an_unanswered_transfer_becomes_a_callback,
     withheld_number_cannot_get_a_callback_but_is_not_dropped,
     status_callback_ends_the_call_and_its_session,
-    the_keys_rules_come_once_and_a_caller_who_has_called_before_is_greeted_briefly,
+    the_keys_rules_are_not_in_every_menu_and_a_caller_who_has_called_before_is_greeted_briefly,
     star_at_the_closing_says_it_all_again_and_silence_hangs_up,
     the_providers_voice_keeps_the_callers_rate,
 );
@@ -250,13 +250,16 @@ async fn status_callback_ends_the_call_and_its_session(backend: Backend) {
     app.stop().await;
 }
 
-async fn the_keys_rules_come_once_and_a_caller_who_has_called_before_is_greeted_briefly(backend: Backend) {
+async fn the_keys_rules_are_not_in_every_menu_and_a_caller_who_has_called_before_is_greeted_briefly(backend: Backend) {
     let app = spawn_app(backend).await;
     let mut phone = Phone::new(&app, "+8613900139011");
     phone.call(&[Input::Keys("5"), Input::Keys("*")]).await;
     let said = phone.said();
     assert!(said.starts_with("您好，这里是12348公共法律服务热线。"), "{said}");
-    assert_eq!(said.matches("找人工请按0").count(), 1, "said once per call: {said}");
+    // After the first menu, and again at the first wrong key (it may have cut them off), but
+    // not at every menu.
+    assert_eq!(said.matches("找人工请按0").count(), 2, "{said}");
+    assert_eq!(said.matches("法律咨询，请按1").count(), 3, "{said}");
     assert!(!app.state.prompts.get("menu_main").unwrap().contains("请按0"));
 
     // The next call from the number: a short greeting, the menu at once, and the rules only
@@ -268,6 +271,13 @@ async fn the_keys_rules_come_once_and_a_caller_who_has_called_before_is_greeted_
     let wrong = said.find("您按的键不在选项中").expect(&said);
     assert_eq!(said.find("找人工请按0").map(|at| at > wrong), Some(true), "{said}");
     assert_eq!(said.matches("找人工请按0").count(), 1, "{said}");
+
+    // Hanging up during the welcome does not make a caller known: they heard nothing yet.
+    let mut dropped = Phone::new(&app, "+8613900139014");
+    dropped.call(&[]).await;
+    let mut back = Phone::new(&app, "+8613900139014");
+    back.call(&[]).await;
+    assert!(back.said().starts_with("您好，这里是12348"), "{}", back.said());
     app.stop().await;
 }
 

@@ -350,14 +350,17 @@ fn a_known_caller_is_offered_to_continue() {
 }
 
 #[test]
-fn the_keys_rules_are_said_once_per_call() {
+fn the_keys_rules_are_not_in_every_menu() {
     let flow = flow();
-    // A new caller hears them after the first menu, and not again when a turn goes wrong.
+    // A new caller hears them after the first menu and once more at the first wrong turn (a
+    // key may have cut them off), not again.
     let (s, _) = step(&flow, CallState::default(), Event::Start, TRIES);
     let (s, reply) = step(&flow, s, keys("8"), TRIES);
-    assert_eq!(prompts_said(&reply), ["invalid_key", "menu_main"]);
-    let (_, reply) = step(&flow, s, keys("*"), TRIES);
+    assert_eq!(prompts_said(&reply), ["invalid_key", "menu_main", "keys_rules"]);
+    let (s, reply) = step(&flow, s, keys("*"), TRIES);
     assert_eq!(prompts_said(&reply), ["menu_main"]);
+    let (_, reply) = step(&flow, s, keys("8"), TRIES);
+    assert_eq!(prompts_said(&reply), ["invalid_key", "menu_main"]);
 
     // A caller who has called before gets a short greeting and the menu at once; the rules
     // come only when a turn goes wrong, once.
@@ -384,6 +387,42 @@ fn the_keys_rules_are_said_once_per_call() {
     );
     assert_eq!(prompts_said(&reply), ["record_description"]);
     assert!(!s.told_rules);
+}
+
+#[test]
+fn at_a_closing_any_key_says_it_again_and_0_reaches_a_person() {
+    let flow = flow();
+    let (s, reply) = step(&flow, at("consult_done"), keys("*"), TRIES);
+    assert_eq!(reply.next, Next::Run(Task::Callback { gave_up: false }));
+    let (_, reply) = step(&flow, s, keys("5"), TRIES);
+    assert_eq!(reply.next, Next::Run(Task::Callback { gave_up: false }));
+    let (s, reply) = step(&flow, at("consult_done"), keys("0"), TRIES);
+    assert_eq!((s.node.as_str(), reply.next), ("human", Next::Run(Task::Transfer)));
+    // Once with a person (or their callback), 0 does not start over.
+    let (s, reply) = step(&flow, s, keys("0"), TRIES);
+    assert_eq!((s.node.as_str(), reply.next), ("human", Next::Run(Task::Transfer)));
+    // 7 slows the closing down, and says so; at the slowest rate it says that instead.
+    let (s, reply) = step(&flow, at("consult_done"), keys("7"), TRIES);
+    assert_eq!(prompts_said(&reply), ["rate_slower"]);
+    assert_eq!(
+        (s.profile.rate, reply.next),
+        (SpeechRate::Slower, Next::Run(Task::Callback { gave_up: false }))
+    );
+    let (_, reply) = step(&flow, s, keys("7"), TRIES);
+    assert_eq!(prompts_said(&reply), ["rate_slowest"]);
+}
+
+#[test]
+fn a_caller_who_could_not_choose_hears_the_closing_slowly_and_the_open_ticket_is_repeated() {
+    let flow = flow();
+    let (s, _) = run(&flow, at("main"), &[keys(""), keys(""), keys("")]);
+    assert_eq!(s.node, flow.escape.give_up);
+    assert_eq!(s.speaking_rate(), SpeechRate::Slower);
+
+    let s = CallState::new(Profile::default(), Some("83125670".into()));
+    let (s, _) = step(&flow, s, Event::Start, TRIES);
+    let (_, reply) = step(&flow, s, keys("*"), TRIES);
+    assert_eq!(prompts_said(&reply), ["welcome_back", "menu_resume"]);
 }
 
 #[test]

@@ -21,6 +21,32 @@ pub struct Style<'a> {
     pub language: &'a str,
 }
 
+/// Text for a named voice: a run of three or more digits (the service number 12348, a year) is
+/// read digit by digit (`<say-as interpret-as="digits">`), as callers are told it, not as a
+/// quantity; shorter numbers ("请按1", "共20位") stay words.
+fn ssml_text(w: &mut Writer<Cursor<Vec<u8>>>, text: &str) -> io::Result<()> {
+    let mut rest = text;
+    while !rest.is_empty() {
+        let start = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let len = rest[start..]
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len() - start);
+        let (before, run, after) = (&rest[..start], &rest[start..start + len], &rest[start + len..]);
+        if run.len() >= 3 {
+            if !before.is_empty() {
+                w.write_event(Event::Text(BytesText::new(before)))?;
+            }
+            w.create_element("say-as")
+                .with_attribute(("interpret-as", "digits"))
+                .write_text_content(BytesText::new(run))?;
+        } else {
+            w.write_event(Event::Text(BytesText::new(&rest[..start + len])))?;
+        }
+        rest = after;
+    }
+    Ok(())
+}
+
 /// A whole `<Response>` document.
 pub fn render(actions: &[Action], style: &Style<'_>) -> String {
     let mut writer = Writer::new(Cursor::new(Vec::new()));
@@ -50,16 +76,18 @@ fn write_action(w: &mut Writer<Cursor<Vec<u8>>>, action: &Action, style: &Style<
                 say = say.with_attribute(("voice", style.voice));
             }
             let say = say.with_attribute(("language", style.language));
-            // The caller's rate as SSML, which only the named (Polly and Google) voices take.
-            if *speed_percent != NORMAL_SPEED && !style.voice.is_empty() {
+            if style.voice.is_empty() {
+                say.write_text_content(BytesText::new(text))?;
+            } else if *speed_percent != NORMAL_SPEED {
+                // The caller's rate as SSML, which only the named (Polly and Google) voices take.
                 say.write_inner_content(|w| {
                     w.create_element("prosody")
                         .with_attribute(("rate", format!("{speed_percent}%").as_str()))
-                        .write_text_content(BytesText::new(text))
+                        .write_inner_content(|w| ssml_text(w, text))
                         .map(|_| ())
                 })?;
             } else {
-                say.write_text_content(BytesText::new(text))?;
+                say.write_inner_content(|w| ssml_text(w, text))?;
             }
         }
         Action::Play { url } => {
@@ -256,6 +284,16 @@ mod tests {
             speed_percent,
         };
         let xml = render(&[say(75), say(NORMAL_SPEED), say(130)], &style);
+        let number = Action::Say {
+            text: "这里是12348热线，请按1".into(),
+            key: None,
+            speed_percent: NORMAL_SPEED,
+        };
+        let numbered = render(&[number], &style);
+        assert!(
+            numbered.contains(r#"这里是<say-as interpret-as="digits">12348</say-as>热线，请按1</Say>"#),
+            "{numbered}"
+        );
         roxmltree::Document::parse(&xml).expect("well-formed");
         let open = r#"<Say voice="Polly.Zhiyu-Neural" language="cmn-CN">"#;
         assert!(
