@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use hotline::asr::{audio, Mode, Pool, Recogniser};
 use hotline::ivr::listen::{choices, prompt_words};
-use hotline::ivr::{CallState, Flow, Prompts};
+use hotline::ivr::{CallState, Flow};
+use hotline::prompts::Prompts;
 
 fn main() {
     let model = std::env::var("HOTLINE_WHISPER_MODEL")

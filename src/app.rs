@@ -1,13 +1,13 @@
-//! Wiring: settings → shared state → router and background jobs, and graceful shutdown.
+//! The shared handles: [`AppState`] for the service (stores, provider clients, the IVR files, the
+//! voice and speech input) and [`Stores`] for commands that neither speak nor listen. Running
+//! them is the `server` module's.
 
-use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::ExposeSecret;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio_util::task::TaskTracker;
 
 use crate::asr::{Asr, Fetcher, Local, Pool, Recogniser};
 use crate::config::IvrSettings;
@@ -16,10 +16,11 @@ use crate::crypto::{CryptoError, DataKey};
 use crate::domain::region::RegionError;
 use crate::domain::Regions;
 use crate::ivr::flow::FlowError;
-use crate::ivr::prompts::PromptsError;
-use crate::ivr::{Flow, Prompts};
+use crate::ivr::Flow;
 use crate::kv::{Kv, KvError};
-use crate::providers::twilio::{RestClient, Validator};
+use crate::prompts::{Prompts, PromptsError};
+use crate::providers::twilio::{RestClient, Twilio, Validator};
+use crate::providers::{Messaging, Telephony};
 use crate::speech::{SpeechError, Voice};
 use crate::storage::{Db, StorageError};
 
@@ -50,7 +51,12 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: Db,
     pub kv: Arc<Kv>,
-    pub rest: RestClient,
+    /// Calls placed and changed, recordings fetched and deleted.
+    pub telephony: Arc<dyn Telephony>,
+    /// Texts sent.
+    pub messaging: Arc<dyn Messaging>,
+    /// The Twilio adapter, which answers the webhooks.
+    pub twilio: Arc<Twilio>,
     pub validator: Validator,
     pub prompts: Arc<Prompts>,
     pub flow: Arc<Flow>,
@@ -58,18 +64,15 @@ pub struct AppState {
     /// Speech input; None runs the IVR keypad-only.
     pub asr: Option<Asr>,
     pub metrics: PrometheusHandle,
+    /// Work spawned off a request (a text and its retries, a callback's caller leg, a
+    /// transcription, a webhook's handler), which a shutdown lets finish within its grace.
+    pub tasks: TaskTracker,
 }
 
 impl AppState {
     /// Actions as TwiML, with the configured `<Say>` voice.
     pub fn twiml(&self, actions: &[crate::providers::Action]) -> String {
-        let s = &self.settings;
-        let style = crate::providers::twilio::twiml::Style {
-            base: &s.public_url,
-            voice: &s.twilio.say_voice,
-            language: &s.twilio.say_language,
-        };
-        crate::providers::twilio::twiml::render(actions, &style)
+        self.twilio.twiml(actions)
     }
 
     /// Builds the state without touching the network: the database and Redis are connected on
@@ -80,26 +83,20 @@ impl AppState {
         let prompts = Prompts::load(IvrSettings::file(&settings.ivr.prompts_file))?;
         let regions = Regions::load(IvrSettings::file(&settings.ivr.regions_file))?;
         let flow = Flow::load(IvrSettings::file(&settings.ivr.flow_file), &prompts, regions)?;
-        let key = data_key(&settings)?;
-        let db = Db::connect(
-            settings.database.url.expose_secret(),
-            settings.database.max_connections,
-            Duration::from_millis(settings.database.acquire_timeout_ms),
-            key,
-        )?;
-        let kv = Kv::new(
-            settings.redis.url.expose_secret(),
-            &settings.redis.prefix,
-            Duration::from_millis(settings.redis.timeout_ms),
-        )?;
+        let Stores { db, kv } = Stores::open(&settings)?;
         let rest = RestClient::new(
             settings.twilio.api_base.clone(),
             &settings.twilio.account_sid,
             settings.twilio.auth_token.clone(),
             Duration::from_millis(settings.twilio.request_timeout_ms),
         );
+        let twilio = Arc::new(Twilio {
+            rest,
+            base: settings.public_url.clone(),
+            voice: settings.twilio.say_voice.clone(),
+            language: settings.twilio.say_language.clone(),
+        });
         let voice = Voice::from_settings(&settings.speech)?;
-        let kv = Arc::new(kv);
         let asr = match settings.whisper.remote {
             true => {
                 tracing::info!("speech input is on: recognised by `hotline worker` processes through Redis");
@@ -114,92 +111,40 @@ impl AppState {
             settings: Arc::new(settings),
             db,
             kv,
-            rest,
+            telephony: twilio.clone(),
+            messaging: twilio.clone(),
+            twilio,
             prompts: Arc::new(prompts),
             flow: Arc::new(flow),
             metrics: crate::meters::handle(),
+            tasks: TaskTracker::new(),
         })
     }
+}
 
-    /// Serves until `shutdown` resolves, then lets in-flight requests finish, stops the
-    /// background jobs (when `jobs.in_serve` runs them here) and closes the pool.
-    pub async fn serve(
-        self,
-        listener: TcpListener,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        let (stop_jobs, jobs_stopped) = watch::channel(false);
-        let jobs = self
-            .settings
-            .jobs
-            .in_serve
-            .then(|| tokio::spawn(crate::jobs::run(self.clone(), jobs_stopped)));
-        tokio::spawn(crate::jobs::prerender_prompts(self.clone()));
-        let router = crate::http::router(self.clone());
-        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
-        let asr = self.asr.clone();
-        let signal = async move {
-            shutdown.await;
-            if let Some(Asr::Local(local)) = &asr {
-                local.recogniser.stop();
-            }
-            let _ = stopping.send(());
-        };
-        let serving = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal)
-        .into_future();
-        let grace = Duration::from_secs(self.settings.shutdown_grace_secs);
-        let served = tokio::select! {
-            served = serving => served,
-            _ = async {
-                let _ = stopped.await;
-                tokio::time::sleep(grace).await;
-            } => {
-                tracing::warn!(grace_secs = grace.as_secs(), "requests still open after the shutdown grace; stopping anyway");
-                Ok(())
-            }
-        };
-        let _ = stop_jobs.send(true);
-        if let Some(jobs) = jobs {
-            let _ = jobs.await;
-        }
-        self.db.close().await;
-        served
-    }
+/// The database and Redis alone: what `roster`, `queue` and `migrate` need. Opening them loads
+/// neither the voice nor the Whisper model.
+pub struct Stores {
+    pub db: Db,
+    pub kv: Arc<Kv>,
+}
 
-    /// `hotline worker`: the background jobs alone (and, with `whisper.remote`, speech
-    /// recognition for the web processes), until `shutdown` resolves.
-    pub async fn work(self, shutdown: impl Future<Output = ()>) {
-        let (stop_jobs, jobs_stopped) = watch::channel(false);
-        let recognising = match self.settings.whisper.remote {
-            true => load_local(&self.settings).map(|local| {
-                let consumer = format!("worker-{}", uuid::Uuid::new_v4());
-                let recogniser = local.recogniser.clone();
-                let serving = tokio::spawn(crate::asr::remote::serve_jobs(
-                    self.kv.clone(),
-                    local,
-                    consumer,
-                    Duration::from_secs(self.settings.whisper.reclaim_after_secs),
-                    jobs_stopped.clone(),
-                ));
-                (recogniser, serving)
-            }),
-            false => None,
-        };
-        let jobs = tokio::spawn(crate::jobs::run(self.clone(), jobs_stopped));
-        shutdown.await;
-        if let Some((recogniser, _)) = &recognising {
-            recogniser.stop();
-        }
-        let _ = stop_jobs.send(true);
-        let _ = jobs.await;
-        if let Some((_, serving)) = recognising {
-            let _ = serving.await;
-        }
-        self.db.close().await;
+impl Stores {
+    /// Connected on first use, like [`AppState::new`].
+    pub fn open(settings: &Settings) -> Result<Self, AppError> {
+        let key = data_key(settings)?;
+        let db = Db::connect(
+            settings.database.url.expose_secret(),
+            settings.database.max_connections,
+            Duration::from_millis(settings.database.acquire_timeout_ms),
+            key,
+        )?;
+        let kv = Kv::new(
+            settings.redis.url.expose_secret(),
+            &settings.redis.prefix,
+            Duration::from_millis(settings.redis.timeout_ms),
+        )?;
+        Ok(Self { db, kv: Arc::new(kv) })
     }
 }
 

@@ -11,7 +11,7 @@
 //! - [`speech`] renders what the IVR says as telephone audio; [`asr`] recognises what callers say;
 //! - [`domain`] holds the validated value types, [`crypto`] protects personal data.
 
-/// Wiring: shared state, server start and graceful shutdown.
+/// The shared handles every layer takes: settings, database, Redis, voice, speech input.
 pub mod app;
 /// Speech input: recordings recognised with whisper.cpp, matched to menu options.
 pub mod asr;
@@ -35,12 +35,20 @@ pub mod ivr;
 pub mod jobs;
 /// Redis: IVR sessions and webhook de-duplication.
 pub mod kv;
+/// Measurements of speech: the phrase inventory, recognition evaluations, prompt durations.
+pub mod measure;
 /// Prometheus metrics: every one described and registered at start, with build info.
 pub mod meters;
+/// SMS to callers and lawyers: the automatic texts, lawyers' replies, retries.
+pub mod notify;
+/// The words the hotline says and writes, per language, with placeholders filled.
+pub mod prompts;
 /// Provider-neutral events and actions, and the Twilio adapter.
 pub mod providers;
 /// The callback queue in Redis and its reconciliation with SQL.
 pub mod routing;
+/// Running the service and the worker, with graceful shutdown.
+pub mod server;
 /// `hotline simulate`: the provider's part, played against a running server.
 pub mod simulate;
 /// SMS: segment counting and splitting.

@@ -7,13 +7,9 @@
 //! service runs keypad-only.
 
 pub mod audio;
-pub mod batch;
-pub mod cer;
 pub mod digits;
-pub mod eval;
 pub mod fetch;
 pub mod intent;
-pub mod inventory;
 pub mod remote;
 pub mod text;
 pub mod whisper;

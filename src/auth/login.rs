@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use super::limit::LoginLimit;
 use super::{password, secret, Staff};
 use crate::app::AppState;
-use crate::storage::StorageError;
+use crate::storage::{Db, StorageError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
@@ -61,9 +61,9 @@ pub async fn start_session(state: &AppState, staff: &Staff) -> Result<(String, S
 }
 
 /// A new API token for the account; only its digest is kept.
-pub async fn new_token(state: &AppState, staff_id: &str, label: &str) -> Result<String, StorageError> {
+pub async fn new_token(db: &Db, staff_id: &str, label: &str) -> Result<String, StorageError> {
     let token = secret::new_secret();
-    state.db.add_api_token(&secret::digest(&token), staff_id, label).await?;
-    state.db.audit(staff_id, "token.create", staff_id).await?;
+    db.add_api_token(&secret::digest(&token), staff_id, label).await?;
+    db.audit(staff_id, "token.create", staff_id).await?;
     Ok(token)
 }

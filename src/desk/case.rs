@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::auth::Staff;
 use crate::domain::callback::Presence;
 use crate::domain::{ConsultationStatus, ServiceForm};
-use crate::inbound::notify::{self, NotifyError};
+use crate::notify::{self, NotifyError};
 use crate::routing::summary;
 use crate::storage::consultations::Consultation;
 
@@ -258,7 +258,7 @@ pub struct Cost {
 }
 
 fn encoding_of(body: &str) -> &'static str {
-    match crate::sms::count(&format!("{}{body}", crate::inbound::sms::SIGNATURE)).encoding {
+    match crate::sms::count(&format!("{}{body}", crate::sms::SIGNATURE)).encoding {
         crate::sms::Encoding::Gsm7 => "gsm7",
         crate::sms::Encoding::Ucs2 => "ucs2",
     }
@@ -267,7 +267,7 @@ fn encoding_of(body: &str) -> &'static str {
 /// What a reply would cost, before it is sent.
 pub fn segments(body: &str) -> Result<Cost, DeskError> {
     let body = text(body, "短信内容", 1000)?;
-    let parts = crate::sms::split(&body, crate::inbound::sms::SIGNATURE);
+    let parts = crate::sms::split(&body, crate::sms::SIGNATURE);
     Ok(Cost {
         encoding: encoding_of(&body),
         parts: parts.len(),

@@ -14,7 +14,7 @@ use crate::app::AppState;
 use crate::auth::Staff;
 use crate::domain::Ticket;
 use crate::kv::KvError;
-use crate::providers::twilio::RestError;
+use crate::providers::ProviderError;
 use crate::routing::callback::CallbackError;
 use crate::routing::dispatch::DispatchError;
 use crate::storage::consultations::Consultation;
@@ -35,7 +35,7 @@ pub enum DeskError {
     #[error("the callback queue is unavailable")]
     Queue(#[from] KvError),
     #[error("the telephony provider did not take the request: {0}")]
-    Provider(#[from] RestError),
+    Provider(#[from] ProviderError),
 }
 
 impl From<DispatchError> for DeskError {

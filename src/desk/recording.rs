@@ -6,7 +6,7 @@
 use super::{case_for, DeskError};
 use crate::app::AppState;
 use crate::auth::Staff;
-use crate::providers::twilio::RestError;
+use crate::providers::ProviderError;
 
 /// What the case page says where audio the retention job deleted would play.
 pub const DELETED: &str = "录音已按保存期限删除";
@@ -31,12 +31,12 @@ pub async fn audio(state: &AppState, staff: &Staff, ticket: &str, id: &str) -> R
     }
     let w = &state.settings.whisper;
     let media = state
-        .rest
-        .fetch_media(&r.url, &w.recording_hosts(), w.max_recording_bytes)
+        .telephony
+        .fetch_recording(&r.url, &w.recording_hosts(), w.max_recording_bytes)
         .await
         .map_err(|e| match e {
             // Gone at the provider before the retention job noticed.
-            RestError::Refused { status: 404, .. } => DeskError::NotFound("电话服务商那里已经没有这段录音".into()),
+            ProviderError::Refused { status: 404, .. } => DeskError::NotFound("电话服务商那里已经没有这段录音".into()),
             e => DeskError::Provider(e),
         })?;
     Ok(Audio {

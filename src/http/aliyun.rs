@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 
 use crate::app::AppState;
 use crate::domain::PhoneNumber;
-use crate::inbound::notify;
+use crate::notify;
 use crate::providers::aliyun::{parse_push, UpstreamSms, RECEIVED};
 use crate::providers::Action;
 use crate::storage::events::{Claim, NewEvent};

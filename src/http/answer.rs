@@ -139,7 +139,9 @@ async fn deliver(
     };
     // Spawned, so a panic is caught as a JoinError and the work finishes (and its answer is
     // kept for retries) even if the provider hangs up on us or the budget runs out.
-    let work = tokio::spawn(own(state.clone(), event, hook.context.clone(), key.to_owned(), turn));
+    let work = state
+        .tasks
+        .spawn(own(state.clone(), event, hook.context.clone(), key.to_owned(), turn));
     let result = match tokio::time::timeout(budget(state), work).await {
         Ok(Ok(result)) => result,
         Ok(Err(join)) => {
@@ -338,7 +340,7 @@ async fn hold_twiml(state: &AppState, hook: &SignedWebhook, key: &str) -> String
         Some(sid) => inbound::voice::speech_rate(state, sid).await,
         None => SpeechRate::default(),
     };
-    let actions = script::hold(&state.prompts, &format!("/twilio/voice/resume?d={key}"));
+    let actions = script::hold(&state.prompts, key);
     state.twiml(&state.voice.speak(actions, rate).await)
 }
 

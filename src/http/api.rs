@@ -181,7 +181,7 @@ async fn token(
     } else {
         c.label.trim()
     };
-    let token = login::new_token(&state, &staff.id, label)
+    let token = login::new_token(&state.db, &staff.id, label)
         .await
         .map_err(|e| ApiError::Desk(e.into()))?;
     Ok((StatusCode::CREATED, Json(NewToken { token })))

@@ -102,7 +102,7 @@ pub fn transcribe_in_background(state: AppState, consultation_id: String, url: S
     let Some(asr) = state.asr.clone() else {
         return;
     };
-    tokio::spawn(async move {
+    state.clone().tasks.spawn(async move {
         let max_secs = state.settings.whisper.max_recording_secs;
         let result = asr.recognise_url(&url, Mode::Free, max_secs, TRANSCRIBE_TIMEOUT).await;
         match result {

@@ -3,7 +3,6 @@
 
 pub mod intake;
 pub mod listen;
-pub mod notify;
 pub mod sms;
 pub mod voice;
 

@@ -9,12 +9,13 @@
 
 use crate::app::AppState;
 use crate::domain::{Channel, PhoneNumber};
-use crate::ivr::prompts::fill;
 use crate::ivr::{step, CallState, Event, Line, Next, Profile, Task};
+use crate::prompts::fill;
 use crate::providers::{Action, MessageStatus};
 use crate::routing::queue::Waiting;
 use crate::routing::CallbackQueue;
 use crate::sms::keywords::{read, Reading};
+use crate::sms::SIGNATURE;
 use crate::storage::consultations::{Consultation, NewConsultation};
 use crate::storage::conversations::Conversation;
 use crate::storage::messages::NewMessage;
@@ -30,9 +31,6 @@ const VOICE_ONLY: [&str; 3] = ["welcome", "welcome_again", "keys_rules"];
 const RATE_WINDOW_SECS: u64 = 600;
 /// Cases listed by 查询进度.
 const PROGRESS_CASES: i64 = 3;
-/// The signature every automatic text starts with.
-pub const SIGNATURE: &str = "【12348】";
-
 pub async fn received(state: &AppState, message_sid: &str, from: &str, body: &str) -> Result<Vec<Action>, HandleError> {
     let Ok(phone) = PhoneNumber::parse(from) else {
         tracing::warn!(message_sid, "text from a sender that is not a phone number ignored");

@@ -7,15 +7,16 @@
 
 use crate::app::{AppState, PROVIDER};
 use crate::domain::{spoken, Channel, PhoneNumber};
-use crate::ivr::prompts::fill;
-use crate::ivr::script::{self, Registered, Urls};
+use crate::ivr::script::{self, Registered};
 use crate::ivr::{step, CallState, Event, Line, Next, Profile, Recording, Task};
+use crate::prompts::fill;
 use crate::providers::{Action, CallStatus};
 use crate::speech::SpeechRate;
 
 use super::intake::{self, Intake};
 use super::listen;
-use super::{notify, HandleError};
+use super::HandleError;
+use crate::notify;
 
 /// Consultations read out by `progress`, newest first.
 const PROGRESS_CASES: i64 = 3;
@@ -63,7 +64,7 @@ pub async fn recorded(
     drive(state, call_sid, s, event, turn + 1).await
 }
 
-/// The call's current prompt, with the action URLs of the turn the call is at, for a copy of a
+/// The call's current prompt, with the hooks of the turn the call is at, for a copy of a
 /// turn it has moved past or a caller back from holding. Changes nothing.
 pub async fn current_prompt(state: &AppState, call_sid: &str) -> Result<Vec<Action>, HandleError> {
     let s = load_state(state, call_sid).await?;
@@ -73,13 +74,7 @@ pub async fn current_prompt(state: &AppState, call_sid: &str) -> Result<Vec<Acti
     let actions = match reply.next {
         Next::Ask(ask) => {
             let speech = listen::window(state, &s, ask);
-            script::ask(
-                said,
-                ask,
-                &Urls::for_turn(turn),
-                timeout_secs(state, &s.profile),
-                speech,
-            )
+            script::ask(said, ask, turn, timeout_secs(state, &s.profile), speech)
         }
         // At a task: the turn that ran it has answered the caller (and ended the call).
         Next::Run(_) => vec![Action::Hangup],
@@ -104,7 +99,7 @@ pub async fn dial_finished(
             actions.extend(done);
             // A key at the closing says the callback again rather than dialling again.
             s.node = state.flow.escape.give_up.clone();
-            script::closing(actions, &state.prompts, &Urls::for_turn(turn))
+            script::closing(actions, &state.prompts, turn)
         }
         None => {
             actions.extend(no_callback_number(state));
@@ -130,7 +125,6 @@ async fn drive(
     let first = event == Event::Start;
     let (mut s, mut reply) = step(&state.flow, s, event, max_tries);
     let mut said: Vec<Action> = Vec::new();
-    let urls = Urls::for_turn(turn);
     let actions = loop {
         said.extend(reply.say.iter().map(|l| script::say(&state.prompts, l)));
         let task = match reply.next {
@@ -139,7 +133,7 @@ async fn drive(
                 if first && !s.returning && speech.is_some() {
                     said.push(script::say(&state.prompts, &Line::prompt("speech_hint")));
                 }
-                break script::ask(said, ask, &urls, timeout_secs(state, &s.profile), speech);
+                break script::ask(said, ask, turn, timeout_secs(state, &s.profile), speech);
             }
             Next::Run(task) => task,
         };
@@ -150,7 +144,7 @@ async fn drive(
             Task::Apply => register(state, call_sid, &s, Purpose::Apply).await?,
             Task::Transfer if !state.settings.fallback.human_number.is_empty() => {
                 let human = &state.settings.fallback.human_number;
-                said.extend(script::transfer(&state.prompts, human, &urls.dial));
+                said.extend(script::transfer(&state.prompts, human, turn));
                 break said;
             }
             Task::Transfer => register(state, call_sid, &s, Purpose::Callback { gave_up: false })
@@ -169,7 +163,7 @@ async fn drive(
         match outcome {
             Some(done) => {
                 said.extend(done);
-                break script::closing(said, &state.prompts, &urls);
+                break script::closing(said, &state.prompts, turn);
             }
             // No number to call back (withheld): a person if there is one, else how to reach
             // us, and a polite end — never the menu again, which would lead here again.
@@ -179,7 +173,7 @@ async fn drive(
                     said.extend(no_callback_number(state));
                 } else {
                     said.push(script::say(&state.prompts, &Line::prompt("no_caller_number")));
-                    said.extend(script::transfer(&state.prompts, human, &urls.dial));
+                    said.extend(script::transfer(&state.prompts, human, turn));
                 }
                 break said;
             }
@@ -239,7 +233,7 @@ async fn register(
         .await?
         .and_then(|p| PhoneNumber::parse(&p).ok())
         .ok_or_else(|| HandleError::UnknownCall(call_sid.to_owned()))?;
-    let by_sms = phone.is_mobile() && state.rest.is_configured();
+    let by_sms = phone.is_mobile() && state.messaging.is_configured();
     let mut actions = Vec::new();
     let c = &reg.consultation;
     if let Some(explanation) = &reg.explanation {
@@ -309,7 +303,7 @@ async fn progress(state: &AppState, call_sid: &str, ticket: Option<&str>) -> Res
 }
 
 /// A consultation's state in words.
-pub fn status_words<'p>(p: &'p crate::ivr::Prompts, status: &str) -> &'p str {
+pub fn status_words<'p>(p: &'p crate::prompts::Prompts, status: &str) -> &'p str {
     match status {
         "waiting_callback" | "unreachable" => &p.status_waiting_callback,
         "in_progress" => &p.status_in_progress,

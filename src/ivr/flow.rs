@@ -7,8 +7,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::prompts::Prompts;
 use crate::domain::Regions;
+use crate::prompts::Prompts;
 
 const MAIN: &str = include_str!("../../config/flows/main.toml");
 const MAIN_FILE: &str = "config/flows/main.toml";

@@ -124,7 +124,7 @@ pub fn prompt_words(choices: &[Choice]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ivr::Prompts;
+    use crate::prompts::Prompts;
 
     fn at(node: &str) -> CallState {
         CallState {

@@ -6,9 +6,7 @@
 pub mod engine;
 pub mod flow;
 pub mod listen;
-pub mod prompts;
 pub mod script;
 
 pub use engine::{step, Ask, CallState, Event, Line, Next, Profile, Recording, Reply, Task};
 pub use flow::Flow;
-pub use prompts::Prompts;

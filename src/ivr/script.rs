@@ -1,9 +1,9 @@
 //! The engine's lines and waits → what the caller hears, as provider-neutral actions.
 
 use super::engine::{Ask, Line};
-use super::prompts::{fill, Prompts};
 use crate::domain::{spoken, Ticket};
-use crate::providers::{Action, GatherInput, NORMAL_SPEED};
+use crate::prompts::{fill, Prompts};
+use crate::providers::{Action, GatherInput, Hook, NORMAL_SPEED};
 
 /// Seconds a transfer rings before it counts as not answered.
 const DIAL_TIMEOUT_SECS: u32 = 30;
@@ -14,24 +14,6 @@ const RECORD_SILENCE_SECS: u32 = 5;
 const CLOSING_WAIT_SECS: u32 = 5;
 /// Any key ends a recording (and says which, as `Digits`).
 const EVERY_KEY: &str = "0123456789*#";
-
-/// Where this turn's answers go. Each carries the turn number, so every turn's URL is unique.
-#[derive(Debug, Clone)]
-pub struct Urls {
-    pub keys: String,
-    pub recording: String,
-    pub dial: String,
-}
-
-impl Urls {
-    pub fn for_turn(turn: u32) -> Self {
-        Self {
-            keys: format!("/twilio/voice/menu?turn={turn}"),
-            recording: format!("/twilio/voice/recording?turn={turn}"),
-            dial: format!("/twilio/voice/dial?turn={turn}"),
-        }
-    }
-}
 
 /// A static prompt keeps its key (for recorded and pre-rendered audio); a filled template or a
 /// text the code wrote is rendered on demand.
@@ -85,17 +67,20 @@ pub struct Listen {
 /// A choice that also takes speech (`listen`) is the prompt in a keys-only `Gather`, then a short
 /// `Record` that any key ends (its `Digits` says which), then a keys-only `Gather` for the rest
 /// of the key timeout: keys work at every moment, speech right after the prompt.
-pub fn ask(prompts: Vec<Action>, ask: Ask, urls: &Urls, timeout_secs: u32, listen: Option<Listen>) -> Vec<Action> {
+/// Every answer of the turn goes to its hooks, so each turn's are unique.
+pub fn ask(prompts: Vec<Action>, ask: Ask, turn: u32, timeout_secs: u32, listen: Option<Listen>) -> Vec<Action> {
     let gather = |num_digits, timeout_secs, finish_on_key: Option<&str>, empty_result| Action::Gather {
         input: GatherInput::Dtmf,
         num_digits,
         timeout_secs,
         finish_on_key: finish_on_key.map(str::to_owned),
-        action: urls.keys.clone(),
+        action: Hook::Answer { turn },
         prompts: prompts.clone(),
         empty_result,
     };
-    let redirect = Action::Redirect { url: urls.keys.clone() };
+    let redirect = Action::Redirect {
+        to: Hook::Answer { turn },
+    };
     // One-key waits turn finishOnKey off, so # arrives as a key (a wrong one, or "no message").
     match (ask, listen) {
         (Ask::Choice, Some(listen)) => {
@@ -106,7 +91,7 @@ pub fn ask(prompts: Vec<Action>, ask: Ask, urls: &Urls, timeout_secs: u32, liste
             vec![
                 gather(Some(1), 1, Some(""), false),
                 Action::Record {
-                    action: urls.recording.clone(),
+                    action: Hook::Recording { turn },
                     max_length_secs: listen.window_secs,
                     timeout_secs: listen.silence_secs,
                     finish_on_key: EVERY_KEY.into(),
@@ -121,7 +106,7 @@ pub fn ask(prompts: Vec<Action>, ask: Ask, urls: &Urls, timeout_secs: u32, liste
         (Ask::Record, _) => vec![
             gather(Some(1), 1, Some(""), false),
             Action::Record {
-                action: urls.recording.clone(),
+                action: Hook::Recording { turn },
                 max_length_secs: RECORD_MAX_SECS,
                 timeout_secs: RECORD_SILENCE_SECS,
                 finish_on_key: EVERY_KEY.into(),
@@ -175,7 +160,7 @@ pub fn callback_registered(p: &Prompts, r: &Registered<'_>) -> Vec<Action> {
 /// offer to hear them again (the star key) and goodbye. A key comes back as a turn at the task
 /// node, which runs the task again and so says it all again (tasks are idempotent); silence
 /// falls through to the hang-up.
-pub fn closing(mut lines: Vec<Action>, p: &Prompts, urls: &Urls) -> Vec<Action> {
+pub fn closing(mut lines: Vec<Action>, p: &Prompts, turn: u32) -> Vec<Action> {
     lines.push(prompt(p, "closing_repeat"));
     lines.push(prompt(p, "goodbye"));
     vec![
@@ -184,7 +169,7 @@ pub fn closing(mut lines: Vec<Action>, p: &Prompts, urls: &Urls) -> Vec<Action> 
             num_digits: Some(1),
             timeout_secs: CLOSING_WAIT_SECS,
             finish_on_key: Some(String::new()),
-            action: urls.keys.clone(),
+            action: Hook::Answer { turn },
             prompts: lines,
             empty_result: false,
         },
@@ -200,15 +185,15 @@ pub fn queue_place(p: &Prompts, ahead: u64) -> Action {
     }
 }
 
-/// Put the caller through to a person; `action` learns whether the transfer was answered.
-pub fn transfer(p: &Prompts, number: &str, action: &str) -> Vec<Action> {
+/// Put the caller through to a person; the turn's transfer hook learns whether it was answered.
+pub fn transfer(p: &Prompts, number: &str, turn: u32) -> Vec<Action> {
     vec![
         prompt(p, "transferring"),
         Action::Dial {
             number: number.to_owned(),
             caller_id: None,
             timeout_secs: DIAL_TIMEOUT_SECS,
-            action: Some(action.to_owned()),
+            action: Some(Hook::Transfer { turn }),
         },
     ]
 }
@@ -232,12 +217,14 @@ pub fn fallback(p: &Prompts, human_number: &str, office_hours: &str) -> Vec<Acti
     actions
 }
 
-/// "Please hold", a short pause, then back to `resume` for the answer being worked on.
-pub fn hold(p: &Prompts, resume: &str) -> Vec<Action> {
+/// "Please hold", a short pause, then back for the answer being worked on under `key`.
+pub fn hold(p: &Prompts, key: &str) -> Vec<Action> {
     vec![
         prompt(p, "please_hold"),
         Action::Pause { secs: 1 },
-        Action::Redirect { url: resume.to_owned() },
+        Action::Redirect {
+            to: Hook::Resume { key: key.to_owned() },
+        },
     ]
 }
 
@@ -249,7 +236,7 @@ mod tests {
     fn a_choice_is_interruptible_and_never_a_dead_end() {
         let p = Prompts::zh_cn();
         let lines = [say(&p, &Line::prompt("welcome")), say(&p, &Line::prompt("menu_main"))];
-        let actions = ask(lines.to_vec(), Ask::Choice, &Urls::for_turn(2), 10, None);
+        let actions = ask(lines.to_vec(), Ask::Choice, 2, 10, None);
         let Action::Gather {
             prompts,
             timeout_secs,
@@ -276,7 +263,7 @@ mod tests {
         assert_eq!(
             actions[1],
             Action::Redirect {
-                url: "/twilio/voice/menu?turn=2".into()
+                to: Hook::Answer { turn: 2 }
             }
         );
     }
@@ -287,7 +274,7 @@ mod tests {
         let actions = ask(
             vec![say(&p, &Line::prompt("record_description"))],
             Ask::Record,
-            &Urls::for_turn(5),
+            5,
             10,
             None,
         );
@@ -300,9 +287,14 @@ mod tests {
             }
         ));
         assert!(
-            matches!(&actions[1], Action::Record { action, finish_on_key, .. } if action == "/twilio/voice/recording?turn=5" && finish_on_key == EVERY_KEY)
+            matches!(&actions[1], Action::Record { action: Hook::Recording { turn: 5 }, finish_on_key, .. } if finish_on_key == EVERY_KEY)
         );
-        assert!(matches!(&actions[2], Action::Redirect { url } if url == "/twilio/voice/menu?turn=5"));
+        assert_eq!(
+            actions[2],
+            Action::Redirect {
+                to: Hook::Answer { turn: 5 }
+            }
+        );
     }
 
     #[test]
@@ -315,7 +307,7 @@ mod tests {
         let actions = ask(
             vec![say(&p, &Line::prompt("menu_main"))],
             Ask::Choice,
-            &Urls::for_turn(3),
+            3,
             10,
             Some(listen),
         );
@@ -324,8 +316,8 @@ mod tests {
         );
         assert!(matches!(
             &actions[1],
-            Action::Record { action, max_length_secs: 6, timeout_secs: 2, finish_on_key, play_beep: true }
-                if action == "/twilio/voice/recording?turn=3" && finish_on_key == EVERY_KEY
+            Action::Record { action: Hook::Recording { turn: 3 }, max_length_secs: 6, timeout_secs: 2, finish_on_key, play_beep: true }
+                if finish_on_key == EVERY_KEY
         ));
         assert!(
             matches!(&actions[2], Action::Gather { prompts, timeout_secs: 10, empty_result: true, .. } if prompts.is_empty()),
@@ -375,7 +367,7 @@ mod tests {
     #[test]
     fn a_closing_can_be_heard_again_and_then_hangs_up() {
         let p = Prompts::zh_cn();
-        let closing = closing(vec![text("受理编号".into())], &p, &Urls::for_turn(7));
+        let closing = closing(vec![text("受理编号".into())], &p, 7);
         let [Action::Gather {
             input: GatherInput::Dtmf,
             num_digits: Some(1),
@@ -388,7 +380,7 @@ mod tests {
         else {
             panic!("a closing plays in a Gather, then hangs up: {closing:?}");
         };
-        assert_eq!(action, "/twilio/voice/menu?turn=7");
+        assert_eq!(*action, Hook::Answer { turn: 7 });
         assert_eq!(
             prompts,
             &[

@@ -1,5 +1,5 @@
-//! Background jobs run beside the server until told to stop: the queue reconciler (at start,
-//! then periodically), returning lapsed callback offers to the queue and offering waiting
+//! Background jobs run beside the server until told to stop: the queue reconciler and the
+//! texts a stopped process never sent (at start, then periodically), returning lapsed callback offers to the queue and offering waiting
 //! callbacks to available lawyers (a callback whose caller did not answer is offered again once
 //! its retry time has come), deleting recordings past their retention, and, once at start,
 //! rendering every static prompt so that no caller waits for synthesis.
@@ -61,11 +61,18 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let mut retention_tick = every(state.settings.jobs.retention_interval_secs);
     loop {
         tokio::select! {
-            _ = reconcile_tick.tick() => match reconcile(&state.db, &state.kv).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(requeued = n, "callback queue reconciled from SQL"),
-                Err(e) => tracing::warn!(error = %e, "callback queue reconciliation failed; will retry"),
-            },
+            _ = reconcile_tick.tick() => {
+                match reconcile(&state.db, &state.kv).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(requeued = n, "callback queue reconciled from SQL"),
+                    Err(e) => tracing::warn!(error = %e, "callback queue reconciliation failed; will retry"),
+                }
+                match crate::notify::resume_unsent(&state, chrono::Utc::now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(texts = n, "texts a stopped process never sent are sent"),
+                    Err(e) => tracing::warn!(error = %e, "unsent texts not resumed; will retry"),
+                }
+            }
             _ = offers_tick.tick() => offers(&state).await,
             _ = retention_tick.tick() => match retention::purge(&state, chrono::Utc::now()).await {
                 Ok(0) => {}

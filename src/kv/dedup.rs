@@ -1,6 +1,6 @@
 //! Webhook de-duplication: the answer to each delivery, kept under
 //! `<prefix>:v1:dedup:<key>` for a day, so a provider's retry is answered from Redis without
-//! touching anything else. SQL keeps the same answer (see [`crate::storage::events`]) for when
+//! touching anything else. SQL keeps the same answer (see `storage::events`) for when
 //! Redis has lost it.
 
 use super::{Kv, KvError};

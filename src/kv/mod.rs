@@ -1,5 +1,5 @@
 //! Redis: short-lived state next to SQL. Per-call IVR sessions with a TTL, webhook
-//! de-duplication keys, and (in [`crate::routing`]) the callback queue.
+//! de-duplication keys, and (in the `routing` module) the callback queue.
 //!
 //! Keys are `<prefix>:v1:<kind>:<id>`; the version lets a later layout live beside this one.
 //! The connection is made lazily and re-made by the `ConnectionManager`, so the service starts

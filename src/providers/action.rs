@@ -1,7 +1,9 @@
 //! What we tell a provider to do on a call or in an SMS reply, independent of its markup.
 
-/// One instruction. Paths in `action`/`url` fields are relative to the public base URL; the
-/// provider adapter makes them absolute.
+use super::Hook;
+
+/// One instruction. What happens next is a [`Hook`], which the provider adapter turns into its
+/// own address; `Play` URLs are the service's own audio, relative to the public base URL.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// Speak text in Mandarin. `key` names a static prompt (for recorded audio); texts made
@@ -22,14 +24,14 @@ pub enum Action {
         num_digits: Option<u32>,
         timeout_secs: u32,
         finish_on_key: Option<String>,
-        action: String,
+        action: Hook,
         prompts: Vec<Action>,
         /// Call `action` also when nothing was pressed; otherwise the next action follows.
         empty_result: bool,
     },
     /// Record the caller; `finish_on_key` lists the keys that stop it.
     Record {
-        action: String,
+        action: Hook,
         max_length_secs: u32,
         timeout_secs: u32,
         finish_on_key: String,
@@ -40,7 +42,7 @@ pub enum Action {
         number: String,
         caller_id: Option<String>,
         timeout_secs: u32,
-        action: Option<String>,
+        action: Option<Hook>,
     },
     /// Join a conference room (the two legs of a callback meet there). The call that ends it
     /// for everyone has `end_on_exit`.
@@ -48,8 +50,9 @@ pub enum Action {
         room: String,
         end_on_exit: bool,
     },
+    /// Go on at the hook without waiting for the caller.
     Redirect {
-        url: String,
+        to: Hook,
     },
     Pause {
         secs: u32,

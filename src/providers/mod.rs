@@ -1,11 +1,15 @@
 //! Telephony and SMS providers. The rest of the service speaks only the provider-neutral
-//! [`InboundEvent`] and [`Action`] types; each provider folder turns its wire format into events
+//! [`InboundEvent`], [`Action`] and [`Hook`] types; each provider folder turns its wire format into events
 //! and actions into its response format, and has its own REST client.
 
 pub mod action;
 pub mod aliyun;
 pub mod event;
+pub mod hook;
+pub mod port;
 pub mod twilio;
 
 pub use action::{Action, GatherInput, NORMAL_SPEED};
 pub use event::{CallStatus, Direction, InboundEvent, Leg, MessageStatus};
+pub use hook::Hook;
+pub use port::{Deleted, Media, Messaging, OutboundCall, OutboundSms, ProviderError, Telephony};

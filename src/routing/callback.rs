@@ -17,12 +17,12 @@ use crate::app::AppState;
 use crate::config::Settings;
 use crate::domain::callback::{AssignmentState as S, Presence};
 use crate::domain::{Channel, ConsultationStatus, Matter};
-use crate::inbound::notify;
-use crate::ivr::prompts::fill;
 use crate::ivr::{script, Line};
 use crate::kv::KvError;
-use crate::providers::twilio::{twiml, CallRequest, RestError};
+use crate::notify;
+use crate::prompts::fill;
 use crate::providers::{Action, CallStatus, Leg};
+use crate::providers::{OutboundCall, ProviderError};
 use crate::storage::assignments::Assignment;
 use crate::storage::StorageError;
 
@@ -33,7 +33,7 @@ pub enum CallbackError {
     #[error(transparent)]
     Queue(#[from] KvError),
     #[error(transparent)]
-    Provider(#[from] RestError),
+    Provider(#[from] ProviderError),
     #[error("assignment {0} does not exist")]
     Unknown(String),
     #[error("the offer is not this lawyer's, or it has lapsed")]
@@ -46,25 +46,14 @@ fn room(assignment: &str) -> String {
     format!("callback-{assignment}")
 }
 
-fn leg_url(settings: &Settings, leg: &str, assignment: &str) -> String {
-    twiml::absolute(&settings.public_url, &format!("/twilio/callback/{leg}?a={assignment}"))
-}
-
-/// What a callback leg's request to the provider looks like: answered-and-completed status
-/// callbacks, the configured ring time, and answering-machine detection on the caller's leg.
-pub fn leg_request(settings: &Settings, leg: Leg, assignment: &str, to: &str) -> CallRequest {
-    let name = match leg {
-        Leg::Lawyer => "lawyer",
-        Leg::Caller => "caller",
-    };
-    CallRequest {
-        to: to.to_owned(),
-        from: settings.hotline_number.clone(),
-        url: leg_url(settings, name, assignment),
-        status_callback: Some(leg_url(settings, &format!("{name}/status"), assignment)),
-        status_callback_events: vec!["answered".into(), "completed".into()],
-        timeout_secs: Some(settings.callback.ring_secs),
-        machine_detection: (leg == Leg::Caller).then(|| "Enable".to_owned()),
+/// One leg of the assignment's callback, to `to`.
+fn leg<'a>(settings: &'a Settings, leg: Leg, assignment: &'a str, to: &'a str) -> OutboundCall<'a> {
+    OutboundCall {
+        to,
+        from: &settings.hotline_number,
+        leg,
+        assignment,
+        ring_secs: settings.callback.ring_secs,
     }
 }
 
@@ -78,9 +67,9 @@ async fn load(state: &AppState, id: &str) -> Result<Assignment, CallbackError> {
 
 /// The lawyer takes the offer: the assignment is theirs, and their phone rings.
 pub async fn accept(state: &AppState, assignment_id: &str, lawyer_id: &str) -> Result<Assignment, CallbackError> {
-    if !state.rest.is_configured() {
+    if !state.telephony.is_configured() {
         // Nothing could be dialled: leave the offer as it is rather than blame the lawyer.
-        return Err(RestError::NotConfigured.into());
+        return Err(ProviderError::NotConfigured.into());
     }
     let a = load(state, assignment_id).await?;
     if a.lawyer_id != lawyer_id || a.state != S::Offered {
@@ -129,12 +118,12 @@ pub async fn accept(state: &AppState, assignment_id: &str, lawyer_id: &str) -> R
         .move_assignment(&a.id, &[S::Accepted], S::CallingLawyer)
         .await?;
     match state
-        .rest
-        .create_call(&leg_request(&state.settings, Leg::Lawyer, &a.id, &phone))
+        .telephony
+        .place_call(&leg(&state.settings, Leg::Lawyer, &a.id, &phone))
         .await
     {
-        Ok(created) => {
-            state.db.set_lawyer_call(&a.id, &created.sid).await?;
+        Ok(sid) => {
+            state.db.set_lawyer_call(&a.id, &sid).await?;
             tracing::info!(assignment = %a.id, "callback: calling the lawyer");
         }
         Err(e) => {
@@ -180,7 +169,7 @@ pub async fn answered(
                 let state = state.clone();
                 let a = a.clone();
                 // The caller's phone rings while the lawyer hears the summary and waits.
-                tokio::spawn(async move {
+                state.clone().tasks.spawn(async move {
                     if let Err(e) = call_caller(&state, &a).await {
                         tracing::warn!(assignment = %a.id, error = %e, "callback: could not call the caller");
                     }
@@ -234,7 +223,7 @@ async fn call_caller(state: &AppState, a: &Assignment) -> Result<(), CallbackErr
         .caller_phone(&consultation.caller_id)
         .await?
         .ok_or(CallbackError::NoPhone("the caller"))?;
-    // Moved first: the caller's leg may be answered before `create_call` returns, and a retried
+    // Moved first: the caller's leg may be answered before `place_call` returns, and a retried
     // lawyer webhook must not dial the caller twice.
     if !state
         .db
@@ -244,12 +233,12 @@ async fn call_caller(state: &AppState, a: &Assignment) -> Result<(), CallbackErr
         return Ok(());
     }
     match state
-        .rest
-        .create_call(&leg_request(&state.settings, Leg::Caller, &a.id, &phone))
+        .telephony
+        .place_call(&leg(&state.settings, Leg::Caller, &a.id, &phone))
         .await
     {
-        Ok(created) => {
-            state.db.set_caller_call(&a.id, &created.sid).await?;
+        Ok(sid) => {
+            state.db.set_caller_call(&a.id, &sid).await?;
             tracing::info!(assignment = %a.id, "callback: calling the caller");
             Ok(())
         }
@@ -324,8 +313,11 @@ async fn failed_attempt(state: &AppState, a: &Assignment) -> Result<(), Callback
     let failed = state.db.add_callback_attempt(&a.consultation_id).await?;
     if let Some(sid) = &a.lawyer_call_sid {
         let text = state.prompts.callback_no_answer_lawyer.clone();
-        let xml = state.twiml(&[script::text(text), Action::Hangup]);
-        if let Err(e) = state.rest.update_call(sid, &xml).await {
+        if let Err(e) = state
+            .telephony
+            .update_call(sid, &[script::text(text), Action::Hangup])
+            .await
+        {
             tracing::warn!(assignment = %a.id, error = %e, "callback: could not tell the lawyer");
         }
     }

@@ -181,7 +181,7 @@ mod tests {
                 num_digits: Some(1),
                 timeout_secs: 10,
                 finish_on_key: None,
-                action: "/twilio/voice/menu?turn=1&x=1".into(),
+                action: crate::providers::Hook::Answer { turn: 1 },
                 prompts: vec![Action::Say {
                     text: "12348：法律咨询，请按1 & <更多>".into(),
                     key: None,
@@ -210,7 +210,7 @@ mod tests {
             verbs,
             [
                 Verb::Gather {
-                    action: "https://h.example/twilio/voice/menu?turn=1&x=1".into(),
+                    action: "https://h.example/twilio/voice/menu?turn=1".into(),
                     on_empty: true,
                     prompts: vec![Verb::Say("12348：法律咨询，请按1 & <更多>".into())],
                 },

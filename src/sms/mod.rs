@@ -5,3 +5,6 @@ pub mod keywords;
 pub mod segments;
 
 pub use segments::{count, split, Encoding, SegmentCount};
+
+/// The signature every automatic text starts with.
+pub const SIGNATURE: &str = "【12348】";

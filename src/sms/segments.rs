@@ -194,9 +194,9 @@ mod tests {
 
     #[test]
     fn shipped_automatic_texts_fit_one_sms() {
-        let p = crate::ivr::Prompts::zh_cn();
+        let p = crate::prompts::Prompts::zh_cn();
         for (key, text) in p.all().into_iter().filter(|(k, _)| k.starts_with("sms_")) {
-            let filled = crate::ivr::prompts::fill(text, &[("ticket", "12345678")]);
+            let filled = crate::prompts::fill(text, &[("ticket", "12345678")]);
             assert_eq!(count(&filled).segments, 1, "{key} is {} units", count(&filled).units);
         }
     }

@@ -9,7 +9,6 @@
 //! [`cache`], from which `/audio/<hash>.wav` serves it.
 
 pub mod cache;
-pub mod durations;
 pub mod espeak;
 pub mod http_engine;
 pub mod neural;

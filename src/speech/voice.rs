@@ -17,7 +17,7 @@ use super::recorded::{Recording, Recordings};
 use super::telephone::{decode_wav, to_telephone_wav};
 use super::{Pcm, SpeechError, SpeechRate, Synthesizer};
 use crate::config::{SpeechEngine, SpeechSettings};
-use crate::ivr::Prompts;
+use crate::prompts::Prompts;
 use crate::providers::Action;
 
 pub struct Voice {

@@ -1,4 +1,4 @@
-//! Consultations: written here first, then queued in Redis (see [`crate::routing`]).
+//! Consultations: written here first, then queued in Redis (see the `routing` module).
 
 use sqlx::Row;
 

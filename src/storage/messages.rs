@@ -27,6 +27,16 @@ pub struct StoredMessage {
     pub created_at: String,
 }
 
+/// An outbound text stored but never handed to the provider.
+#[derive(Debug, Clone)]
+pub struct Unsent {
+    pub id: String,
+    pub caller_id: String,
+    pub body: String,
+    /// When it was last touched: the claim's check that nobody else took it since.
+    pub updated_at: String,
+}
+
 impl Db {
     /// Stores a message. Returns `None` when a message with the same provider id is stored
     /// already (a duplicate delivery).
@@ -157,6 +167,52 @@ impl Db {
             return Ok(true);
         }
         Ok(self.message_by_sid(provider_sid).await?.is_some())
+    }
+
+    /// Outbound texts sent through the REST API that never reached the provider (no provider
+    /// id, no error, status still unknown: the process stopped first), last touched between
+    /// `after` and `before`, oldest first.
+    pub async fn unsent_texts(&self, after: &str, before: &str, limit: i64) -> Result<Vec<Unsent>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT id, caller_id, body_enc, updated_at FROM sms_messages
+             WHERE direction = 'out' AND status = $1 AND provider_sid IS NULL AND error_code IS NULL
+               AND updated_at > $2 AND updated_at < $3
+             ORDER BY updated_at, id LIMIT $4",
+        )
+        .bind(MessageStatus::Unknown.as_str())
+        .bind(after)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let sealed: Vec<u8> = r.try_get("body_enc")?;
+                Ok(Unsent {
+                    id: r.try_get("id")?,
+                    caller_id: r.try_get("caller_id")?,
+                    body: self.key().decrypt_string(&sealed)?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Takes an unsent text for sending at `at` (the resumer's clock, so the text is out of
+    /// every resumer's window for a while), if nobody touched it since it was read (another
+    /// process resuming the same text).
+    pub async fn claim_unsent(&self, t: &Unsent, at: &str) -> Result<bool, StorageError> {
+        let result = sqlx::query(
+            "UPDATE sms_messages SET updated_at = $1
+             WHERE id = $2 AND updated_at = $3 AND provider_sid IS NULL AND status = $4",
+        )
+        .bind(at)
+        .bind(&t.id)
+        .bind(&t.updated_at)
+        .bind(MessageStatus::Unknown.as_str())
+        .execute(self.pool())
+        .await?;
+        Ok(result.rows_affected() == 1)
     }
 
     pub async fn message_by_sid(&self, provider_sid: &str) -> Result<Option<StoredMessage>, StorageError> {

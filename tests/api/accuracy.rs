@@ -11,7 +11,8 @@ use hotline::asr::intent::edit_distance;
 use hotline::asr::{audio, text::normalise, Choice, Mode, Pool, Recogniser};
 use hotline::config::Settings;
 use hotline::ivr::listen::{choices, prompt_words};
-use hotline::ivr::{CallState, Flow, Prompts};
+use hotline::ivr::{CallState, Flow};
+use hotline::prompts::Prompts;
 use hotline::speech::SpeechRate;
 
 use crate::listen::{model, phone_audio, WHISPER};

@@ -188,7 +188,9 @@ pub async fn spawn_app_with(backend: Backend, opts: Options) -> TestApp {
     }
     let shutdown = Arc::new(tokio::sync::Notify::new());
     let signal = shutdown.clone();
-    let server = tokio::spawn(state.clone().serve(listener, async move { signal.notified().await }));
+    let server = tokio::spawn(hotline::server::serve(state.clone(), listener, async move {
+        signal.notified().await
+    }));
     TestApp {
         addr,
         state,
@@ -306,7 +308,7 @@ impl TestApp {
         )
         .await
         .expect("account added");
-        hotline::auth::login::new_token(&self.state, &user.id, "test")
+        hotline::auth::login::new_token(&self.state.db, &user.id, "test")
             .await
             .expect("token")
     }
@@ -344,6 +346,7 @@ pub struct FakeProvider {
     pub base: String,
     received: Arc<Mutex<Vec<RestRequest>>>,
     recordings: Arc<Mutex<HashMap<String, Vec<u8>>>>,
+    refusals: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 #[derive(Clone)]
@@ -351,6 +354,8 @@ struct ProviderState {
     received: Arc<Mutex<Vec<RestRequest>>>,
     recordings: Arc<Mutex<HashMap<String, Vec<u8>>>>,
     expected_auth: String,
+    /// How many of the next creates answer 503, as Twilio does when it is overloaded.
+    refusals: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl FakeProvider {
@@ -358,6 +363,7 @@ impl FakeProvider {
         use base64::Engine;
         let received: Arc<Mutex<Vec<RestRequest>>> = Arc::default();
         let recordings: Arc<Mutex<HashMap<String, Vec<u8>>>> = Arc::default();
+        let refusals: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
         let expected_auth = format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(format!("{ACCOUNT_SID}:{auth_token}"))
@@ -373,6 +379,7 @@ impl FakeProvider {
                 received: received.clone(),
                 recordings: recordings.clone(),
                 expected_auth,
+                refusals: refusals.clone(),
             });
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -381,7 +388,13 @@ impl FakeProvider {
             base,
             received,
             recordings,
+            refusals,
         }
+    }
+
+    /// The next `n` creates (calls, texts) are refused with 503, and recorded.
+    pub fn refuse_next(&self, n: usize) {
+        self.refusals.store(n, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Keeps a recording as the provider would after a Record; returns its RecordingUrl.
@@ -485,6 +498,21 @@ async fn create(
         &headers,
         &body,
     );
+    let refuse = provider
+        .refusals
+        .fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |n| n.checked_sub(1),
+        )
+        .is_ok();
+    if refuse {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [("content-type", "application/json")],
+            r#"{"code":20503,"message":"Service unavailable","status":503}"#.to_owned(),
+        );
+    }
     let prefix = if resource == "Calls.json" { "CA" } else { "SM" };
     let sid = format!("{prefix}{}", random_hex(16));
     (

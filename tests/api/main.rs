@@ -16,6 +16,7 @@ mod exactly_once;
 mod health;
 mod interleaved;
 mod ivr;
+mod layers;
 mod listen;
 mod neural_voice;
 mod offers;

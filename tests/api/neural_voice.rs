@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use hotline::asr::{audio, Mode, Pool, Recogniser};
 use hotline::config::{Settings, SpeechEngine};
-use hotline::speech::durations;
+use hotline::measure::durations;
 use hotline::speech::neural::FILES;
 use hotline::speech::telephone::parse_wav;
 use hotline::speech::SpeechRate;

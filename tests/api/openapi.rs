@@ -9,9 +9,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use hotline::providers::twilio::{CallRequest, RestClient, RestError, SmsRequest};
-use hotline::providers::Leg;
-use hotline::routing::callback;
+use hotline::providers::twilio::{CallRequest, RestClient, SmsRequest, Twilio};
+use hotline::providers::{Action, Leg, Messaging, OutboundCall, OutboundSms, ProviderError, Telephony};
 use secrecy::SecretString;
 
 const SID: &str = "AC00000000000000000000000000000001";
@@ -111,38 +110,54 @@ async fn rest_requests_are_what_twilio_accepts() {
         .await;
     assert!(call.is_ok(), "create call refused: {call:?}");
 
-    // Exactly the requests of a callback: the lawyer's leg, the caller's leg (with answering-
-    // machine detection), and the update that tells a waiting lawyer the caller did not answer.
-    let mut settings = hotline::config::Settings::defaults();
-    settings.public_url = "https://hotline.example.org".parse().unwrap();
-    settings.hotline_number = "+862912348".into();
+    // Exactly the requests the service makes through the provider port: a callback's lawyer
+    // leg, its caller leg (with answering-machine detection), the update that tells a waiting
+    // lawyer the caller did not answer, an SMS, and recording retention's delete.
+    let twilio = Twilio {
+        rest: client.clone(),
+        base: "https://hotline.example.org".parse().unwrap(),
+        voice: "Polly.Zhiyu-Neural".into(),
+        language: "cmn-CN".into(),
+    };
     let assignment = "0b7c1f4e-2a6d-4c3e-9f1a-5d2b8e7c6a90";
     for (leg, to) in [(Leg::Lawyer, "+8613800000001"), (Leg::Caller, "+8613900000009")] {
-        let request = callback::leg_request(&settings, leg, assignment, to);
-        let created = client.create_call(&request).await;
-        assert!(created.is_ok(), "{leg:?} leg refused: {created:?}");
+        let call = OutboundCall {
+            to,
+            from: "+862912348",
+            leg,
+            assignment,
+            ring_secs: 30,
+        };
+        let placed = twilio.place_call(&call).await;
+        assert!(placed.is_ok(), "{leg:?} leg refused: {placed:?}");
     }
-    let update = client
-        .update_call(
-            "CA0123456789abcdef0123456789abcdef",
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say language=\"zh-CN\">来电人没有接听</Say><Hangup/></Response>",
-        )
-        .await;
+    let told = [
+        Action::Say {
+            text: "来电人没有接听".into(),
+            key: None,
+            speed_percent: 100,
+        },
+        Action::Hangup,
+    ];
+    let update = twilio.update_call("CA0123456789abcdef0123456789abcdef", &told).await;
     assert!(update.is_ok(), "call update refused: {update:?}");
 
-    let sms = client
-        .send_sms(&SmsRequest {
-            to: "+8613800138000".into(),
-            from: "+862912348".into(),
-            body: "【12348】您的法律咨询已登记，受理编号12345678。".into(),
-            status_callback: Some("https://hotline.example.org/twilio/sms/status".into()),
+    let sms = twilio
+        .send_sms(&OutboundSms {
+            to: "+8613800138000",
+            from: "+862912348",
+            body: "【12348】您的法律咨询已登记，受理编号12345678。",
+            message: "0b7c1f4e-2a6d-4c3e-9f1a-5d2b8e7c6a91",
         })
         .await;
     assert!(sms.is_ok(), "send SMS refused: {sms:?}");
 
-    // Recording retention deletes the audio at the provider.
-    let deleted = client.delete_recording("RE0123456789abcdef0123456789abcdef").await;
-    assert!(deleted.is_ok(), "delete recording refused: {deleted:?}");
+    let recording = "https://api.twilio.com/2010-04-01/Accounts/AC00000000000000000000000000000001/Recordings/RE0123456789abcdef0123456789abcdef";
+    let deleted = twilio.delete_recording(recording).await;
+    assert!(
+        matches!(deleted, Ok(hotline::providers::Deleted::Gone)),
+        "delete recording refused: {deleted:?}"
+    );
     let malformed = client.delete_recording("RE-not-a-recording-sid").await;
     assert!(malformed.is_err(), "the mock checks the recording SID: {malformed:?}");
 
@@ -182,7 +197,7 @@ async fn rest_requests_are_what_twilio_accepts() {
     })
     .await;
     assert!(
-        matches!(refused, Err(RestError::Refused { status: 422, .. })),
+        matches!(refused, Err(ProviderError::Refused { status: 422, .. })),
         "{refused:?}"
     );
 }

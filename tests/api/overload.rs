@@ -286,7 +286,8 @@ async fn an_overload_of_spoken_turns_leaves_the_process_idle_and_stoppable() {
 async fn a_callers_answer_goes_before_a_background_transcript() {
     use hotline::asr::{audio, Mode, Pool, Recogniser};
     use hotline::ivr::listen::{choices, prompt_words};
-    use hotline::ivr::{CallState, Flow, Prompts};
+    use hotline::ivr::{CallState, Flow};
+    use hotline::prompts::Prompts;
 
     let Some(model) = model() else { return };
     let _turn = WHISPER.lock().await;

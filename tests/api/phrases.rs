@@ -5,11 +5,12 @@
 
 use std::path::Path;
 
-use hotline::asr::eval::{judge_text, Report};
 use hotline::asr::intent::Thresholds;
-use hotline::asr::inventory::{self, Expect, Split};
 use hotline::config::Settings;
-use hotline::ivr::{Flow, Prompts};
+use hotline::ivr::Flow;
+use hotline::measure::eval::{judge_text, Report};
+use hotline::measure::inventory::{self, Expect, Split};
+use hotline::prompts::Prompts;
 
 fn report() -> (Report, usize) {
     let flow = Flow::main(&Prompts::zh_cn());

@@ -220,7 +220,7 @@ async fn a_worker_process_puts_back_what_redis_lost() {
     let worker = hotline::app::AppState::new(settings).unwrap();
     let stop = std::sync::Arc::new(tokio::sync::Notify::new());
     let signal = stop.clone();
-    let running = tokio::spawn(worker.work(async move { signal.notified().await }));
+    let running = tokio::spawn(hotline::server::work(worker, async move { signal.notified().await }));
     let mut position = None;
     for _ in 0..50 {
         position = queue.position(&consultation.id).await.unwrap();

@@ -18,6 +18,8 @@ backends!(
     the_same_text_twice_is_acted_on_once,
     aliyun_pushes_feed_the_same_conversation,
     a_lawyer_replies_through_the_json_api,
+    a_text_being_retried_at_shutdown_is_still_sent,
+    a_text_a_stopped_process_never_sent_is_sent_once_later,
 );
 
 async fn a_lawyer_replies_through_the_json_api(backend: Backend) {
@@ -285,9 +287,7 @@ async fn a_lawyer_replies_and_the_delivery_is_tracked(backend: Backend) {
     let c = app.consultation(&ticket).await;
     let long = "您好，我是值班律师。工伤认定要在事故发生之日起一年内，向用人单位所在地的社会保险行政部门提出申请。\
                 请准备劳动关系证明、医疗诊断证明和工伤认定申请表。如果单位不配合，您可以自己申请。有问题请随时回复短信。";
-    let sent = hotline::inbound::notify::lawyer_reply(&app.state, &c.id, long)
-        .await
-        .unwrap();
+    let sent = hotline::notify::lawyer_reply(&app.state, &c.id, long).await.unwrap();
     assert!(sent.parts >= 2, "{sent:?}");
     let requests = app.provider.wait_for(sent.parts).await;
     let bodies: Vec<&str> = requests.iter().filter_map(|r| r.get("Body")).collect();
@@ -370,21 +370,21 @@ async fn stop_ends_automatic_texts_but_not_the_lawyers(backend: Backend) {
     let c = app.consultation(&ticket).await;
     // An automatic text is not sent...
     let caller = hotline::domain::PhoneNumber::parse(me).unwrap();
-    let skipped = hotline::inbound::notify::send(
+    let skipped = hotline::notify::send(
         &app.state,
         &c.caller_id,
         &c.id,
         &caller,
         "【12348】提醒",
-        hotline::inbound::notify::Sender::Automatic,
+        hotline::notify::Sender::Automatic,
     )
     .await;
     assert!(
-        matches!(skipped, Err(hotline::inbound::notify::NotifyError::OptedOut)),
+        matches!(skipped, Err(hotline::notify::NotifyError::OptedOut)),
         "{skipped:?}"
     );
     // ...a lawyer's reply in the open case is.
-    hotline::inbound::notify::lawyer_reply(&app.state, &c.id, "律师回复")
+    hotline::notify::lawyer_reply(&app.state, &c.id, "律师回复")
         .await
         .unwrap();
     assert_eq!(app.provider.wait_for(1).await.len(), 1);
@@ -594,5 +594,89 @@ async fn delivery_reports_update_messages(backend: Backend) {
     }
     let stored = app.state.db.message_by_sid(&message_sid).await.unwrap().unwrap();
     assert_eq!(stored.status, "delivered", "a late 'sent' does not undo 'delivered'");
+    app.stop().await;
+}
+
+/// SIGTERM while an automatic text waits to be tried again (the provider answered 503): the
+/// server stops only after the retry went out, so the text is not lost with the process.
+async fn a_text_being_retried_at_shutdown_is_still_sent(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let me = "+8613700137011";
+    let ticket = ticket_in(&text(&app, me, "你好").await.join(""));
+    let c = app.consultation(&ticket).await;
+    let texts = |app: &crate::helpers::TestApp| {
+        app.provider
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.ends_with("/Messages.json") && r.get("To") == Some(me))
+            .count()
+    };
+    let before = texts(&app);
+    app.provider.refuse_next(1);
+    let caller = hotline::domain::PhoneNumber::parse(me).unwrap();
+    hotline::notify::send_in_background(
+        app.state.clone(),
+        c.caller_id.clone(),
+        c.id.clone(),
+        caller,
+        "【12348】提醒".into(),
+    );
+    // The first attempt is refused; the retry waits 0.5 s. The shutdown begins in between.
+    for _ in 0..100 {
+        if texts(&app) > before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(texts(&app), before + 1, "the first attempt was made");
+    let provider = app.provider.clone();
+    app.stop().await;
+    let sent = provider
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/Messages.json") && r.get("To") == Some(me))
+        .count();
+    assert_eq!(sent, before + 2, "the retry went out before the server stopped");
+}
+
+/// A process that stopped between storing a text and handing it to the provider leaves it
+/// unsent; the jobs of a running process send it once it is clearly abandoned, and two
+/// processes resuming at once send it once.
+async fn a_text_a_stopped_process_never_sent_is_sent_once_later(backend: Backend) {
+    use hotline::notify::resume_unsent;
+    let app = spawn_app(backend).await;
+    let me = "+8613700137012";
+    let ticket = ticket_in(&text(&app, me, "你好").await.join(""));
+    let c = app.consultation(&ticket).await;
+    let body = "【12348】您的咨询已登记";
+    let id = app
+        .state
+        .db
+        .insert_outbound(&c.caller_id, &c.id, body, hotline::providers::MessageStatus::Unknown)
+        .await
+        .unwrap();
+    let sent = || {
+        app.provider
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.ends_with("/Messages.json") && r.get("Body") == Some(body))
+            .count()
+    };
+    let now = chrono::Utc::now();
+    // Just stored: a live process may still be sending it.
+    assert_eq!(resume_unsent(&app.state, now).await.unwrap(), 0);
+    assert_eq!(sent(), 0);
+    let later = now + chrono::Duration::minutes(6);
+    let (a, b) = tokio::join!(resume_unsent(&app.state, later), resume_unsent(&app.state, later));
+    assert_eq!(a.unwrap() + b.unwrap(), 1, "claimed by one of the two");
+    assert_eq!(sent(), 1);
+    let stored = app.state.db.messages_of(&c.id).await.unwrap();
+    let row = stored.iter().find(|m| m.id == id).unwrap();
+    assert!(
+        row.provider_sid.is_some() && row.status == "queued",
+        "handed to the provider: {row:?}"
+    );
+    assert_eq!(resume_unsent(&app.state, later).await.unwrap(), 0);
+    assert_eq!(sent(), 1, "sent once");
     app.stop().await;
 }

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::ivr::flow::MAX_OPTIONS;
-use crate::ivr::Prompts;
+use crate::prompts::Prompts;
 
 const TRIES: u32 = 3;
 

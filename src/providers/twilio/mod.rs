@@ -1,11 +1,13 @@
 //! The Twilio wire format, also spoken by SignalWire and Telnyx TeXML: signed form webhooks in,
 //! TwiML out, and a REST API for outbound calls and SMS.
 
+pub mod adapter;
 pub mod rest;
 pub mod signature;
 pub mod twiml;
 pub mod webhook;
 
-pub use rest::{CallRequest, Media, RestClient, RestError, SmsRequest};
+pub use adapter::Twilio;
+pub use rest::{CallRequest, Created, RestClient, SmsRequest};
 pub use signature::{Validator, SIGNATURE_HEADER};
 pub use webhook::{parse_event, WebhookError, WebhookKind};

@@ -12,34 +12,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-#[derive(Debug, thiserror::Error)]
-pub enum RestError {
-    #[error("the provider account is not configured (HOTLINE_TWILIO_ACCOUNT_SID / _AUTH_TOKEN)")]
-    NotConfigured,
-    #[error("request to the provider failed: {0}")]
-    Transport(#[from] reqwest::Error),
-    #[error("the provider refused the request ({status}, code {code:?}): {message}")]
-    Refused {
-        status: u16,
-        code: Option<i64>,
-        message: String,
-    },
-    #[error("the recording URL's host {0} is not a recording host (whisper.recording_hosts)")]
-    NotRecordingHost(String),
-    #[error("the recording is larger than {0} bytes (whisper.max_recording_bytes)")]
-    TooLarge(usize),
-}
-
-impl RestError {
-    /// Worth trying again later: network trouble, rate limiting or a provider-side fault.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            RestError::NotConfigured | RestError::NotRecordingHost(_) | RestError::TooLarge(_) => false,
-            RestError::Transport(_) => true,
-            RestError::Refused { status, .. } => *status == 429 || *status >= 500,
-        }
-    }
-}
+use crate::providers::{Media, ProviderError};
 
 /// An outbound call. `url` is where the provider fetches TwiML once the call is answered.
 #[derive(Debug, Clone, Default)]
@@ -68,14 +41,6 @@ pub struct SmsRequest {
 pub struct Created {
     pub sid: String,
     pub status: Option<String>,
-}
-
-/// A recording's audio as the provider serves it.
-#[derive(Debug, Clone)]
-pub struct Media {
-    /// The provider's Content-Type (Twilio: `audio/x-wav` at the bare RecordingUrl).
-    pub content_type: Option<String>,
-    pub bytes: Vec<u8>,
 }
 
 #[derive(Deserialize)]
@@ -115,27 +80,27 @@ impl RestClient {
         }
     }
 
-    pub async fn create_call(&self, req: &CallRequest) -> Result<Created, RestError> {
+    pub async fn create_call(&self, req: &CallRequest) -> Result<Created, ProviderError> {
         self.post("Calls.json", call_form(req)).await
     }
 
     /// Replaces what a call in progress is doing with new TwiML (to tell a lawyer waiting in the
     /// conference that the caller did not answer, then hang up).
-    pub async fn update_call(&self, call_sid: &str, twiml: &str) -> Result<Created, RestError> {
+    pub async fn update_call(&self, call_sid: &str, twiml: &str) -> Result<Created, ProviderError> {
         let body = form_urlencoded::Serializer::new(String::new())
             .append_pair("Twiml", twiml)
             .finish();
         self.post(&format!("Calls/{call_sid}.json"), body).await
     }
 
-    pub async fn send_sms(&self, req: &SmsRequest) -> Result<Created, RestError> {
+    pub async fn send_sms(&self, req: &SmsRequest) -> Result<Created, ProviderError> {
         self.post("Messages.json", sms_form(req)).await
     }
 
     /// Deletes a recording (retention). One already gone counts as deleted.
-    pub async fn delete_recording(&self, recording_sid: &str) -> Result<(), RestError> {
+    pub async fn delete_recording(&self, recording_sid: &str) -> Result<(), ProviderError> {
         if !self.is_configured() {
-            return Err(RestError::NotConfigured);
+            return Err(ProviderError::NotConfigured);
         }
         let resp = self
             .http
@@ -157,11 +122,11 @@ impl RestClient {
         recording_url: &str,
         hosts: &[String],
         max_bytes: usize,
-    ) -> Result<Media, RestError> {
-        let url = url::Url::parse(recording_url).map_err(|_| RestError::NotRecordingHost(recording_url.into()))?;
+    ) -> Result<Media, ProviderError> {
+        let url = url::Url::parse(recording_url).map_err(|_| ProviderError::NotRecordingHost(recording_url.into()))?;
         let host = url.host_str().unwrap_or_default();
         if !matches!(url.scheme(), "https" | "http") || !hosts.iter().any(|h| h == host) {
-            return Err(RestError::NotRecordingHost(host.to_owned()));
+            return Err(ProviderError::NotRecordingHost(host.to_owned()));
         }
         let mut request = self.http.get(url);
         if self.is_configured() {
@@ -173,7 +138,7 @@ impl RestClient {
             return Err(refused(status, resp).await);
         }
         if resp.content_length().is_some_and(|n| n > max_bytes as u64) {
-            return Err(RestError::TooLarge(max_bytes));
+            return Err(ProviderError::TooLarge(max_bytes));
         }
         let content_type = resp
             .headers()
@@ -183,7 +148,7 @@ impl RestClient {
         let mut bytes = Vec::new();
         while let Some(chunk) = resp.chunk().await? {
             if bytes.len() + chunk.len() > max_bytes {
-                return Err(RestError::TooLarge(max_bytes));
+                return Err(ProviderError::TooLarge(max_bytes));
             }
             bytes.extend_from_slice(&chunk);
         }
@@ -204,9 +169,9 @@ impl RestClient {
         sid_ok && !self.auth_token.expose_secret().is_empty()
     }
 
-    async fn post(&self, resource: &str, body: String) -> Result<Created, RestError> {
+    async fn post(&self, resource: &str, body: String) -> Result<Created, ProviderError> {
         if !self.is_configured() {
-            return Err(RestError::NotConfigured);
+            return Err(ProviderError::NotConfigured);
         }
         let resp = self
             .http
@@ -226,10 +191,10 @@ impl RestClient {
 }
 
 /// The provider's error, from its JSON body where it sent one.
-async fn refused(status: reqwest::StatusCode, resp: reqwest::Response) -> RestError {
+async fn refused(status: reqwest::StatusCode, resp: reqwest::Response) -> ProviderError {
     let text = resp.text().await.unwrap_or_default();
     let parsed: Option<ErrorBody> = serde_json::from_str(&text).ok();
-    RestError::Refused {
+    ProviderError::Refused {
         status: status.as_u16(),
         code: parsed.as_ref().and_then(|e| e.code),
         message: parsed
@@ -312,7 +277,7 @@ mod tests {
             Duration::from_secs(1),
         );
         let err = client.send_sms(&SmsRequest::default()).await.unwrap_err();
-        assert!(matches!(err, RestError::NotConfigured));
+        assert!(matches!(err, ProviderError::NotConfigured));
         assert!(!err.is_transient());
     }
 }

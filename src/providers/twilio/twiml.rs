@@ -7,7 +7,7 @@ use std::io::{self, Cursor};
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
 
-use crate::providers::{Action, GatherInput, NORMAL_SPEED};
+use crate::providers::{Action, GatherInput, Hook, NORMAL_SPEED};
 
 pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 
@@ -106,7 +106,7 @@ fn write_action(w: &mut Writer<Cursor<Vec<u8>>>, action: &Action, style: &Style<
             let mut el = w
                 .create_element("Gather")
                 .with_attribute(("input", gather_input(*input)))
-                .with_attribute(("action", absolute(base, action).as_str()))
+                .with_attribute(("action", absolute(base, &path(action)).as_str()))
                 .with_attribute(("method", "POST"))
                 .with_attribute(("timeout", timeout_secs.to_string().as_str()));
             if *empty_result {
@@ -131,7 +131,7 @@ fn write_action(w: &mut Writer<Cursor<Vec<u8>>>, action: &Action, style: &Style<
             play_beep,
         } => {
             w.create_element("Record")
-                .with_attribute(("action", absolute(base, action).as_str()))
+                .with_attribute(("action", absolute(base, &path(action)).as_str()))
                 .with_attribute(("method", "POST"))
                 .with_attribute(("maxLength", max_length_secs.to_string().as_str()))
                 .with_attribute(("timeout", timeout_secs.to_string().as_str()))
@@ -153,7 +153,7 @@ fn write_action(w: &mut Writer<Cursor<Vec<u8>>>, action: &Action, style: &Style<
             }
             if let Some(a) = action {
                 el = el
-                    .with_attribute(("action", absolute(base, a).as_str()))
+                    .with_attribute(("action", absolute(base, &path(a)).as_str()))
                     .with_attribute(("method", "POST"));
             }
             el.write_inner_content(|w| {
@@ -171,10 +171,10 @@ fn write_action(w: &mut Writer<Cursor<Vec<u8>>>, action: &Action, style: &Style<
                 Ok(())
             })?;
         }
-        Action::Redirect { url } => {
+        Action::Redirect { to } => {
             w.create_element("Redirect")
                 .with_attribute(("method", "POST"))
-                .write_text_content(BytesText::new(&absolute(base, url)))?;
+                .write_text_content(BytesText::new(&absolute(base, &path(to))))?;
         }
         Action::Pause { secs } => {
             w.create_element("Pause")
@@ -208,6 +208,16 @@ fn gather_input(input: GatherInput) -> &'static str {
 
 /// `/twilio/voice/menu` → `https://public.example/prefix/twilio/voice/menu` (the public URL may
 /// carry a path prefix behind a proxy); absolute URLs are left as they are.
+/// The route under which this adapter takes a hook's report (`http::router` serves them).
+pub fn path(hook: &Hook) -> String {
+    match hook {
+        Hook::Answer { turn } => format!("/twilio/voice/menu?turn={turn}"),
+        Hook::Recording { turn } => format!("/twilio/voice/recording?turn={turn}"),
+        Hook::Transfer { turn } => format!("/twilio/voice/dial?turn={turn}"),
+        Hook::Resume { key } => format!("/twilio/voice/resume?d={key}"),
+    }
+}
+
 pub fn absolute(base: &url::Url, path: &str) -> String {
     if path.starts_with('/') {
         format!("{}{path}", base.as_str().trim_end_matches('/'))
@@ -314,7 +324,7 @@ mod tests {
                 num_digits: Some(1),
                 timeout_secs: 10,
                 finish_on_key: None,
-                action: "/twilio/voice/menu".into(),
+                action: Hook::Answer { turn: 4 },
                 empty_result: true,
                 prompts: vec![
                     Action::Say {
@@ -328,7 +338,7 @@ mod tests {
                 ],
             },
             Action::Record {
-                action: "/twilio/voice/recording".into(),
+                action: Hook::Recording { turn: 4 },
                 max_length_secs: 60,
                 timeout_secs: 5,
                 finish_on_key: "0123456789*#".into(),
@@ -338,11 +348,11 @@ mod tests {
                 number: "+862912348".into(),
                 caller_id: Some("+862912348".into()),
                 timeout_secs: 30,
-                action: Some("/twilio/voice/dial".into()),
+                action: Some(Hook::Transfer { turn: 4 }),
             },
             Action::Pause { secs: 1 },
             Action::Redirect {
-                url: "/twilio/voice".into(),
+                to: Hook::Resume { key: "k1".into() },
             },
             Action::Message {
                 body: "编号 12345678".into(),
@@ -360,7 +370,7 @@ mod tests {
         let gather = doc.root_element().first_child().unwrap();
         assert_eq!(
             gather.attribute("action"),
-            Some("https://hotline.example.org/twilio/voice/menu")
+            Some("https://hotline.example.org/twilio/voice/menu?turn=4")
         );
         assert_eq!(gather.attribute("numDigits"), Some("1"));
         assert_eq!(gather.attribute("actionOnEmptyResult"), Some("true"));
@@ -370,5 +380,17 @@ mod tests {
         );
         assert!(xml.contains(r#"finishOnKey="0123456789*#""#), "{xml}");
         assert!(xml.contains("<Number>+862912348</Number>"), "{xml}");
+        let url = |verb: &str, attr: Option<&str>| {
+            let n = doc
+                .root_element()
+                .children()
+                .find(|n| n.tag_name().name() == verb)
+                .unwrap();
+            attr.map_or_else(|| n.text(), |a| n.attribute(a)).map(str::to_owned)
+        };
+        let at = |path: &str| Some(format!("https://hotline.example.org{path}"));
+        assert_eq!(url("Record", Some("action")), at("/twilio/voice/recording?turn=4"));
+        assert_eq!(url("Dial", Some("action")), at("/twilio/voice/dial?turn=4"));
+        assert_eq!(url("Redirect", None), at("/twilio/voice/resume?d=k1"));
     }
 }

@@ -3,8 +3,8 @@
 //! as the characters a caller says (8 → 八), summed per group and split.
 
 use super::eval::Groups;
-use super::intent::edit_distance;
 use super::inventory::Split;
+use crate::asr::intent::edit_distance;
 
 /// The characters a transcript is compared by.
 pub fn hanzi(text: &str) -> Vec<char> {

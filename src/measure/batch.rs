@@ -4,8 +4,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::intent::{Choice, Outcome, Thresholds};
-use super::{audio, AsrError, Mode, Recogniser};
+use crate::asr::intent::{Choice, Outcome, Thresholds};
+use crate::asr::{audio, AsrError, Mode, Recogniser};
 use crate::ivr::listen::prompt_words;
 
 /// One file's result.

@@ -2,12 +2,13 @@
 //! they can first answer, rendered with the configured voice (`hotline prompts durations`,
 //! docs/prompt-durations.md).
 
-use super::telephone::parse_wav;
-use super::{SpeechError, SpeechRate, Voice};
 use crate::domain::{spoken, PhoneNumber, Ticket};
-use crate::ivr::script::{self, Registered, Urls};
-use crate::ivr::{step, CallState, Event, Flow, Prompts};
+use crate::ivr::script::{self, Registered};
+use crate::ivr::{step, CallState, Event, Flow};
+use crate::prompts::Prompts;
 use crate::providers::Action;
+use crate::speech::telephone::parse_wav;
+use crate::speech::{SpeechError, SpeechRate, Voice};
 
 /// A ticket and a number to fill the closing with: as long as real ones.
 const EXAMPLE_TICKET: &str = "83125670";
@@ -53,7 +54,7 @@ pub async fn journeys(voice: &Voice, flow: &Flow, p: &Prompts, speech_input: boo
             by_sms: true,
         },
     );
-    let closing = script::closing(registered, p, &Urls::for_turn(1));
+    let closing = script::closing(registered, p, 1);
     let known = CallState::new(Default::default(), None).returning();
     let known_open = CallState::new(Default::default(), Some(EXAMPLE_TICKET.into())).returning();
     let heard = [
@@ -155,7 +156,7 @@ mod tests {
     #[test]
     fn the_says_inside_a_closing_are_found() {
         let p = Prompts::zh_cn();
-        let closing = script::closing(vec![script::text("受理编号".into())], &p, &Urls::for_turn(1));
+        let closing = script::closing(vec![script::text("受理编号".into())], &p, 1);
         let said = says(&closing);
         assert_eq!(said.first(), Some(&(None, "受理编号")));
         assert_eq!(said.last().map(|s| s.0), Some(Some("goodbye")));

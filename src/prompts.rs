@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-const ZH_CN: &str = include_str!("../../prompts/zh-CN/prompts.toml");
+const ZH_CN: &str = include_str!("../prompts/zh-CN/prompts.toml");
 
 #[derive(Debug, thiserror::Error)]
 #[error("{file}: {problem}")]

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use super::intent::{best, Heard, Outcome, Thresholds};
 use super::inventory::{Case, Expect, Kind, Split};
+use crate::asr::intent::{best, Heard, Outcome, Thresholds};
 use crate::ivr::flow::Flow;
 use crate::ivr::listen::choices;
 

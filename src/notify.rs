@@ -9,13 +9,12 @@ use std::time::Duration;
 
 use crate::app::AppState;
 use crate::domain::PhoneNumber;
-use crate::ivr::prompts::fill;
-use crate::providers::twilio::{twiml, RestError, SmsRequest};
-use crate::providers::MessageStatus;
+use crate::prompts::fill;
+use crate::providers::{MessageStatus, OutboundSms, ProviderError};
 use crate::storage::consultations::Consultation;
 use crate::storage::StorageError;
 
-use super::sms::SIGNATURE;
+use crate::sms::SIGNATURE;
 
 /// Waits before the second and third try of a send that failed transiently.
 const RETRY_AFTER: [Duration; 2] = [Duration::from_millis(500), Duration::from_secs(2)];
@@ -51,7 +50,7 @@ pub enum NotifyError {
 
 /// An automatic text, sent off the webhook's time budget.
 pub fn send_in_background(state: AppState, caller_id: String, consultation_id: String, to: PhoneNumber, body: String) {
-    tokio::spawn(async move {
+    state.clone().tasks.spawn(async move {
         match send(&state, &caller_id, &consultation_id, &to, &body, Sender::Automatic).await {
             Ok(_) => {}
             Err(e @ (NotifyError::OptedOut | NotifyError::RateLimited)) => {
@@ -71,7 +70,7 @@ pub async fn tell_person(state: &AppState, c: &Consultation, template: &str) -> 
         .await?
         .and_then(|p| PhoneNumber::parse(&p).ok())
         .filter(PhoneNumber::is_mobile);
-    if let (Some(phone), true) = (phone, state.rest.is_configured()) {
+    if let (Some(phone), true) = (phone, state.messaging.is_configured()) {
         let text = fill(template, &[("ticket", c.ticket.as_str())]);
         send_in_background(state.clone(), c.caller_id.clone(), c.id.clone(), phone, text);
     }
@@ -123,6 +122,38 @@ pub async fn send(
     })
 }
 
+/// How long after its last touch a text still without a provider id counts as abandoned: far
+/// longer than a live sender's attempts and retries take.
+const ABANDONED_AFTER_MINS: i64 = 5;
+/// Older texts are not sent any more: their news is stale.
+const RESUME_WITHIN_HOURS: i64 = 24;
+
+/// Texts that a stopped process stored but never handed to the provider are sent now, each
+/// claimed first so two processes do not both send it. At least once: a process that died
+/// between the provider's acceptance and recording it sends that text a second time.
+pub async fn resume_unsent(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> Result<usize, StorageError> {
+    let at = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let after = at(now - chrono::Duration::hours(RESUME_WITHIN_HOURS));
+    let before = at(now - chrono::Duration::minutes(ABANDONED_AFTER_MINS));
+    let mut resumed = 0;
+    for text in state.db.unsent_texts(&after, &before, 100).await? {
+        if !state.db.claim_unsent(&text, &at(now)).await? {
+            continue;
+        }
+        let to = state
+            .db
+            .caller_phone(&text.caller_id)
+            .await?
+            .and_then(|p| PhoneNumber::parse(&p).ok());
+        match to {
+            Some(to) => deliver(state, &text.id, &to, &text.body).await?,
+            None => state.db.set_message_failed(&text.id, "no phone number").await?,
+        }
+        resumed += 1;
+    }
+    Ok(resumed)
+}
+
 async fn send_one(
     state: &AppState,
     caller_id: &str,
@@ -137,19 +168,19 @@ async fn send_one(
     deliver(state, &id, to, body).await
 }
 
-/// Sends a message already stored in the thread (as `id`) through the REST API, with a status
-/// callback, retried on transient failures; the outcome is recorded on the message.
+/// Sends a message already stored in the thread (as `id`) through the provider, with delivery
+/// reports, retried on transient failures; the outcome is recorded on the message.
 pub async fn deliver(state: &AppState, id: &str, to: &PhoneNumber, body: &str) -> Result<(), StorageError> {
-    let request = SmsRequest {
-        to: to.e164().to_owned(),
-        from: state.settings.hotline_number.clone(),
-        body: body.to_owned(),
-        status_callback: Some(twiml::absolute(&state.settings.public_url, "/twilio/sms/status")),
+    let sms = OutboundSms {
+        to: to.e164(),
+        from: &state.settings.hotline_number,
+        body,
+        message: id,
     };
     let mut waits = RETRY_AFTER.iter();
     loop {
-        match state.rest.send_sms(&request).await {
-            Ok(created) => return state.db.set_message_sent(id, &created.sid).await,
+        match state.messaging.send_sms(&sms).await {
+            Ok(sid) => return state.db.set_message_sent(id, &sid).await,
             Err(e) => match waits.next() {
                 Some(wait) if e.is_transient() => {
                     tracing::info!(error = %e, "provider did not take the text message; trying again");
@@ -164,6 +195,6 @@ pub async fn deliver(state: &AppState, id: &str, to: &PhoneNumber, body: &str) -
     }
 }
 
-fn log_refusal(e: &RestError) {
+fn log_refusal(e: &ProviderError) {
     tracing::warn!(error = %e, transient = e.is_transient(), "provider did not take the text message");
 }
