@@ -175,7 +175,6 @@ pub async fn deliver(state: &AppState, id: &str, to: &PhoneNumber, body: &str) -
         to: to.e164(),
         from: &state.settings.hotline_number,
         body,
-        message: id,
     };
     let mut waits = RETRY_AFTER.iter();
     loop {

@@ -46,13 +46,12 @@ pub struct OutboundCall<'a> {
     pub ring_secs: u32,
 }
 
-/// A text to one number; the provider reports its delivery for the stored message `message`.
+/// A text to one number; the provider reports its delivery under the id it returns.
 #[derive(Debug, Clone)]
 pub struct OutboundSms<'a> {
     pub to: &'a str,
     pub from: &'a str,
     pub body: &'a str,
-    pub message: &'a str,
 }
 
 /// A recording's audio as the provider serves it.

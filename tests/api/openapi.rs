@@ -147,7 +147,6 @@ async fn rest_requests_are_what_twilio_accepts() {
             to: "+8613800138000",
             from: "+862912348",
             body: "【12348】您的法律咨询已登记，受理编号12345678。",
-            message: "0b7c1f4e-2a6d-4c3e-9f1a-5d2b8e7c6a91",
         })
         .await;
     assert!(sms.is_ok(), "send SMS refused: {sms:?}");
