@@ -20,12 +20,11 @@ use crate::ivr::Flow;
 use crate::kv::{Kv, KvError};
 use crate::prompts::{Prompts, PromptsError};
 use crate::providers::twilio::{RestClient, Twilio, Validator};
-use crate::providers::{Messaging, Telephony};
+use crate::providers::{Messaging, Telephony, Wire};
 use crate::speech::{SpeechError, Voice};
 use crate::storage::{Db, StorageError};
 
 /// The provider name stored with calls and events.
-pub const PROVIDER: &str = "twilio";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -55,9 +54,8 @@ pub struct AppState {
     pub telephony: Arc<dyn Telephony>,
     /// Texts sent.
     pub messaging: Arc<dyn Messaging>,
-    /// The Twilio adapter, which answers the webhooks.
-    pub twilio: Arc<Twilio>,
-    pub validator: Validator,
+    /// The providers whose webhooks the service answers.
+    pub wires: Vec<Arc<dyn Wire>>,
     pub prompts: Arc<Prompts>,
     pub flow: Arc<Flow>,
     pub voice: Arc<Voice>,
@@ -70,11 +68,6 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Actions as TwiML, with the configured `<Say>` voice.
-    pub fn twiml(&self, actions: &[crate::providers::Action]) -> String {
-        self.twilio.twiml(actions)
-    }
-
     /// Builds the state without touching the network: the database and Redis are connected on
     /// first use, so the service can start (and answer calls with the fallback) while either is
     /// down.
@@ -92,6 +85,7 @@ impl AppState {
         );
         let twilio = Arc::new(Twilio {
             rest,
+            validator: Validator::new(settings.twilio.auth_token.expose_secret()),
             base: settings.public_url.clone(),
             voice: settings.twilio.say_voice.clone(),
             language: settings.twilio.say_language.clone(),
@@ -107,13 +101,12 @@ impl AppState {
         Ok(Self {
             asr,
             voice: Arc::new(voice),
-            validator: Validator::new(settings.twilio.auth_token.expose_secret()),
             settings: Arc::new(settings),
             db,
             kv,
             telephony: twilio.clone(),
             messaging: twilio.clone(),
-            twilio,
+            wires: vec![twilio],
             prompts: Arc::new(prompts),
             flow: Arc::new(flow),
             metrics: crate::meters::handle(),

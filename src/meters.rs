@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use crate::providers::twilio::WebhookKind;
+use crate::providers::WebhookKind;
 
 pub const WEBHOOKS: &str = "hotline_webhooks_total";
 pub const WEBHOOKS_REJECTED: &str = "hotline_webhooks_rejected_total";

@@ -3,29 +3,29 @@
 //!
 //! Exactly once: the copy of a delivery whose insert lands owns it; a copy arriving while the
 //! owner works waits for the owner's answer and sends it byte for byte; a copy of an IVR turn
-//! the call has moved past changes nothing. A voice turn always gets 200 and valid TwiML: when
-//! handling fails, panics or runs out of time, the caller hears the apology and the configured
-//! fallback instead of the provider's "application error"; a copy that cannot get the owner's
-//! answer in time hears "please hold" and comes back for it. Other webhooks get 503 when a
-//! retry may succeed and a 4xx naming the problem when it never could.
+//! the call has moved past changes nothing. A voice turn always gets 200 and a valid document in
+//! the provider's format: when handling fails, panics or runs out of time, the caller hears the
+//! apology and the configured fallback instead of the provider's "application error"; a copy
+//! that cannot get the owner's answer in time hears "please hold" and comes back for it. Other
+//! webhooks get 503 when a retry may succeed and a 4xx naming the problem when it never could.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::app::{AppState, PROVIDER};
+use crate::app::AppState;
 use crate::inbound::{self, HandleError};
 use crate::ivr::script;
-use crate::providers::twilio::{parse_event, twiml, WebhookKind};
-use crate::providers::InboundEvent;
+use crate::providers::{Context, Delivery, InboundEvent, WebhookKind, Wire};
 use crate::speech::SpeechRate;
 use crate::storage::batch::Statement;
 use crate::storage::events::{Answer, Claim, NewEvent, Turn, TurnOf};
 use crate::storage::Db;
 
-use super::webhook::{Rejection, SignedWebhook};
+use super::webhook::{refuse, WebhookRequest};
 
 /// How long a claim holds before a retry may take over from an owner that died.
 const LEASE_BUDGETS: u32 = 4;
@@ -44,14 +44,19 @@ enum Failure {
     Pending,
 }
 
-pub async fn answer(State(state): State<AppState>, kind: WebhookKind, hook: SignedWebhook) -> Response {
-    let event = match parse_event(kind, &hook.params) {
-        Ok(event) => event,
-        Err(e) => return Rejection::Malformed(e).into_response(),
+pub async fn answer(
+    State(state): State<AppState>,
+    wire: Arc<dyn Wire>,
+    kind: WebhookKind,
+    request: WebhookRequest,
+) -> Response {
+    let hook = match wire.read(kind, &request.incoming()) {
+        Ok(delivery) => delivery,
+        Err(refusal) => return refuse(&request.path, &refusal),
     };
-    let key = delivery_key(&event, &hook.dedup_key);
-    let failure = match deliver(&state, kind, &hook, &key, event).await {
-        Ok(xml) => return twiml_response(xml),
+    let key = delivery_key(&hook.event, &hook.signed_key);
+    let failure = match deliver(&state, &wire, kind, &hook, &key).await {
+        Ok(doc) => return document(&*wire, doc),
         Err(failure) => failure,
     };
     let outcome = match &failure {
@@ -66,11 +71,12 @@ pub async fn answer(State(state): State<AppState>, kind: WebhookKind, hook: Sign
                 kind = kind.as_str(),
                 "a copy of a turn still being handled: the caller holds"
             );
-            twiml_response(hold_twiml(&state, &hook, &key).await)
+            let doc = hold(&state, &*wire, subject_sid(&hook.event), &key).await;
+            document(&*wire, doc)
         }
         (_, true) => {
             tracing::error!(kind = kind.as_str(), error = %failure, "webhook handling failed");
-            twiml_response(fallback_twiml(&state).await)
+            document(&*wire, fallback(&state, &*wire).await)
         }
         (Failure::Permanent(reason), false) => {
             tracing::warn!(kind = kind.as_str(), error = %reason, "webhook refused: a retry cannot succeed");
@@ -86,23 +92,24 @@ pub async fn answer(State(state): State<AppState>, kind: WebhookKind, hook: Sign
     }
 }
 
-/// `/twilio/voice/resume?d=<delivery>`: where a held caller comes back. The answer to the
-/// delivery they were waiting for if it is there by now, else the call's current prompt;
-/// either way nothing changes.
-pub async fn resume(State(state): State<AppState>, hook: SignedWebhook) -> Response {
-    let Some(call_sid) = hook.params.iter().find(|(k, _)| k == "CallSid").map(|(_, v)| v.clone()) else {
-        return Rejection::Malformed(crate::providers::twilio::WebhookError::Missing("CallSid")).into_response();
+/// `…/resume?d=<delivery>`: where a held caller comes back. The answer to the delivery they
+/// were waiting for if it is there by now, else the call's current prompt; either way nothing
+/// changes.
+pub async fn resume(State(state): State<AppState>, wire: Arc<dyn Wire>, request: WebhookRequest) -> Response {
+    let (call_sid, context) = match wire.read_resume(&request.incoming()) {
+        Ok(found) => found,
+        Err(refusal) => return refuse(&request.path, &refusal),
     };
-    if let Some(key) = &hook.context.delivery {
-        if let Some(xml) = await_answer(&state, key, budget(&state)).await {
-            return twiml_response(xml);
+    if let Some(key) = &context.delivery {
+        if let Some(doc) = await_answer(&state, key, budget(&state)).await {
+            return document(&*wire, doc);
         }
     }
-    match current_prompt(&state, &call_sid).await {
-        Ok(xml) => twiml_response(xml),
+    match current_prompt(&state, &*wire, &call_sid).await {
+        Ok(doc) => document(&*wire, doc),
         Err(e) => {
             tracing::error!(error = %e, "could not give a held caller the current prompt");
-            twiml_response(fallback_twiml(&state).await)
+            document(&*wire, fallback(&state, &*wire).await)
         }
     }
 }
@@ -110,28 +117,28 @@ pub async fn resume(State(state): State<AppState>, hook: SignedWebhook) -> Respo
 /// The answer to one delivery: the one given before, the owner's, or the handler's.
 async fn deliver(
     state: &AppState,
+    wire: &Arc<dyn Wire>,
     kind: WebhookKind,
-    hook: &SignedWebhook,
+    hook: &Delivery,
     key: &str,
-    event: InboundEvent,
 ) -> Result<String, Failure> {
-    let replayed = |xml: String| {
+    let replayed = |doc: String| {
         metrics::counter!(crate::meters::WEBHOOKS, "kind" => kind.as_str(), "outcome" => "replayed").increment(1);
-        Ok(xml)
+        Ok(doc)
     };
     match state.kv.remembered_response(key).await {
-        Ok(Some(xml)) => return replayed(xml),
+        Ok(Some(doc)) => return replayed(doc),
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "redis unavailable for de-duplication; using SQL alone"),
     }
     // Nothing is acted on before it is stored; and when the database cannot store it, the
     // handler could not work either, so the caller hears the fallback without waiting twice.
-    let turn = match claim(state, kind, hook, key, &event).await {
+    let turn = match claim(state, &**wire, kind, hook, key).await {
         Ok(Claim::Owner(turn)) => turn,
-        Ok(Claim::Answered(xml)) => return replayed(xml),
+        Ok(Claim::Answered(doc)) => return replayed(doc),
         Ok(Claim::Busy) => {
             return match await_answer(state, key, budget(state)).await {
-                Some(xml) => replayed(xml),
+                Some(doc) => replayed(doc),
                 None => Err(Failure::Pending),
             }
         }
@@ -139,9 +146,14 @@ async fn deliver(
     };
     // Spawned, so a panic is caught as a JoinError and the work finishes (and its answer is
     // kept for retries) even if the provider hangs up on us or the budget runs out.
-    let work = state
-        .tasks
-        .spawn(own(state.clone(), event, hook.context.clone(), key.to_owned(), turn));
+    let work = state.tasks.spawn(own(
+        state.clone(),
+        wire.clone(),
+        hook.event.clone(),
+        hook.context.clone(),
+        key.to_owned(),
+        turn,
+    ));
     let result = match tokio::time::timeout(budget(state), work).await {
         Ok(Ok(result)) => result,
         Ok(Err(join)) => {
@@ -175,8 +187,9 @@ async fn deliver(
 /// A failure keeps nothing and releases the claim, so a retry runs the handler again.
 async fn own(
     state: AppState,
+    wire: Arc<dyn Wire>,
     event: InboundEvent,
-    context: inbound::Context,
+    context: Context,
     key: String,
     turn: Turn,
 ) -> Result<String, HandleError> {
@@ -196,7 +209,7 @@ async fn own(
             let turn = context.turn;
             let answered = poll(budget(&state) / 2, || async {
                 match state.db.turn_answer(call_sid, turn).await {
-                    Ok(Some(xml)) => Poll::Done(xml),
+                    Ok(Some(doc)) => Poll::Done(doc),
                     Ok(None) => Poll::Wait,
                     Err(e) => {
                         tracing::warn!(error = %e, "could not read a turn's answer");
@@ -206,28 +219,28 @@ async fn own(
             })
             .await;
             match answered {
-                Some(xml) => Ok(xml),
-                None => current_prompt(&state, call_sid).await,
+                Some(doc) => Ok(doc),
+                None => current_prompt(&state, &*wire, call_sid).await,
             }
         }
         _ => {
             // The handler's last writes (the IVR state) go with the answer, in one trip.
             let (handled, writes) = Db::deferring(inbound::handle(state.clone(), event, context)).await;
             deferred = writes;
-            handled.map(|actions| state.twiml(&actions))
+            handled.map(|actions| wire.render(&actions))
         }
     };
     match &result {
-        Ok(xml) => remember(&state, &key, xml, moved, deferred).await,
+        Ok(doc) => remember(&state, &key, doc, moved, deferred).await,
         Err(_) => release(&state, &key).await,
     }
     result
 }
 
 /// The call's current prompt, spoken, with the action URLs of the turn it is at.
-async fn current_prompt(state: &AppState, call_sid: &str) -> Result<String, HandleError> {
+async fn current_prompt(state: &AppState, wire: &dyn Wire, call_sid: &str) -> Result<String, HandleError> {
     let actions = inbound::voice::current_prompt(state, call_sid).await?;
-    Ok(state.twiml(&actions))
+    Ok(wire.render(&actions))
 }
 
 /// Waits for the owner's answer to a delivery, at most `within`; none if there is no such
@@ -235,7 +248,7 @@ async fn current_prompt(state: &AppState, call_sid: &str) -> Result<String, Hand
 async fn await_answer(state: &AppState, key: &str, within: Duration) -> Option<String> {
     poll(within, || async {
         match state.db.delivery_answer(key).await {
-            Ok(Answer::Given(xml)) => Poll::Done(xml),
+            Ok(Answer::Given(doc)) => Poll::Done(doc),
             Ok(Answer::Unknown) => Poll::GiveUp,
             Ok(Answer::Pending) => Poll::Wait,
             Err(e) => {
@@ -265,7 +278,7 @@ where
     loop {
         tokio::time::sleep_until((tokio::time::Instant::now() + pause).min(deadline)).await;
         match look().await {
-            Poll::Done(xml) => return Some(xml),
+            Poll::Done(doc) => return Some(doc),
             Poll::GiveUp => return None,
             Poll::Wait => {}
         }
@@ -321,53 +334,40 @@ fn turn_of<'a>(kind: WebhookKind, event: &'a InboundEvent, turn: u32) -> Option<
 }
 
 /// The apology and fallback, built from configuration and the prompt audio on disk alone.
-async fn fallback_twiml(state: &AppState) -> String {
+async fn fallback(state: &AppState, wire: &dyn Wire) -> String {
     let f = &state.settings.fallback;
     let actions = script::fallback(&state.prompts, &f.human_number, &f.office_hours);
     let spoken = state.voice.speak(actions, SpeechRate::default()).await;
-    state.twiml(&spoken)
+    wire.render(&spoken)
 }
 
 /// "Please hold", then back for the answer: said to a copy of a turn whose owner has not
 /// answered in time. It changes nothing.
-async fn hold_twiml(state: &AppState, hook: &SignedWebhook, key: &str) -> String {
-    let call_sid = hook
-        .params
-        .iter()
-        .find(|(k, _)| k == "CallSid")
-        .map(|(_, v)| v.as_str());
-    let rate = match call_sid {
-        Some(sid) => inbound::voice::speech_rate(state, sid).await,
-        None => SpeechRate::default(),
-    };
+async fn hold(state: &AppState, wire: &dyn Wire, call_sid: &str, key: &str) -> String {
+    let rate = inbound::voice::speech_rate(state, call_sid).await;
     let actions = script::hold(&state.prompts, key);
-    state.twiml(&state.voice.speak(actions, rate).await)
+    wire.render(&state.voice.speak(actions, rate).await)
 }
 
 /// Stores the delivery (raw form encrypted) and claims it, and for a turn the turn.
 async fn claim(
     state: &AppState,
+    wire: &dyn Wire,
     kind: WebhookKind,
-    hook: &SignedWebhook,
+    hook: &Delivery,
     key: &str,
-    event: &InboundEvent,
 ) -> Result<Claim, crate::storage::StorageError> {
-    let payload = serde_json::Value::Object(
-        hook.params
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-            .collect(),
-    );
+    let event = &hook.event;
     let lease = budget(state) * LEASE_BUDGETS;
     state
         .db
         .claim_delivery(
             &NewEvent {
                 dedup_key: key,
-                provider: PROVIDER,
+                provider: wire.name(),
                 kind: kind.as_str(),
                 subject_sid: subject_sid(event),
-                payload: &payload,
+                payload: &hook.payload,
             },
             turn_of(kind, event, hook.context.turn),
             lease,
@@ -391,13 +391,13 @@ fn subject_sid(event: &InboundEvent) -> &str {
     }
 }
 
-async fn remember(state: &AppState, key: &str, xml: &str, moved: Option<u32>, first: Vec<Statement>) {
-    if let Err(e) = state.db.answer_delivery(key, xml, moved, first).await {
+async fn remember(state: &AppState, key: &str, doc: &str, moved: Option<u32>, first: Vec<Statement>) {
+    if let Err(e) = state.db.answer_delivery(key, doc, moved, first).await {
         tracing::warn!(error = %e, "could not keep the webhook answer in SQL");
     }
     if let Err(e) = state
         .kv
-        .remember_response(key, xml, state.settings.redis.dedup_ttl_secs)
+        .remember_response(key, doc, state.settings.redis.dedup_ttl_secs)
         .await
     {
         tracing::warn!(error = %e, "could not keep the webhook answer in redis");
@@ -410,8 +410,9 @@ async fn release(state: &AppState, key: &str) {
     }
 }
 
-fn twiml_response(xml: String) -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, twiml::CONTENT_TYPE)], xml).into_response()
+/// A 200 with the provider's answer document.
+fn document(wire: &dyn Wire, doc: String) -> Response {
+    (StatusCode::OK, [(header::CONTENT_TYPE, wire.content_type())], doc).into_response()
 }
 
 fn plain(status: StatusCode, body: String) -> Response {

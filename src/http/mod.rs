@@ -19,9 +19,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
-use crate::providers::twilio::WebhookKind;
-
-pub use webhook::SignedWebhook;
+use crate::providers::Route;
 
 /// Provider webhooks are small forms; anything larger is refused before it is read.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -29,7 +27,7 @@ const BODY_LIMIT: usize = 64 * 1024;
 /// A body over the limit is refused by the limit layer before any extractor sees it: counted
 /// here, with the other refusals.
 async fn count_too_large(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
-    let webhook = ["/twilio/", "/aliyun/"]
+    let webhook = !["/console", "/api/", "/audio/", "/healthz", "/readyz", "/metrics"]
         .iter()
         .any(|p| request.uri().path().starts_with(p));
     let response = next.run(request).await;
@@ -58,27 +56,21 @@ async fn durable(
 }
 
 pub fn router(state: AppState) -> Router {
-    let hook = |kind: WebhookKind| post(move |state, hook: SignedWebhook| answer::answer(state, kind, hook));
-    Router::new()
-        .route("/twilio/voice", hook(WebhookKind::VoiceIncoming))
-        .route("/twilio/voice/menu", hook(WebhookKind::VoiceGather))
-        .route("/twilio/voice/recording", hook(WebhookKind::VoiceRecording))
-        .route("/twilio/voice/dial", hook(WebhookKind::VoiceDial))
-        .route("/twilio/voice/status", hook(WebhookKind::VoiceStatus))
-        .route("/twilio/voice/fallback", hook(WebhookKind::VoiceFallback))
-        .route("/twilio/voice/resume", post(answer::resume))
-        .route("/twilio/callback/lawyer", hook(WebhookKind::CallbackLawyer))
-        .route(
-            "/twilio/callback/lawyer/status",
-            hook(WebhookKind::CallbackLawyerStatus),
-        )
-        .route("/twilio/callback/caller", hook(WebhookKind::CallbackCaller))
-        .route(
-            "/twilio/callback/caller/status",
-            hook(WebhookKind::CallbackCallerStatus),
-        )
-        .route("/twilio/sms", hook(WebhookKind::SmsIncoming))
-        .route("/twilio/sms/status", hook(WebhookKind::SmsStatus))
+    let mut router = Router::new();
+    // Each provider's webhooks, at the paths it names, into the one pipeline.
+    for wire in &state.wires {
+        for (path, route) in wire.routes() {
+            let wire = wire.clone();
+            router = router.route(
+                path,
+                match route {
+                    Route::Hook(kind) => post(move |state, request| answer::answer(state, wire, kind, request)),
+                    Route::Resume => post(move |state, request| answer::resume(state, wire, request)),
+                },
+            );
+        }
+    }
+    router
         .merge(api::routes())
         .merge(console::routes())
         .route("/aliyun/sms/{secret}", post(aliyun::upstream_sms))

@@ -37,18 +37,7 @@ impl HandleError {
     }
 }
 
-/// What the signed webhook URL's query carries.
-#[derive(Debug, Clone, Default)]
-pub struct Context {
-    /// The IVR turn (`turn=`), 0 when absent.
-    pub turn: u32,
-    /// The callback assignment (`a=`) of a callback leg's webhooks.
-    pub assignment: Option<String>,
-    /// The stored outbound message (`m=`) a TwiML reply's delivery report is about.
-    pub message: Option<String>,
-    /// The delivery a held caller comes back for (`d=`, see `/twilio/voice/resume`).
-    pub delivery: Option<String>,
-}
+pub use crate::providers::Context;
 
 /// The actions answering one event; on a call, what is said is rendered as audio at the
 /// caller's speech rate.

@@ -5,7 +5,7 @@
 //! sealed, in SQL — so Redis trouble never stops a call: the state comes from SQL instead, and
 //! a queue entry that cannot be written now is written by the reconciler later.
 
-use crate::app::{AppState, PROVIDER};
+use crate::app::AppState;
 use crate::domain::{spoken, Channel, PhoneNumber};
 use crate::ivr::script::{self, Registered};
 use crate::ivr::{step, CallState, Event, Line, Next, Profile, Recording, Task};
@@ -23,7 +23,10 @@ const PROGRESS_CASES: i64 = 3;
 
 pub async fn call_started(state: &AppState, call_sid: &str, from: &str, to: &str) -> Result<Vec<Action>, HandleError> {
     let phone = PhoneNumber::parse(from).ok();
-    let caller = state.db.call_arrives(PROVIDER, call_sid, phone.as_ref(), to).await?;
+    let caller = state
+        .db
+        .call_arrives(state.telephony.name(), call_sid, phone.as_ref(), to)
+        .await?;
     let s = match &caller {
         Some(c) if c.called_before => CallState::new(c.profile, c.open_ticket.clone()).returning(),
         Some(c) => CallState::new(c.profile, c.open_ticket.clone()),
@@ -68,7 +71,12 @@ pub async fn recorded(
 /// turn it has moved past or a caller back from holding. Changes nothing.
 pub async fn current_prompt(state: &AppState, call_sid: &str) -> Result<Vec<Action>, HandleError> {
     let s = load_state(state, call_sid).await?;
-    let turn = state.db.call_turn(PROVIDER, call_sid).await?.unwrap_or(1).max(1);
+    let turn = state
+        .db
+        .call_turn(state.telephony.name(), call_sid)
+        .await?
+        .unwrap_or(1)
+        .max(1);
     let (s, reply) = step(&state.flow, s, Event::Resume, state.settings.ivr.max_tries);
     let said: Vec<Action> = reply.say.iter().map(|l| script::say(&state.prompts, l)).collect();
     let actions = match reply.next {
@@ -213,7 +221,7 @@ async fn register(
 ) -> Result<Option<Vec<Action>>, HandleError> {
     let call = state
         .db
-        .find_call(PROVIDER, call_sid)
+        .find_call(state.telephony.name(), call_sid)
         .await?
         .ok_or_else(|| HandleError::UnknownCall(call_sid.to_owned()))?;
     let Some(caller_id) = call.caller_id else {
@@ -279,7 +287,11 @@ async fn register(
 /// queue while waiting, and its pre-assessment when it is an application.
 async fn progress(state: &AppState, call_sid: &str, ticket: Option<&str>) -> Result<Vec<Action>, HandleError> {
     let p = &state.prompts;
-    let caller_id = state.db.find_call(PROVIDER, call_sid).await?.and_then(|c| c.caller_id);
+    let caller_id = state
+        .db
+        .find_call(state.telephony.name(), call_sid)
+        .await?
+        .and_then(|c| c.caller_id);
     let Some(cases) = intake::cases(state, caller_id.as_deref(), ticket, PROGRESS_CASES).await? else {
         return Ok(vec![script::say(p, &Line::prompt("progress_not_found"))]);
     };
@@ -325,7 +337,7 @@ pub async fn status_changed(
 ) -> Result<Vec<Action>, HandleError> {
     let phone = from.and_then(|f| PhoneNumber::parse(f).ok());
     let caller_id = match phone {
-        Some(phone) if state.db.find_call(PROVIDER, call_sid).await?.is_none() => {
+        Some(phone) if state.db.find_call(state.telephony.name(), call_sid).await?.is_none() => {
             Some(state.db.upsert_caller(&phone).await?)
         }
         _ => None,
@@ -338,7 +350,7 @@ pub async fn status_changed(
         to_number: to,
         direction,
     };
-    if !state.db.apply_call_status(PROVIDER, &report).await? {
+    if !state.db.apply_call_status(state.telephony.name(), &report).await? {
         tracing::debug!(call_sid, ?status, "status report behind the call's status; ignored");
     }
     if status.is_final() {
@@ -367,7 +379,12 @@ pub fn fallback(state: &AppState, call_sid: &str, error_code: Option<&str>) -> V
 
 /// R2/R4: the profile chosen on this call applies to every later call from the same number.
 async fn remember_profile(state: &AppState, call_sid: &str, profile: &Profile) -> Result<(), HandleError> {
-    if let Some(caller_id) = state.db.find_call(PROVIDER, call_sid).await?.and_then(|c| c.caller_id) {
+    if let Some(caller_id) = state
+        .db
+        .find_call(state.telephony.name(), call_sid)
+        .await?
+        .and_then(|c| c.caller_id)
+    {
         state.db.set_caller_profile(&caller_id, profile).await?;
     }
     Ok(())
@@ -395,7 +412,7 @@ async fn load_state(state: &AppState, call_sid: &str) -> Result<CallState, Handl
         Some(s) => Some(s),
         None => state
             .db
-            .ivr_state(PROVIDER, call_sid)
+            .ivr_state(state.telephony.name(), call_sid)
             .await?
             .and_then(|bytes| serde_json::from_slice::<CallState>(&bytes).ok()),
     };
@@ -426,7 +443,7 @@ async fn save_state(state: &AppState, call_sid: &str, s: &CallState, turn: u32) 
     {
         tracing::warn!(call_sid, turn, error = %e, "could not keep the IVR session in Redis");
     }
-    if let Err(e) = state.db.save_ivr_state(PROVIDER, call_sid, &plain).await {
+    if let Err(e) = state.db.save_ivr_state(state.telephony.name(), call_sid, &plain).await {
         tracing::warn!(call_sid, turn, error = %e, "could not keep the IVR state in SQL");
     }
 }

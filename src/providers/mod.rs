@@ -6,10 +6,14 @@ pub mod action;
 pub mod aliyun;
 pub mod event;
 pub mod hook;
+pub mod kind;
 pub mod port;
 pub mod twilio;
+pub mod wire;
 
 pub use action::{Action, GatherInput, NORMAL_SPEED};
 pub use event::{CallStatus, Direction, InboundEvent, Leg, MessageStatus};
 pub use hook::Hook;
+pub use kind::WebhookKind;
 pub use port::{Deleted, Media, Messaging, OutboundCall, OutboundSms, ProviderError, Telephony};
+pub use wire::{Context, Delivery, Incoming, Refusal, Route, Wire};

@@ -74,6 +74,8 @@ pub enum Deleted {
 /// Calls: placing the callback legs, changing a call in progress, and its recordings.
 #[async_trait::async_trait]
 pub trait Telephony: Send + Sync {
+    /// The provider's name, as stored with its calls.
+    fn name(&self) -> &'static str;
     /// Whether an account is set up, so that calls can be placed at all.
     fn is_configured(&self) -> bool;
     /// Places the call; returns the provider's id for it.

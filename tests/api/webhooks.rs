@@ -112,6 +112,14 @@ async fn malformed_forms_get_a_clear_4xx(backend: Backend) {
             415,
             "x-www-form-urlencoded",
         ),
+        // A media type that only begins like the form's is not the form.
+        (
+            "/twilio/voice",
+            "CallSid=CA1&From=%2B8613800138000",
+            "application/x-www-form-urlencoded-evil",
+            415,
+            "x-www-form-urlencoded",
+        ),
     ];
     for (path, body, content_type, status, mentions) in cases {
         let sig = signed(body, path);

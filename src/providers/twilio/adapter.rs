@@ -3,12 +3,15 @@
 
 use super::rest::{CallRequest, RestClient, SmsRequest};
 use super::twiml::{self, Style};
+use super::Validator;
 use crate::providers::{Action, Deleted, Leg, Media, Messaging, OutboundCall, OutboundSms, ProviderError, Telephony};
 
-/// The REST client and what TwiML needs: the public base URL and the `<Say>` voice.
+/// The REST client, the webhook signature's validator, and what TwiML needs: the public base
+/// URL and the `<Say>` voice.
 #[derive(Debug, Clone)]
 pub struct Twilio {
     pub rest: RestClient,
+    pub validator: Validator,
     pub base: url::Url,
     pub voice: String,
     pub language: String,
@@ -61,6 +64,10 @@ pub fn recording_sid(url: &str) -> Option<&str> {
 
 #[async_trait::async_trait]
 impl Telephony for Twilio {
+    fn name(&self) -> &'static str {
+        "twilio"
+    }
+
     fn is_configured(&self) -> bool {
         self.rest.is_configured()
     }

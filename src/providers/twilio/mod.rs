@@ -2,6 +2,7 @@
 //! TwiML out, and a REST API for outbound calls and SMS.
 
 pub mod adapter;
+mod hooks;
 pub mod rest;
 pub mod signature;
 pub mod twiml;
@@ -10,4 +11,4 @@ pub mod webhook;
 pub use adapter::Twilio;
 pub use rest::{CallRequest, Created, RestClient, SmsRequest};
 pub use signature::{Validator, SIGNATURE_HEADER};
-pub use webhook::{parse_event, WebhookError, WebhookKind};
+pub use webhook::{parse_event, WebhookError};

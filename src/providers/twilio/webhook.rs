@@ -14,7 +14,7 @@
 
 use percent_encoding::percent_decode;
 
-use crate::providers::{CallStatus, Direction, InboundEvent, Leg, MessageStatus};
+use crate::providers::{CallStatus, Direction, InboundEvent, Leg, MessageStatus, WebhookKind};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum WebhookError {
@@ -26,57 +26,6 @@ pub enum WebhookError {
     Missing(&'static str),
     #[error("the form field {field} is invalid: {reason}")]
     Invalid { field: &'static str, reason: &'static str },
-}
-
-/// Which webhook a route receives; decides how the parameters are read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WebhookKind {
-    VoiceIncoming,
-    VoiceGather,
-    VoiceRecording,
-    VoiceDial,
-    VoiceStatus,
-    VoiceFallback,
-    SmsIncoming,
-    SmsStatus,
-    CallbackLawyer,
-    CallbackLawyerStatus,
-    CallbackCaller,
-    CallbackCallerStatus,
-}
-
-impl WebhookKind {
-    pub const ALL: [WebhookKind; 12] = [
-        WebhookKind::VoiceIncoming,
-        WebhookKind::VoiceGather,
-        WebhookKind::VoiceRecording,
-        WebhookKind::VoiceDial,
-        WebhookKind::VoiceStatus,
-        WebhookKind::VoiceFallback,
-        WebhookKind::SmsIncoming,
-        WebhookKind::SmsStatus,
-        WebhookKind::CallbackLawyer,
-        WebhookKind::CallbackLawyerStatus,
-        WebhookKind::CallbackCaller,
-        WebhookKind::CallbackCallerStatus,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WebhookKind::VoiceIncoming => "voice_incoming",
-            WebhookKind::VoiceGather => "voice_gather",
-            WebhookKind::VoiceRecording => "voice_recording",
-            WebhookKind::VoiceDial => "voice_dial",
-            WebhookKind::VoiceStatus => "voice_status",
-            WebhookKind::VoiceFallback => "voice_fallback",
-            WebhookKind::SmsIncoming => "sms_incoming",
-            WebhookKind::SmsStatus => "sms_status",
-            WebhookKind::CallbackLawyer => "callback_lawyer",
-            WebhookKind::CallbackLawyerStatus => "callback_lawyer_status",
-            WebhookKind::CallbackCaller => "callback_caller",
-            WebhookKind::CallbackCallerStatus => "callback_caller_status",
-        }
-    }
 }
 
 /// Strict `application/x-www-form-urlencoded` decoding: every pair kept, in order, repeated
