@@ -9,7 +9,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::ExposeSecret;
 use tokio_util::task::TaskTracker;
 
-use crate::asr::{Asr, Fetcher, Local, Pool, Recogniser};
+use crate::asr::{Asr, Local, Pool, Recogniser, Recordings};
 use crate::config::IvrSettings;
 use crate::config::Settings;
 use crate::crypto::{CryptoError, DataKey};
@@ -23,8 +23,6 @@ use crate::providers::twilio::{RestClient, Twilio, Validator};
 use crate::providers::{Messaging, Telephony, Wire};
 use crate::speech::{SpeechError, Voice};
 use crate::storage::{Db, StorageError};
-
-/// The provider name stored with calls and events.
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -90,13 +88,14 @@ impl AppState {
             voice: settings.twilio.say_voice.clone(),
             language: settings.twilio.say_language.clone(),
         });
+        let telephony: Arc<dyn Telephony> = twilio.clone();
         let voice = Voice::from_settings(&settings.speech)?;
         let asr = match settings.whisper.remote {
             true => {
                 tracing::info!("speech input is on: recognised by `hotline worker` processes through Redis");
                 Some(Asr::Remote(crate::asr::remote::Remote::new(kv.clone())))
             }
-            false => load_local(&settings).map(Asr::Local),
+            false => load_local(&settings, telephony.clone()).map(Asr::Local),
         };
         Ok(Self {
             asr,
@@ -104,7 +103,7 @@ impl AppState {
             settings: Arc::new(settings),
             db,
             kv,
-            telephony: twilio.clone(),
+            telephony,
             messaging: twilio.clone(),
             wires: vec![twilio],
             prompts: Arc::new(prompts),
@@ -142,7 +141,7 @@ impl Stores {
 }
 
 /// The Whisper model, or None (keypad-only) with the reason in the log.
-pub fn load_local(settings: &Settings) -> Option<Local> {
+pub fn load_local(settings: &Settings, telephony: Arc<dyn Telephony>) -> Option<Local> {
     let w = &settings.whisper;
     if w.model.is_empty() {
         tracing::warn!("speech input is off (whisper.model is empty): the IVR runs keypad-only");
@@ -151,12 +150,11 @@ pub fn load_local(settings: &Settings) -> Option<Local> {
     match Recogniser::load(std::path::Path::new(&w.model), Pool::from_settings(w)) {
         Ok(recogniser) => {
             tracing::info!(model = %w.model, workers = w.workers, "speech input is on");
-            let recordings = Fetcher::new(
-                w.recording_hosts(),
-                &settings.twilio.account_sid,
-                settings.twilio.auth_token.clone(),
-                w.max_recording_bytes,
-            );
+            let recordings = Recordings {
+                telephony,
+                hosts: w.recording_hosts(),
+                max_bytes: w.max_recording_bytes,
+            };
             Some(Local { recogniser, recordings })
         }
         Err(e) => {

@@ -84,7 +84,7 @@ async fn drain(state: &AppState, grace: Duration) {
 pub async fn work(state: AppState, shutdown: impl Future<Output = ()>) {
     let (stop_jobs, jobs_stopped) = watch::channel(false);
     let recognising = match state.settings.whisper.remote {
-        true => load_local(&state.settings).map(|local| {
+        true => load_local(&state.settings, state.telephony.clone()).map(|local| {
             let consumer = format!("worker-{}", uuid::Uuid::new_v4());
             let recogniser = local.recogniser.clone();
             let serving = tokio::spawn(crate::asr::remote::serve_jobs(

@@ -1,6 +1,6 @@
 //! Speech input: callers' recordings recognised locally with whisper.cpp.
 //!
-//! A menu answer is fetched from the provider ([`fetch`]), decoded and resampled to 16 kHz
+//! A menu answer is fetched from the provider (through its [`Telephony`] port), decoded and resampled to 16 kHz
 //! ([`audio`]), recognised with settings tuned for a few words ([`whisper`]) and matched to the
 //! menu's options by their sounds ([`intent`]). Free speech (a problem description) is
 //! transcribed into the consultation in simplified Chinese ([`text`]). Without a model the
@@ -8,15 +8,16 @@
 
 pub mod audio;
 pub mod digits;
-pub mod fetch;
 pub mod intent;
 pub mod remote;
 pub mod text;
 pub mod whisper;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-pub use fetch::Fetcher;
+use crate::providers::Telephony;
+
 pub use intent::{Choice, Heard};
 pub use whisper::{Mode, Pool, Recogniser, Transcript};
 
@@ -65,7 +66,27 @@ impl Asr {
 #[derive(Clone)]
 pub struct Local {
     pub recogniser: Recogniser,
-    pub recordings: Fetcher,
+    pub recordings: Recordings,
+}
+
+/// Where callers' recordings come from: the provider, only from the configured hosts and at
+/// most so many bytes.
+#[derive(Clone)]
+pub struct Recordings {
+    pub telephony: Arc<dyn Telephony>,
+    pub hosts: Vec<String>,
+    pub max_bytes: usize,
+}
+
+impl Recordings {
+    async fn fetch(&self, url: &str) -> Result<Vec<u8>, AsrError> {
+        let media = self
+            .telephony
+            .fetch_recording(url, &self.hosts, self.max_bytes)
+            .await
+            .map_err(|e| AsrError::Fetch(e.to_string()))?;
+        Ok(media.bytes)
+    }
 }
 
 impl Local {
@@ -77,7 +98,7 @@ impl Local {
         timeout: Duration,
     ) -> Result<Transcript, AsrError> {
         let work = async {
-            let wav = self.recordings.fetch(url, timeout).await?;
+            let wav = self.recordings.fetch(url).await?;
             let samples = audio::wav_to_16k(&wav, max_secs)?;
             self.recogniser.recognise(samples, mode).await
         };

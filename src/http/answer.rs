@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use crate::app::AppState;
 use crate::inbound::{self, HandleError};
 use crate::ivr::script;
-use crate::providers::{Context, Delivery, InboundEvent, WebhookKind, Wire};
+use crate::providers::{Context, Delivery, InboundEvent, Received, WebhookKind, Wire};
 use crate::speech::SpeechRate;
 use crate::storage::batch::Statement;
 use crate::storage::events::{Answer, Claim, NewEvent, Turn, TurnOf};
@@ -51,7 +51,8 @@ pub async fn answer(
     request: WebhookRequest,
 ) -> Response {
     let hook = match wire.read(kind, &request.incoming()) {
-        Ok(delivery) => delivery,
+        Ok(Received::Delivery(delivery)) => *delivery,
+        Ok(Received::Answer(doc)) => return document(&*wire, doc),
         Err(refusal) => return refuse(&request.path, &refusal),
     };
     let key = delivery_key(&hook.event, &hook.signed_key);
@@ -111,6 +112,14 @@ pub async fn resume(State(state): State<AppState>, wire: Arc<dyn Wire>, request:
             tracing::error!(error = %e, "could not give a held caller the current prompt");
             document(&*wire, fallback(&state, &*wire).await)
         }
+    }
+}
+
+/// A [`crate::providers::Route::Continue`]: the document the adapter wrote into the URL.
+pub async fn continued(wire: Arc<dyn Wire>, request: WebhookRequest) -> Response {
+    match wire.read_continue(&request.incoming()) {
+        Ok(doc) => document(&*wire, doc),
+        Err(refusal) => refuse(&request.path, &refusal),
     }
 }
 

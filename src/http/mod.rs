@@ -66,8 +66,12 @@ pub fn router(state: AppState) -> Router {
                 match route {
                     Route::Hook(kind) => post(move |state, request| answer::answer(state, wire, kind, request)),
                     Route::Resume => post(move |state, request| answer::resume(state, wire, request)),
+                    Route::Continue => post(move |request| answer::continued(wire, request)),
                 },
             );
+        }
+        for (path, route) in wire.media_routes() {
+            router = router.route_service(path, route);
         }
     }
     router

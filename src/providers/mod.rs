@@ -16,4 +16,4 @@ pub use event::{CallStatus, Direction, InboundEvent, Leg, MessageStatus};
 pub use hook::Hook;
 pub use kind::WebhookKind;
 pub use port::{Deleted, Media, Messaging, OutboundCall, OutboundSms, ProviderError, Telephony};
-pub use wire::{Context, Delivery, Incoming, Refusal, Route, Wire};
+pub use wire::{Context, Delivery, Incoming, MediaRoute, Received, Refusal, Route, Wire};

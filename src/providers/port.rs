@@ -20,13 +20,15 @@ pub enum ProviderError {
     NotRecordingHost(String),
     #[error("the recording is larger than {0} bytes (whisper.max_recording_bytes)")]
     TooLarge(usize),
+    #[error("the recording store failed: {0}")]
+    Storage(String),
 }
 
 impl ProviderError {
     /// Worth trying again later: network trouble, rate limiting or a provider-side fault.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::NotConfigured | Self::NotRecordingHost(_) | Self::TooLarge(_) => false,
+            Self::NotConfigured | Self::NotRecordingHost(_) | Self::TooLarge(_) | Self::Storage(_) => false,
             Self::Transport(_) => true,
             Self::Refused { status, .. } => *status == 429 || *status >= 500,
         }

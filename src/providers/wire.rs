@@ -95,7 +95,23 @@ pub enum Route {
     /// Where a held caller comes back (`Hook::Resume`): the answer waited for, else the call's
     /// current prompt; it changes nothing.
     Resume,
+    /// Where the provider collects a document the adapter wrote into the URL earlier (a call
+    /// update, for a provider whose update takes a URL, not a document); it changes nothing.
+    Continue,
 }
+
+/// What a verified webhook request turned out to be.
+#[derive(Debug)]
+pub enum Received {
+    /// A delivery for the pipeline.
+    Delivery(Box<Delivery>),
+    /// Something the adapter answers itself from what it wrote into the URL (the rest of a
+    /// document after a wait nobody answered); nothing changes.
+    Answer(String),
+}
+
+/// A route an adapter serves outside the webhook pipeline (a media stream), with its own state.
+pub type MediaRoute = (&'static str, axum::routing::MethodRouter);
 
 pub trait Wire: Send + Sync {
     /// The provider's name, as stored with its calls and deliveries.
@@ -103,11 +119,19 @@ pub trait Wire: Send + Sync {
     /// Every path the provider posts to, and what arrives there.
     fn routes(&self) -> Vec<(&'static str, Route)>;
     /// Verifies the signature, then reads the delivery.
-    fn read(&self, kind: WebhookKind, incoming: &Incoming<'_>) -> Result<Delivery, Refusal>;
+    fn read(&self, kind: WebhookKind, incoming: &Incoming<'_>) -> Result<Received, Refusal>;
     /// Verifies a resume request and returns the call it is about, with its context.
     fn read_resume(&self, incoming: &Incoming<'_>) -> Result<(String, Context), Refusal>;
     /// Actions as this provider's answer document.
     fn render(&self, actions: &[Action]) -> String;
     /// The answer document's Content-Type.
     fn content_type(&self) -> &'static str;
+    /// Verifies a [`Route::Continue`] request and returns the document it carries.
+    fn read_continue(&self, _incoming: &Incoming<'_>) -> Result<String, Refusal> {
+        Err(Refusal::Malformed("this provider has no continuation route".into()))
+    }
+    /// Routes outside the pipeline.
+    fn media_routes(&self) -> Vec<MediaRoute> {
+        Vec::new()
+    }
 }

@@ -10,7 +10,7 @@ use hotline::speech::telephone::to_telephone_wav;
 use hotline::speech::{SpeechRate, Synthesizer};
 
 use crate::backends;
-use crate::helpers::{spawn_app_with, Backend, Options, TestApp, ACCOUNT_SID};
+use crate::helpers::{spawn_app_with, Backend, Options, TestApp};
 use crate::provider::{ticket_from_speech, Heard, Input, Phone};
 
 backends!(
@@ -285,15 +285,14 @@ async fn a_job_a_stopped_worker_held_is_taken_over() {
 
 /// What a `hotline worker` recognises with: the model, and the fake provider's recordings.
 fn worker_recogniser(app: &TestApp, model: &std::path::Path) -> hotline::asr::Local {
-    use hotline::asr::{Fetcher, Local, Pool, Recogniser};
+    use hotline::asr::{Local, Pool, Recogniser, Recordings};
     let w = &app.state.settings.whisper;
     Local {
         recogniser: Recogniser::load(model, Pool::from_settings(w)).unwrap(),
-        recordings: Fetcher::new(
-            vec!["127.0.0.1".into()],
-            ACCOUNT_SID,
-            app.auth_token.clone().into(),
-            w.max_recording_bytes,
-        ),
+        recordings: Recordings {
+            telephony: app.state.telephony.clone(),
+            hosts: vec!["127.0.0.1".into()],
+            max_bytes: w.max_recording_bytes,
+        },
     }
 }

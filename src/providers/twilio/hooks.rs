@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::webhook::parse_form;
 use super::{parse_event, twiml, Twilio, SIGNATURE_HEADER};
-use crate::providers::{Action, Context, Delivery, Incoming, Refusal, Route, WebhookKind, Wire};
+use crate::providers::{Action, Context, Delivery, Incoming, Received, Refusal, Route, WebhookKind, Wire};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -54,7 +54,7 @@ impl Wire for Twilio {
         ]
     }
 
-    fn read(&self, kind: WebhookKind, incoming: &Incoming<'_>) -> Result<Delivery, Refusal> {
+    fn read(&self, kind: WebhookKind, incoming: &Incoming<'_>) -> Result<Received, Refusal> {
         let lenient = self.verify(incoming)?;
         let params = parse_form(incoming.body).map_err(|e| Refusal::Malformed(e.to_string()))?;
         let event = parse_event(kind, &params).map_err(|e| Refusal::Malformed(e.to_string()))?;
@@ -64,14 +64,14 @@ impl Wire for Twilio {
                 .map(|(k, v)| (k, serde_json::Value::String(v)))
                 .collect(),
         );
-        Ok(Delivery {
+        Ok(Received::Delivery(Box::new(Delivery {
             event,
             context: Context::from_query(incoming.query),
             // Twilio's I-Twilio-Idempotency-Token is the same on every retry of a delivery, but
             // a replay can carry any token: the signed content alone says which delivery it is.
             signed_key: format!("sha:{}", delivery_hash(incoming.url, &lenient)),
             payload,
-        })
+        })))
     }
 
     fn read_resume(&self, incoming: &Incoming<'_>) -> Result<(String, Context), Refusal> {
