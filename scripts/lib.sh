@@ -121,6 +121,17 @@ ensure_prism() {
   fi
 }
 
+# jambonz's own packages (tests/jambonz/package-lock.json): @jambonz/verb-specifications checks
+# every verb document, @jambonz/node-client the signatures and the REST requests.
+ensure_jambonz_checks() {
+  command -v npm >/dev/null || apt_install nodejs npm
+  if [ ! -d tests/jambonz/node_modules/@jambonz/verb-specifications ] \
+    || [ ! -d tests/jambonz/node_modules/@jambonz/node-client ]; then
+    say "installing jambonz's verb specifications and node client for the jambonz tests"
+    npm ci --prefix tests/jambonz --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+}
+
 # The console's browser test: Debian's Chromium (chromium-driver for WebDriver clients), a CJK
 # font so screenshots show the Chinese, and playwright-core, axe-core and the OpenAPI validator
 # from npm (tests/browser/package-lock.json).

@@ -11,7 +11,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::asr::{Asr, Local, Pool, Recogniser, Recordings};
 use crate::config::IvrSettings;
-use crate::config::Settings;
+use crate::config::{Provider, Settings};
 use crate::crypto::{CryptoError, DataKey};
 use crate::domain::region::RegionError;
 use crate::domain::Regions;
@@ -19,6 +19,7 @@ use crate::ivr::flow::FlowError;
 use crate::ivr::Flow;
 use crate::kv::{Kv, KvError};
 use crate::prompts::{Prompts, PromptsError};
+use crate::providers::jambonz::Jambonz;
 use crate::providers::twilio::{RestClient, Twilio, Validator};
 use crate::providers::{Messaging, Telephony, Wire};
 use crate::speech::{SpeechError, Voice};
@@ -74,7 +75,8 @@ impl AppState {
         let prompts = Prompts::load(IvrSettings::file(&settings.ivr.prompts_file))?;
         let regions = Regions::load(IvrSettings::file(&settings.ivr.regions_file))?;
         let flow = Flow::load(IvrSettings::file(&settings.ivr.flow_file), &prompts, regions)?;
-        let Stores { db, kv } = Stores::open(&settings)?;
+        let key = data_key(&settings)?;
+        let Stores { db, kv } = Stores::with_key(&settings, key.clone())?;
         let rest = RestClient::new(
             settings.twilio.api_base.clone(),
             &settings.twilio.account_sid,
@@ -88,7 +90,14 @@ impl AppState {
             voice: settings.twilio.say_voice.clone(),
             language: settings.twilio.say_language.clone(),
         });
-        let telephony: Arc<dyn Telephony> = twilio.clone();
+        // The voice provider, and Twilio's webhooks for the texts either way.
+        let (telephony, wires): (Arc<dyn Telephony>, Vec<Arc<dyn Wire>>) = match settings.provider {
+            Provider::Twilio => (twilio.clone(), vec![twilio.clone()]),
+            Provider::Jambonz => {
+                let jambonz = Arc::new(Jambonz::from_settings(&settings, key));
+                (jambonz.clone(), vec![jambonz, twilio.clone()])
+            }
+        };
         let voice = Voice::from_settings(&settings.speech)?;
         let asr = match settings.whisper.remote {
             true => {
@@ -104,8 +113,8 @@ impl AppState {
             db,
             kv,
             telephony,
-            messaging: twilio.clone(),
-            wires: vec![twilio],
+            messaging: twilio,
+            wires,
             prompts: Arc::new(prompts),
             flow: Arc::new(flow),
             metrics: crate::meters::handle(),
@@ -124,7 +133,10 @@ pub struct Stores {
 impl Stores {
     /// Connected on first use, like [`AppState::new`].
     pub fn open(settings: &Settings) -> Result<Self, AppError> {
-        let key = data_key(settings)?;
+        Self::with_key(settings, data_key(settings)?)
+    }
+
+    fn with_key(settings: &Settings, key: DataKey) -> Result<Self, AppError> {
         let db = Db::connect(
             settings.database.url.expose_secret(),
             settings.database.max_connections,

@@ -15,8 +15,8 @@ use serde::Deserialize;
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
 const SECTIONS: &[&str] = &[
-    "database", "redis", "twilio", "ivr", "fallback", "callback", "sms", "aliyun", "console", "speech", "whisper",
-    "jobs", "log",
+    "database", "redis", "twilio", "jambonz", "ivr", "fallback", "callback", "sms", "aliyun", "console", "speech",
+    "whisper", "jobs", "log",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -34,9 +34,19 @@ pub enum Mode {
     Production,
 }
 
+/// Which telephony engine carries the calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Twilio,
+    Jambonz,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
     pub mode: Mode,
+    /// The voice provider; texts go through Twilio's messaging either way.
+    pub provider: Provider,
     pub bind: SocketAddr,
     pub public_url: url::Url,
     pub hotline_number: String,
@@ -46,6 +56,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub redis: RedisSettings,
     pub twilio: TwilioSettings,
+    pub jambonz: JambonzSettings,
     pub ivr: IvrSettings,
     pub fallback: FallbackSettings,
     pub callback: CallbackSettings,
@@ -83,6 +94,24 @@ pub struct TwilioSettings {
     /// The voice of `<Say>`: a named Polly or Google voice takes the caller's rate as SSML.
     pub say_voice: String,
     pub say_language: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct JambonzSettings {
+    /// The REST API's base URL (`https://jambonz.example.org/api`; `/v1/` is added).
+    pub api_base: url::Url,
+    pub account_sid: String,
+    pub api_key: SecretString,
+    /// The application's webhook secret, which signs every webhook (`Jambonz-Signature`).
+    pub webhook_secret: SecretString,
+    pub request_timeout_ms: u64,
+    /// The `say` synthesizer for what the hotline does not render itself; an empty vendor
+    /// leaves it to the application's default.
+    pub say_vendor: String,
+    pub say_language: String,
+    pub say_voice: String,
+    /// The speech recognizer's language, for a `gather` that takes speech.
+    pub recognizer_language: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -341,6 +370,13 @@ impl Settings {
         }
         if self.redis.prefix.is_empty() || self.redis.prefix.contains(char::is_whitespace) {
             return invalid("redis.prefix", "must be a non-empty word without spaces");
+        }
+        if self.provider == Provider::Jambonz && self.jambonz.webhook_secret.expose_secret().is_empty() {
+            // Anyone can sign with an empty secret.
+            return invalid(
+                "jambonz.webhook_secret",
+                "provider = \"jambonz\" needs HOTLINE_JAMBONZ_WEBHOOK_SECRET, the application's webhook secret",
+            );
         }
         if self.mode == Mode::Production {
             if self.data_key.expose_secret().is_empty() {

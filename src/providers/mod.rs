@@ -6,6 +6,7 @@ pub mod action;
 pub mod aliyun;
 pub mod event;
 pub mod hook;
+pub mod jambonz;
 pub mod kind;
 pub mod port;
 pub mod twilio;
