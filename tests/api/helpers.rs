@@ -41,7 +41,46 @@ macro_rules! backends {
     )*};
 }
 
+/// Runs each named `async fn name(backend: Backend, line: Line)` on both providers and both
+/// databases: `name::sqlite`, `name::postgres` (Twilio), `name::jambonz_sqlite`,
+/// `name::jambonz_postgres`.
+#[macro_export]
+macro_rules! lines {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use $crate::helpers::{Backend, Line};
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(Backend::Sqlite, Line::Twilio).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(Backend::Postgres, Line::Twilio).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn jambonz_sqlite() {
+                super::$name(Backend::Sqlite, Line::Jambonz).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn jambonz_postgres() {
+                super::$name(Backend::Postgres, Line::Jambonz).await
+            }
+        }
+    )*};
+}
+
+/// The telephony provider a test's calls come through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Line {
+    #[default]
+    Twilio,
+    Jambonz,
+}
+
 pub const ACCOUNT_SID: &str = "AC00000000000000000000000000000001";
+/// The jambonz account and API key of the fake jambonz REST API.
+pub const JAMBONZ_ACCOUNT: &str = "9351f46a-678c-43f5-b8a6-d4eb58d131af";
+pub const JAMBONZ_API_KEY: &str = "0a9ff4d6-6a91-4d4b-8f2c-2c8c2b5e3c11";
 pub const HOTLINE_NUMBER: &str = "+862912348";
 /// Every test account's password.
 pub const PASSWORD: &str = "correct horse battery";
@@ -84,6 +123,10 @@ pub struct Options {
     pub whisper_remote: bool,
     /// `ivr.webhook_budget_ms` and `whisper.queue_wait_ms`, instead of the defaults.
     pub budget_and_queue_wait_ms: Option<(u64, u64)>,
+    /// The voice provider.
+    pub line: Line,
+    /// jambonz's REST API, instead of the fake provider's.
+    pub jambonz_api: Option<String>,
 }
 
 pub struct TestApp {
@@ -94,6 +137,9 @@ pub struct TestApp {
     pub public_url: String,
     pub provider: FakeProvider,
     pub http: reqwest::Client,
+    pub line: Line,
+    /// The jambonz application's webhook secret.
+    pub jambonz_secret: String,
     shutdown: Arc<tokio::sync::Notify>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     postgres_db: Option<String>,
@@ -102,6 +148,18 @@ pub struct TestApp {
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, Options::default()).await
+}
+
+/// The app with its calls on `line`.
+pub async fn spawn_on(backend: Backend, line: Line) -> TestApp {
+    spawn_app_with(
+        backend,
+        Options {
+            line,
+            ..Options::default()
+        },
+    )
+    .await
 }
 
 pub async fn spawn_app_with(backend: Backend, opts: Options) -> TestApp {
@@ -180,6 +238,14 @@ pub async fn spawn_app_with(backend: Backend, opts: Options) -> TestApp {
     if let Some(url) = &opts.tts_url {
         s.speech.http_url = url.clone();
     }
+    let jambonz_secret = random_hex(16);
+    if opts.line == Line::Jambonz {
+        s.provider = hotline::config::Provider::Jambonz;
+        s.jambonz.webhook_secret = SecretString::from(jambonz_secret.clone());
+        s.jambonz.account_sid = JAMBONZ_ACCOUNT.into();
+        s.jambonz.api_key = SecretString::from(JAMBONZ_API_KEY.to_owned());
+        s.jambonz.api_base = opts.jambonz_api.as_deref().unwrap_or(&provider.base).parse().unwrap();
+    }
     let public_url = s.public_url.as_str().trim_end_matches('/').to_owned();
 
     let state = AppState::new(s).expect("state");
@@ -198,6 +264,8 @@ pub async fn spawn_app_with(backend: Backend, opts: Options) -> TestApp {
         public_url,
         provider,
         http: reqwest::Client::new(),
+        line: opts.line,
+        jambonz_secret,
         shutdown,
         server: Some(server),
         postgres_db,
@@ -329,8 +397,11 @@ impl TestApp {
 #[derive(Debug, Clone)]
 pub struct RestRequest {
     pub path: String,
+    /// Twilio's Basic or jambonz's Bearer credentials, as configured.
     pub basic_auth_ok: bool,
     pub form: Vec<(String, String)>,
+    /// A jambonz request's JSON body.
+    pub json: Option<serde_json::Value>,
 }
 
 impl RestRequest {
@@ -375,6 +446,8 @@ impl FakeProvider {
                 "/2010-04-01/Accounts/{sid}/Recordings/{recording}",
                 get(recording).delete(delete_recording),
             )
+            .route("/v1/Accounts/{sid}/Calls", post(jambonz_create))
+            .route("/v1/Accounts/{sid}/Calls/{call}", axum::routing::put(jambonz_update))
             .with_state(ProviderState {
                 received: received.clone(),
                 recordings: recordings.clone(),
@@ -434,7 +507,55 @@ fn record(provider: &ProviderState, path: String, headers: &HeaderMap, body: &st
         path,
         basic_auth_ok: auth == provider.expected_auth,
         form,
+        json: None,
     });
+}
+
+/// A jambonz request: Bearer auth, a JSON body.
+fn record_json(provider: &ProviderState, path: String, headers: &HeaderMap, body: &str) {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    provider.received.lock().unwrap().push(RestRequest {
+        path,
+        basic_auth_ok: auth == format!("Bearer {JAMBONZ_API_KEY}"),
+        form: Vec::new(),
+        json: serde_json::from_str(body).ok(),
+    });
+}
+
+/// jambonz creates a call: 201 with its sid (a UUID).
+async fn jambonz_create(
+    State(provider): State<ProviderState>,
+    Path(sid): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> impl IntoResponse {
+    record_json(&provider, format!("/v1/Accounts/{sid}/Calls"), &headers, &body);
+    let refuse = provider
+        .refusals
+        .fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |n| n.checked_sub(1),
+        )
+        .is_ok();
+    if refuse {
+        return (StatusCode::SERVICE_UNAVAILABLE, r#"{"msg":"unavailable"}"#.to_owned());
+    }
+    (StatusCode::CREATED, format!(r#"{{"sid":"{}"}}"#, uuid::Uuid::new_v4()))
+}
+
+/// jambonz updates a call: 202.
+async fn jambonz_update(
+    State(provider): State<ProviderState>,
+    Path((sid, call)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: String,
+) -> StatusCode {
+    record_json(&provider, format!("/v1/Accounts/{sid}/Calls/{call}"), &headers, &body);
+    StatusCode::ACCEPTED
 }
 
 /// Twilio serves a recording as WAV at its bare URL, to the account's credentials.

@@ -3,6 +3,7 @@
 //! talks to it as the provider would. Every test runs once per database backend.
 
 mod helpers;
+mod jambonz_line;
 mod provider;
 
 mod accuracy;

@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha1::Sha1;
 
-use crate::helpers::{TestApp, ACCOUNT_SID, HOTLINE_NUMBER};
+use crate::helpers::{Line, TestApp, ACCOUNT_SID, HOTLINE_NUMBER};
 
 /// Twilio's algorithm: URL, then each parameter's name and value, sorted by name.
 pub fn twilio_signature(token: &str, url: &str, params: &[(String, String)]) -> String {
@@ -139,7 +139,7 @@ pub enum Input {
 }
 
 pub struct Phone<'a> {
-    app: &'a TestApp,
+    pub app: &'a TestApp,
     pub call_sid: String,
     pub from: String,
     pub heard: Vec<Heard>,
@@ -153,7 +153,10 @@ impl<'a> Phone<'a> {
     pub fn new(app: &'a TestApp, from: &str) -> Self {
         Self {
             app,
-            call_sid: sid("CA"),
+            call_sid: match app.line {
+                Line::Twilio => sid("CA"),
+                Line::Jambonz => uuid::Uuid::new_v4().to_string(),
+            },
             from: from.to_owned(),
             heard: Vec::new(),
             documents: Vec::new(),
@@ -182,9 +185,18 @@ impl<'a> Phone<'a> {
         p
     }
 
-    /// Places the call and follows the TwiML until the call ends or the script runs out (the
-    /// caller hangs up). Returns true when the service ended the call itself.
+    /// Places the call through the app's provider and follows its documents until the call
+    /// ends or the script runs out (the caller hangs up). Returns true when the service ended
+    /// the call itself.
     pub async fn call(&mut self, script: &[Input]) -> bool {
+        match self.app.line {
+            Line::Twilio => self.call_twilio(script).await,
+            Line::Jambonz => self.call_jambonz(script).await,
+        }
+    }
+
+    /// [`Phone::call`] on Twilio: follows the TwiML.
+    async fn call_twilio(&mut self, script: &[Input]) -> bool {
         let mut inputs = script.iter().peekable();
         let mut next = Some(("/twilio/voice".to_owned(), Vec::new()));
         let mut ended_by_service = false;
@@ -334,7 +346,7 @@ impl<'a> Phone<'a> {
         ended_by_service
     }
 
-    fn path_of(&self, url: &str) -> String {
+    pub fn path_of(&self, url: &str) -> String {
         url.strip_prefix(&self.app.public_url)
             .unwrap_or_else(|| panic!("{url} is not under the public URL {}", self.app.public_url))
             .to_owned()

@@ -8,7 +8,9 @@ use sha2::{Digest, Sha256};
 use super::verbs::REST;
 use super::webhook::{call_sid, parse_event};
 use super::{listen, Jambonz, DOC, SIGNATURE_HEADER};
-use crate::providers::{Action, Context, Delivery, Incoming, MediaRoute, Received, Refusal, Route, WebhookKind, Wire};
+use crate::providers::{
+    Action, Context, Delivery, InboundEvent, Incoming, MediaRoute, Received, Refusal, Route, WebhookKind, Wire,
+};
 
 const JSON: &str = "application/json";
 
@@ -72,12 +74,17 @@ impl Wire for Jambonz {
         let context = Context::from_query(incoming.query);
         let event = parse_event(kind, &body, |call_sid| self.recordings.found(call_sid, context.turn))
             .map_err(|e| Refusal::Malformed(e.to_string()))?;
-        if let crate::providers::InboundEvent::KeysGathered { digits, speech, .. } = &event {
-            // A wait nobody answered goes on with the rest of its document.
-            if digits.is_empty() && speech.is_none() {
-                if let Some(rest) = carried(incoming.query, REST) {
-                    return rest.map(Received::Answer);
-                }
+        // A wait nobody answered goes on with the rest of its document.
+        let unanswered = match &event {
+            InboundEvent::KeysGathered { digits, speech, .. } => digits.is_empty() && speech.is_none(),
+            InboundEvent::RecordingReady {
+                recording_url, digits, ..
+            } => recording_url.is_none() && digits.is_none(),
+            _ => false,
+        };
+        if unanswered {
+            if let Some(rest) = carried(incoming.query, REST) {
+                return rest.map(Received::Answer);
             }
         }
         Ok(Received::Delivery(Box::new(Delivery {

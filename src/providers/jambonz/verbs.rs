@@ -63,21 +63,26 @@ pub fn absolute(base: &url::Url, path: &str) -> String {
 pub fn render(actions: &[Action], style: &Style<'_>) -> Value {
     let mut verbs = Vec::new();
     for (i, action) in actions.iter().enumerate() {
-        match action {
-            wait @ Action::Gather {
+        let falls_through = matches!(
+            action,
+            Action::Gather {
                 empty_result: false,
-                action: hook,
                 ..
-            } if i + 1 < actions.len() => {
-                // Nothing pressed goes on with the rest of this document.
-                let rest = serde_json::to_string(&render(&actions[i + 1..], style)).expect("JSON values serialise");
-                let rest = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rest);
-                let url = style.sealed(&format!("{}&{REST}={rest}", path(hook)));
-                gather(&mut verbs, wait, url, style);
-                return Value::Array(verbs);
+            } | Action::Record { .. }
+        );
+        if falls_through && i + 1 < actions.len() {
+            // Nothing pressed or said goes on with the rest of this document.
+            let rest = serde_json::to_string(&render(&actions[i + 1..], style)).expect("JSON values serialise");
+            let rest = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rest);
+            let with_rest = |hook: &Hook| style.sealed(&format!("{}&{REST}={rest}", path(hook)));
+            match action {
+                Action::Gather { action: hook, .. } => gather(&mut verbs, action, with_rest(hook), style),
+                Action::Record { action: hook, .. } => listen(&mut verbs, action, with_rest(hook), style),
+                _ => unreachable!("only a wait falls through"),
             }
-            other => verb(&mut verbs, other, style),
+            return Value::Array(verbs);
         }
+        verb(&mut verbs, action, style);
     }
     Value::Array(verbs)
 }
@@ -86,35 +91,7 @@ fn verb(verbs: &mut Vec<Value>, action: &Action, style: &Style<'_>) {
     match action {
         Action::Say { .. } | Action::Play { .. } => verbs.push(prompt(std::slice::from_ref(action), style)),
         Action::Gather { action: hook, .. } => gather(verbs, action, style.hook(hook), style),
-        Action::Record {
-            action,
-            max_length_secs,
-            timeout_secs,
-            finish_on_key,
-            play_beep,
-        } => {
-            let turn = match action {
-                Hook::Recording { turn } | Hook::Answer { turn } | Hook::Transfer { turn } => *turn,
-                Hook::Resume { .. } => 0,
-            };
-            let stream = style
-                .sealed(&format!("/jambonz/listen?turn={turn}"))
-                .replacen("http", "ws", 1);
-            let mut listen = json!({
-                "verb": "listen",
-                "url": stream,
-                "actionHook": style.hook(action),
-                "maxLength": max_length_secs,
-                "timeout": timeout_secs,
-                "playBeep": play_beep,
-                "sampleRate": LISTEN_SAMPLE_RATE,
-                "mixType": "mono",
-            });
-            if !finish_on_key.is_empty() {
-                listen["finishOnKey"] = json!(finish_on_key);
-            }
-            verbs.push(listen);
-        }
+        Action::Record { action: hook, .. } => listen(verbs, action, style.hook(hook), style),
         Action::Dial {
             number,
             caller_id,
@@ -147,6 +124,41 @@ fn verb(verbs: &mut Vec<Value>, action: &Action, style: &Style<'_>) {
         // Texts go through the messaging provider's own webhooks, never a call's document.
         Action::Message { .. } => {}
     }
+}
+
+/// A recording as a `listen` streaming to the service, calling `url` when it ends.
+fn listen(verbs: &mut Vec<Value>, action: &Action, url: String, style: &Style<'_>) {
+    let Action::Record {
+        action: hook,
+        max_length_secs,
+        timeout_secs,
+        finish_on_key,
+        play_beep,
+    } = action
+    else {
+        unreachable!("listen() is given a Record");
+    };
+    let turn = match hook {
+        Hook::Recording { turn } | Hook::Answer { turn } | Hook::Transfer { turn } => *turn,
+        Hook::Resume { .. } => 0,
+    };
+    let stream = style
+        .sealed(&format!("{}?turn={turn}", super::listen::PATH))
+        .replacen("http", "ws", 1);
+    let mut listen = json!({
+        "verb": "listen",
+        "url": stream,
+        "actionHook": url,
+        "maxLength": max_length_secs,
+        "timeout": timeout_secs,
+        "playBeep": play_beep,
+        "sampleRate": LISTEN_SAMPLE_RATE,
+        "mixType": "mono",
+    });
+    if !finish_on_key.is_empty() {
+        listen["finishOnKey"] = json!(finish_on_key);
+    }
+    verbs.push(listen);
 }
 
 /// A `gather` calling `url`, its prompts inside (see the module notes for mixed prompts).
