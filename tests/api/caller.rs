@@ -2,18 +2,18 @@
 //! pressed while a recording window is open is a normal turn, and a withheld number with a
 //! person to talk to is put through rather than sent round the menu.
 
-use crate::backends;
-use crate::helpers::{spawn_app, spawn_app_with, Backend, Options};
+use crate::helpers::{spawn_app_with, spawn_on, Backend, Line, Options};
+use crate::lines;
 use crate::provider::{ticket_from_speech, Heard, Input, Phone};
 
-backends!(
+lines!(
     a_key_at_once_while_describing_is_a_normal_turn,
     a_withheld_number_is_put_through_to_a_person,
     a_second_matter_is_a_new_consultation,
 );
 
-async fn a_key_at_once_while_describing_is_a_normal_turn(backend: Backend) {
-    let app = spawn_app(backend).await;
+async fn a_key_at_once_while_describing_is_a_normal_turn(backend: Backend, line: Line) {
+    let app = spawn_on(backend, line).await;
     // 1 consult, 1 the first matter, then # at the description with nothing said (Twilio posts
     // Digits and no recording): the callback is registered without a description.
     let mut phone = Phone::new(&app, "+8613800138011");
@@ -50,10 +50,11 @@ async fn a_key_at_once_while_describing_is_a_normal_turn(backend: Backend) {
     app.stop().await;
 }
 
-async fn a_withheld_number_is_put_through_to_a_person(backend: Backend) {
+async fn a_withheld_number_is_put_through_to_a_person(backend: Backend, line: Line) {
     let app = spawn_app_with(
         backend,
         Options {
+            line,
             human_number: "+862912348000".into(),
             ..Options::default()
         },
@@ -87,8 +88,8 @@ async fn a_withheld_number_is_put_through_to_a_person(backend: Backend) {
     app.stop().await;
 }
 
-async fn a_second_matter_is_a_new_consultation(backend: Backend) {
-    let app = spawn_app(backend).await;
+async fn a_second_matter_is_a_new_consultation(backend: Backend, line: Line) {
+    let app = spawn_on(backend, line).await;
     let number = "+8613800138021";
     let mut phone = Phone::new(&app, number);
     phone

@@ -281,14 +281,14 @@ impl Phone<'_> {
             Some(r) => r.bytes().await.unwrap().to_vec(),
             None => crate::helpers::tone_wav(8000, 1.0, 440.0),
         };
-        let mut reader = hound::WavReader::new(std::io::Cursor::new(wav)).expect("a WAV recording");
-        let spec = reader.spec();
-        let samples: Vec<i16> = reader
-            .samples::<i16>()
-            .step_by(spec.channels as usize)
-            .map(|s| s.unwrap())
+        // The telephone's 8 kHz, as the listen asks for it: pairs of 16 kHz samples averaged.
+        let samples = hotline::asr::audio::wav_to_16k(&wav, 600).expect("a WAV recording");
+        let pcm = samples
+            .chunks(2)
+            .map(|pair| pair.iter().sum::<f32>() / pair.len() as f32)
+            .flat_map(|s| ((s.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes())
             .collect();
-        (spec.sample_rate, samples.iter().flat_map(|s| s.to_le_bytes()).collect())
+        (8000, pcm)
     }
 }
 
