@@ -54,7 +54,10 @@ async fn consult_by_keys_records_the_matter_and_the_message(backend: Backend, li
         // jambonz keeps no recordings: the stream the listen sent is the service's own.
         Line::Jambonz => {
             let url = &recordings[0].url;
-            assert!(url.starts_with(&format!("{}/jambonz/recordings/", app.public_url)), "{url}");
+            assert!(
+                url.starts_with(&format!("{}/jambonz/recordings/", app.public_url)),
+                "{url}"
+            );
             let w = &app.state.settings.whisper;
             let audio = app
                 .state
@@ -62,7 +65,10 @@ async fn consult_by_keys_records_the_matter_and_the_message(backend: Backend, li
                 .fetch_recording(url, &w.recording_hosts(), w.max_recording_bytes)
                 .await
                 .unwrap();
-            assert!(audio.bytes.starts_with(b"RIFF") && audio.bytes.len() > 8000, "a WAV of the caller's second");
+            assert!(
+                audio.bytes.starts_with(b"RIFF") && audio.bytes.len() > 8000,
+                "a WAV of the caller's second"
+            );
         }
     }
     assert_eq!(

@@ -251,7 +251,10 @@ impl Phone<'_> {
             .await
             .unwrap_or_else(|e| panic!("the listen websocket {url} opens: {e}"));
         assert_eq!(
-            response.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok()),
+            response
+                .headers()
+                .get("sec-websocket-protocol")
+                .and_then(|v| v.to_str().ok()),
             Some("audio.jambonz.org")
         );
         let mut meta = attributes(self, json!({"sampleRate": rate, "mixType": "mono"}));
@@ -295,7 +298,9 @@ impl Phone<'_> {
 /// tests/jambonz/check.js with its packages, or None (with a notice; under CI, a failure).
 pub fn checker() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/jambonz");
-    if dir.join("node_modules/@jambonz/verb-specifications").exists() && dir.join("node_modules/@jambonz/node-client").exists() {
+    if dir.join("node_modules/@jambonz/verb-specifications").exists()
+        && dir.join("node_modules/@jambonz/node-client").exists()
+    {
         return Some(dir.join("check.js"));
     }
     let notice = "jambonz checks skipped: run `npm ci --prefix tests/jambonz` (scripts/test does)";

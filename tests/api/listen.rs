@@ -9,17 +9,15 @@ use hotline::speech::espeak::Espeak;
 use hotline::speech::telephone::to_telephone_wav;
 use hotline::speech::{SpeechRate, Synthesizer};
 
-use crate::{backends, lines};
 use crate::helpers::{spawn_app_with, spawn_on, Backend, Line, Options, TestApp};
 use crate::provider::{ticket_from_speech, Heard, Input, Phone};
+use crate::{backends, lines};
 
 lines!(
     a_call_walks_the_main_menu_and_consult_by_speech_only,
     without_a_model_the_ivr_is_keypad_only,
 );
-backends!(
-    a_worker_recognises_through_redis_for_a_web_process_without_the_model,
-);
+backends!(a_worker_recognises_through_redis_for_a_web_process_without_the_model,);
 
 /// Tests that run Whisper take turns: on 2 cores, recognitions side by side only slow each
 /// other past the webhook's budget.
@@ -98,7 +96,10 @@ async fn a_call_walks_the_main_menu_and_consult_by_speech_only(backend: Backend,
     let window = match line {
         Line::Twilio => menu.contains("<Record") && menu.contains("finishOnKey=\"0123456789*#\""),
         // The speech window is in the rest of the menu's document, after its short wait.
-        Line::Jambonz => phone.documents[1].contains(r#""verb":"listen""#) && phone.documents[1].contains(r#""finishOnKey":"0123456789*#""#),
+        Line::Jambonz => {
+            phone.documents[1].contains(r#""verb":"listen""#)
+                && phone.documents[1].contains(r#""finishOnKey":"0123456789*#""#)
+        }
     };
     assert!(window, "the first menu has a speech window any key ends: {menu}");
     let ticket = ticket_from_speech(&said);

@@ -17,6 +17,7 @@ mod exactly_once;
 mod health;
 mod interleaved;
 mod ivr;
+mod jambonz;
 mod layers;
 mod listen;
 mod neural_voice;

@@ -4,8 +4,8 @@ use hotline::domain::Ticket;
 use hotline::routing::CallbackQueue;
 
 use crate::helpers::{spawn_app, spawn_app_with, spawn_on, Backend, Line, Options, HOTLINE_NUMBER};
-use crate::{backends, lines};
 use crate::provider::{post_signed, ticket_from_speech, Heard, Input, Phone};
+use crate::{backends, lines};
 
 lines!(
     callback_request_reads_the_ticket_and_queues_it,
@@ -257,7 +257,10 @@ async fn status_callback_ends_the_call_and_its_session(backend: Backend) {
     app.stop().await;
 }
 
-async fn the_keys_rules_are_not_in_every_menu_and_a_caller_who_has_called_before_is_greeted_briefly(backend: Backend, line: Line) {
+async fn the_keys_rules_are_not_in_every_menu_and_a_caller_who_has_called_before_is_greeted_briefly(
+    backend: Backend,
+    line: Line,
+) {
     let app = spawn_on(backend, line).await;
     let mut phone = Phone::new(&app, "+8613900139011");
     phone.call(&[Input::Keys("5"), Input::Keys("*")]).await;
@@ -312,7 +315,10 @@ async fn star_at_the_closing_says_it_all_again_and_silence_hangs_up(backend: Bac
         // The closing's gather carries the hang-up, which a timeout there is answered with.
         Line::Jambonz => {
             let gather = &phone.documents[phone.documents.len() - 2];
-            assert!(gather.contains(r#""verb":"gather""#) && gather.contains("&rest="), "{gather}");
+            assert!(
+                gather.contains(r#""verb":"gather""#) && gather.contains("&rest="),
+                "{gather}"
+            );
             assert_eq!(closing, r#"[{"verb":"hangup"}]"#);
         }
     }
