@@ -481,6 +481,16 @@ mod tests {
     }
 
     #[test]
+    fn jambonz_needs_its_webhook_secret() {
+        let mut s = Settings::defaults();
+        s.provider = Provider::Jambonz;
+        let refused = s.validate().unwrap_err().to_string();
+        assert!(refused.contains("jambonz.webhook_secret"), "{refused}");
+        s.jambonz.webhook_secret = SecretString::from("s3cret".to_owned());
+        assert!(s.validate().is_ok());
+    }
+
+    #[test]
     fn aliyun_pushes_come_only_from_allowed_addresses() {
         let mut s = Settings::defaults();
         let ip = |a: &str| a.parse::<std::net::IpAddr>().unwrap();
