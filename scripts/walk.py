@@ -13,7 +13,11 @@ verb by verb):
    and completed), closed; an SMS case taken, replied to, closed; then another case — the
    lawyer must never be blocked;
 5. a supervisor: the queue, the cases, the roster, the console pages;
-6. every log line is JSON; /metrics is complete.
+6. every log line is JSON; /metrics is complete;
+7. then the same binary on jambonz (`HOTLINE_PROVIDER=jambonz`), in jambonz's wire format
+   (signed JSON webhooks, verb documents, the caller's speech streamed over the listen
+   websocket): a blind caller by keys and by voice, and a lawyer's callback through jambonz's
+   REST API into a conference.
 
 Exits non-zero on any 4xx/5xx where a 2xx was expected, any empty reply, any blocked lawyer.
 Standard library only. Usage: scripts/walk (builds the release binary first).
@@ -27,6 +31,7 @@ import json
 import os
 import re
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -44,6 +49,9 @@ ACCOUNT_SID = "AC" + "0" * 31 + "1"
 TOKEN = uuid.uuid4().hex
 HOTLINE = "+862912348"
 PASSWORD = "a long walk-through passphrase"
+JAMBONZ_ACCOUNT = str(uuid.uuid4())
+JAMBONZ_KEY = str(uuid.uuid4())
+JAMBONZ_SECRET = uuid.uuid4().hex
 MODEL = os.environ.get("HOTLINE_WHISPER_MODEL", os.path.join(ROOT, "data/models/ggml-base-q8_0.bin"))
 
 failures = []
@@ -77,6 +85,8 @@ class Provider(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         length = int(self.headers.get("content-length", 0))
+        if self.path.startswith("/v1/"):
+            return self.jambonz(self.rfile.read(length), 201)
         form = urllib.parse.parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
         Provider.received.append((self.path, {k: v[-1] for k, v in form.items()}))
         prefix = "CA" if "/Calls" in self.path else "SM"
@@ -85,6 +95,22 @@ class Provider(http.server.BaseHTTPRequestHandler):
         self.send_header("content-type", "application/json")
         self.end_headers()
         self.wfile.write(body)
+
+    def do_PUT(self):
+        self.jambonz(self.rfile.read(int(self.headers.get("content-length", 0))), 202)
+
+    def jambonz(self, raw, status):
+        """jambonz's REST API: calls created (201 with a sid) and updated (202), Bearer auth."""
+        if self.headers.get("authorization") != "Bearer " + JAMBONZ_KEY:
+            self.send_response(401)
+            self.end_headers()
+            return
+        Provider.received.append((self.path, json.loads(raw or b"{}")))
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.end_headers()
+        if status == 201:
+            self.wfile.write(json.dumps({"sid": str(uuid.uuid4())}).encode())
 
     def do_GET(self):
         name = self.path.rsplit("/", 1)[-1]
@@ -251,10 +277,28 @@ def main():
     if not os.path.exists(BINARY):
         sys.exit(f"no release build at {BINARY}: cargo build --release")
     provider = start_provider()
+    speech = os.path.isfile(MODEL)
+    print("=== on Twilio")
+    serve(provider, speech, {}, lambda base: walk(base, provider, speech))
+    print("=== on jambonz")
+    jambonz = {
+        "HOTLINE_PROVIDER": "jambonz",
+        "HOTLINE_JAMBONZ_API_BASE": provider,
+        "HOTLINE_JAMBONZ_ACCOUNT_SID": JAMBONZ_ACCOUNT,
+        "HOTLINE_JAMBONZ_API_KEY": JAMBONZ_KEY,
+        "HOTLINE_JAMBONZ_WEBHOOK_SECRET": JAMBONZ_SECRET,
+    }
+    serve(provider, speech, jambonz, lambda base: walk_jambonz(base, speech))
+    print(f"\n{steps - len(failures)} passed, {len(failures)} failed")
+    sys.exit(1 if failures else 0)
+
+
+def serve(provider, speech, extra_env, journeys):
+    """Runs the release binary with its own data and Redis prefix while `journeys(base)` walks
+    it, then checks its log."""
     work = tempfile.mkdtemp(prefix="hotline-walk-")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    speech = os.path.isfile(MODEL)
     env = dict(
         os.environ,
         HOTLINE_BIND=f"127.0.0.1:{port}",
@@ -271,6 +315,7 @@ def main():
         HOTLINE_SPEECH_ENGINE="none",
         HOTLINE_LOG_FORMAT="json",
         HOTLINE_USER_PASSWORD=PASSWORD,
+        **extra_env,
     )
     cli = dict(env, HOTLINE_WHISPER_MODEL="")
     run = lambda *args: subprocess.run([BINARY, *args], env=cli, check=True, capture_output=True, text=True).stdout
@@ -294,7 +339,7 @@ def main():
                         break
             except OSError:
                 time.sleep(0.2)
-        walk(base, provider, speech)
+        journeys(base)
     finally:
         server.terminate()
         try:
@@ -309,8 +354,6 @@ def main():
     check(not bad, f"every one of {len(lines)} log lines is a JSON object" + (f" (not: {bad[0][:120]})" if bad else ""))
     leaked = [l for l in lines if re.search(r"(?<![\d.])1[3-9]\d{9}(?!\d)", l)]
     check(not leaked, "no phone number in the log" + (f" (found: {leaked[0][:120]})" if leaked else ""))
-    print(f"\n{steps - len(failures)} passed, {len(failures)} failed")
-    sys.exit(1 if failures else 0)
 
 
 def is_json_object(line):
@@ -426,6 +469,190 @@ def walk(base, provider, speech):
     with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
         metrics = r.read().decode()
     check("# TYPE hotline_webhooks_total counter" in metrics and "hotline_build_info" in metrics, "/metrics is complete")
+
+
+# --- jambonz's wire ---------------------------------------------------------------------------
+def jsign(body):
+    t = int(time.time())
+    mac = hmac.new(JAMBONZ_SECRET.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+def jwebhook(base, url, body):
+    """A signed JSON webhook to a path or to a URL the service gave out."""
+    raw = json.dumps(body, ensure_ascii=False)
+    request = urllib.request.Request(url if url.startswith("http") else base + url, data=raw.encode(), method="POST")
+    request.add_header("content-type", "application/json")
+    request.add_header("jambonz-signature", jsign(raw))
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def attributes(call_sid, caller, **extra):
+    body = {
+        "call_sid": call_sid, "account_sid": JAMBONZ_ACCOUNT, "direction": "inbound", "from": caller,
+        "to": HOTLINE, "call_status": "in-progress", "sip_status": 200, "call_id": str(uuid.uuid4()),
+    }
+    body.update(extra)
+    return body
+
+
+def pcm_of(path):
+    """A WAV file's audio as 16-bit little-endian PCM (µ-law decoded) and its rate."""
+    data = open(path, "rb").read()
+    fmt, rate = struct.unpack("<HHI", data[20:28])[0], struct.unpack("<I", data[24:28])[0]
+    at = data.index(b"data") + 8
+    audio = data[at:]
+    if fmt == 1:
+        return audio, rate
+    out = bytearray()
+    for b in audio:  # G.711 µ-law
+        b = ~b & 0xFF
+        sample = (((b & 0x0F) << 3) + 0x84) << ((b >> 4) & 7)
+        out += struct.pack("<h", (0x84 - sample) if b & 0x80 else (sample - 0x84))
+    return bytes(out), rate
+
+
+def ws_frame(opcode, payload):
+    n = len(payload)
+    head = bytes([0x80 | opcode])
+    head += bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + struct.pack(">H", n) if n < 65536 else bytes([0x80 | 127]) + struct.pack(">Q", n)
+    mask = os.urandom(4)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def stream(url, base, meta, wav):
+    """What jambonz does for a listen: a websocket (subprotocol audio.jambonz.org), the call's
+    attributes as a text frame, 20 ms binary frames of PCM, then close."""
+    parts = urllib.parse.urlsplit(url)
+    host = urllib.parse.urlsplit(base)
+    sock = socket.create_connection((host.hostname, host.port), timeout=20)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {host.netloc}\r\nUpgrade: websocket\r\n"
+                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                  "Sec-WebSocket-Protocol: audio.jambonz.org\r\n\r\n").encode())
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += sock.recv(4096)
+    accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+    if not check(answer.startswith(b"HTTP/1.1 101") and accept.encode() in answer, "jambonz: the listen websocket opens"):
+        return
+    pcm, rate = pcm_of(wav) if wav else (b"", 8000)
+    sock.sendall(ws_frame(1, json.dumps(dict(meta, sampleRate=rate, mixType="mono")).encode()))
+    step = rate // 50 * 2
+    for at in range(0, len(pcm), step):
+        sock.sendall(ws_frame(2, pcm[at:at + step]))
+    sock.sendall(ws_frame(8, b""))
+    while sock.recv(4096):
+        pass
+    sock.close()
+
+
+def jcall(base, caller, script, name):
+    """Follows the verb documents of one call on jambonz. Script items as in call(), with
+    WAV file paths for "speak" and "answer". Returns everything said."""
+    sid = str(uuid.uuid4())
+    url, extra, said = "/jambonz/voice", {}, []
+    script = list(script)
+    while url:
+        status, raw = jwebhook(base, url, attributes(sid, caller, **extra))
+        try:
+            verbs = json.loads(raw) if status == 200 else None
+        except json.JSONDecodeError:
+            verbs = None
+        if not check(isinstance(verbs, list), f"{name}: {url.split('?')[0].replace(base, '')} answered 200 with verbs"):
+            print("       " + raw[:300])
+            return " | ".join(said)
+        url, extra = None, {}
+        for verb in verbs:
+            kind = verb.get("verb")
+            texts = lambda v: [v["text"]] if isinstance(v.get("text"), str) else v.get("text", [])
+            if kind == "say":
+                said.extend(texts(verb))
+            elif kind == "gather":
+                said.extend(texts(verb.get("say", {})))
+                nxt = script[0] if script else None
+                falls_through = "&rest=" in verb["actionHook"]
+                if falls_through and (not script or nxt[0] in ("speak", "answer")):
+                    url, extra = verb["actionHook"], {"reason": "timeout"}
+                    break
+                if not script:
+                    break
+                _, value = script.pop(0)
+                url, extra = verb["actionHook"], ({"reason": "dtmfDetected", "digits": value} if value else {"reason": "timeout"})
+                break
+            elif kind == "listen":
+                if not script:
+                    break
+                item, wav = script.pop(0)
+                stream(verb["url"], base, {"callSid": sid, "from": caller, "to": HOTLINE}, wav)
+                url, extra = verb["actionHook"], ({"digits": "#"} if item == "speak" else {})
+                break
+            elif kind in ("hangup", "dial"):
+                said.append("<" + kind + ">")
+                break
+            elif kind == "redirect":
+                url = verb["actionHook"]
+                break
+    jwebhook(base, "/jambonz/voice/status", attributes(sid, caller, call_status="completed", duration=60))
+    return " | ".join(said)
+
+
+def walk_jambonz(base, speech):
+    describe = os.path.join(ROOT, "tests/data/call-speech/description-0-normal.wav")
+    print("== a blind caller on jambonz, by keys")
+    said = jcall(base, "+8613800138201", [("keys", "1"), ("keys", "1"), ("speak", describe)], "jambonz keys")
+    ticket = ticket_of(said)
+    check(ticket is not None and "故障" not in said, f"jambonz keys: a callback registered, ticket {ticket} read back")
+    check(said.endswith("<hangup>") and "重听请按星号键" in said, "jambonz keys: the closing offers * and then hangs up")
+    status, raw = jwebhook(base, "/jambonz/voice/menu?turn=2", attributes(str(uuid.uuid4()), "+8613800138201", digits="1"))
+    check(status == 403, f"jambonz: a signed body at a URL the service never gave out is refused ({status})")
+    print("== a blind caller on jambonz, by voice")
+    if speech:
+        consult = os.path.join(ROOT, "tests/data/call-speech/consult-0-normal.wav")
+        said = jcall(base, "+8613800138203", [("answer", consult)], "jambonz voice")
+        if not check("劳动和工资" in said or "您是要" in said, "jambonz voice: 我要法律咨询 heard through the listen stream"):
+            print("       heard: " + said[-300:])
+    else:
+        print("  skip (no Whisper model)")
+    print("== a duty lawyer calls back on jambonz")
+    _, tok = api(base, "POST", "/tokens", body={"username": "zhang", "password": PASSWORD})
+    lawyer = tok["token"]
+    api(base, "PUT", "/duty", lawyer, {"on_duty": True})
+    status, offer = api(base, "POST", "/queue/claim", lawyer)
+    if not check(status == 200 and offer and offer.get("state") == "offered", f"jambonz: the lawyer is offered the case ({offer})"):
+        return
+    a = offer["assignment"]
+    placed = len([p for p, _ in Provider.received if p.startswith("/v1/")])
+    api(base, "POST", f"/offers/{a}/accept", lawyer)
+
+    def jambonz_calls():
+        for _ in range(50):
+            calls = [(p, b) for p, b in list(Provider.received) if p == f"/v1/Accounts/{JAMBONZ_ACCOUNT}/Calls"]
+            if len(calls) > placed:
+                return calls
+            time.sleep(0.1)
+        return []
+
+    calls = jambonz_calls()
+    if not check(len(calls) > placed, "jambonz: the lawyer's phone is rung through jambonz's REST API"):
+        return
+    leg = calls[-1][1]
+    lawyer_sid = str(uuid.uuid4())
+    time.sleep(0.3)
+    body = {"call_sid": lawyer_sid, "account_sid": JAMBONZ_ACCOUNT, "direction": "outbound", "call_status": "in-progress"}
+    s, raw = jwebhook(base, leg["call_hook"]["url"], body)
+    check(s == 200 and "律师回电" in raw and '"conference"' in raw, "jambonz: the lawyer hears the case whispered, then waits in the conference")
+    placed += 1
+    calls = jambonz_calls()
+    if not check(len(calls) > placed, "jambonz: then the caller's phone rings"):
+        return
+    caller_leg = calls[-1][1]
+    s, raw = jwebhook(base, caller_leg["call_hook"]["url"], dict(body, call_sid=str(uuid.uuid4())))
+    check(s == 200 and '"endConferenceOnExit":true' in raw, "jambonz: the caller joins the lawyer's conference")
 
 
 if __name__ == "__main__":
