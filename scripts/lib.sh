@@ -121,14 +121,20 @@ ensure_prism() {
   fi
 }
 
-# jambonz's own packages (tests/jambonz/package-lock.json): @jambonz/verb-specifications checks
-# every verb document, @jambonz/node-client the signatures and the REST requests.
+# The providers' own packages: jambonz's (tests/jambonz/package-lock.json) —
+# @jambonz/verb-specifications checks every verb document, @jambonz/node-client the signatures
+# and the REST requests — and Aliyun's official client (tests/aliyun), which signs what the
+# service signs.
 ensure_jambonz_checks() {
   command -v npm >/dev/null || apt_install nodejs npm
   if [ ! -d tests/jambonz/node_modules/@jambonz/verb-specifications ] \
     || [ ! -d tests/jambonz/node_modules/@jambonz/node-client ]; then
     say "installing jambonz's verb specifications and node client for the jambonz tests"
     npm ci --prefix tests/jambonz --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+  if [ ! -d tests/aliyun/node_modules/@alicloud/pop-core ]; then
+    say "installing Aliyun's official client for the Aliyun signature test"
+    npm ci --prefix tests/aliyun --no-audit --no-fund --loglevel=error >/dev/null
   fi
 }
 

@@ -11,7 +11,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::asr::{Asr, Local, Pool, Recogniser, Recordings};
 use crate::config::IvrSettings;
-use crate::config::{Provider, Settings};
+use crate::config::{Provider, Settings, SmsProvider};
 use crate::crypto::{CryptoError, DataKey};
 use crate::domain::region::RegionError;
 use crate::domain::Regions;
@@ -19,6 +19,7 @@ use crate::ivr::flow::FlowError;
 use crate::ivr::Flow;
 use crate::kv::{Kv, KvError};
 use crate::prompts::{Prompts, PromptsError};
+use crate::providers::aliyun::Aliyun;
 use crate::providers::jambonz::Jambonz;
 use crate::providers::twilio::{RestClient, Twilio, Validator};
 use crate::providers::{Messaging, Telephony, Wire};
@@ -90,7 +91,11 @@ impl AppState {
             voice: settings.twilio.say_voice.clone(),
             language: settings.twilio.say_language.clone(),
         });
-        // The voice provider, and Twilio's webhooks for the texts either way.
+        let messaging: Arc<dyn Messaging> = match settings.sms.provider {
+            SmsProvider::Twilio => twilio.clone(),
+            SmsProvider::Aliyun => Arc::new(Aliyun::from_settings(&settings)),
+        };
+        // The voice provider, and Twilio's webhooks (its texts, when it sends them).
         let (telephony, wires): (Arc<dyn Telephony>, Vec<Arc<dyn Wire>>) = match settings.provider {
             Provider::Twilio => (twilio.clone(), vec![twilio.clone()]),
             Provider::Jambonz => {
@@ -113,7 +118,7 @@ impl AppState {
             db,
             kv,
             telephony,
-            messaging: twilio,
+            messaging,
             wires,
             prompts: Arc::new(prompts),
             flow: Arc::new(flow),

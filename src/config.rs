@@ -42,10 +42,18 @@ pub enum Provider {
     Jambonz,
 }
 
+/// Which provider sends the texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProvider {
+    Twilio,
+    Aliyun,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
     pub mode: Mode,
-    /// The voice provider; texts go through Twilio's messaging either way.
+    /// The voice provider (texts: `sms.provider`).
     pub provider: Provider,
     pub bind: SocketAddr,
     pub public_url: url::Url,
@@ -148,6 +156,16 @@ pub struct ConsoleSettings {
 pub struct AliyunSettings {
     pub sms_secret: SecretString,
     pub allowed_ips: String,
+    /// `SendSms`, for `sms.provider = "aliyun"`.
+    pub sms_endpoint: url::Url,
+    pub access_key_id: String,
+    pub access_key_secret: SecretString,
+    /// The approved SMS signature (签名) and template (模板) the texts go out under.
+    pub sign_name: String,
+    pub template_code: String,
+    /// The template's parameter that carries the text.
+    pub template_param: String,
+    pub request_timeout_ms: u64,
 }
 
 impl AliyunSettings {
@@ -173,6 +191,8 @@ impl AliyunSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct SmsSettings {
+    /// Who sends the texts.
+    pub provider: SmsProvider,
     pub duplicate_window_secs: u64,
     pub inbound_per_10_minutes: i64,
     pub answers_per_10_minutes: i64,
@@ -382,8 +402,20 @@ impl Settings {
             if self.data_key.expose_secret().is_empty() {
                 return invalid("data_key", "production mode needs HOTLINE_DATA_KEY (64 hex characters)");
             }
-            if self.twilio.auth_token.expose_secret().is_empty() {
+            let uses_twilio = self.provider == Provider::Twilio || self.sms.provider == SmsProvider::Twilio;
+            if uses_twilio && self.twilio.auth_token.expose_secret().is_empty() {
                 return invalid("twilio.auth_token", "production mode needs HOTLINE_TWILIO_AUTH_TOKEN");
+            }
+            let aliyun = &self.aliyun;
+            if self.sms.provider == SmsProvider::Aliyun
+                && (aliyun.access_key_secret.expose_secret().is_empty()
+                    || aliyun.sign_name.is_empty()
+                    || aliyun.template_code.is_empty())
+            {
+                return invalid(
+                    "aliyun.access_key_secret",
+                    "sms.provider = \"aliyun\" in production needs the AccessKey, the sign name and the template",
+                );
             }
         }
         Ok(())
@@ -488,6 +520,18 @@ mod tests {
         assert!(refused.contains("jambonz.webhook_secret"), "{refused}");
         s.jambonz.webhook_secret = SecretString::from("s3cret".to_owned());
         assert!(s.validate().is_ok());
+        // A mainland office in production: jambonz and Aliyun, no Twilio account at all.
+        s.mode = Mode::Production;
+        s.data_key = SecretString::from("00".repeat(32));
+        s.sms.provider = SmsProvider::Aliyun;
+        let refused = s.validate().unwrap_err().to_string();
+        assert!(refused.contains("aliyun"), "{refused}");
+        s.aliyun.access_key_secret = SecretString::from("secret".to_owned());
+        s.aliyun.sign_name = "12348".into();
+        s.aliyun.template_code = "SMS_1".into();
+        assert!(s.validate().is_ok(), "{:?}", s.validate());
+        s.sms.provider = SmsProvider::Twilio;
+        assert!(s.validate().unwrap_err().to_string().contains("twilio.auth_token"));
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! `POST /aliyun/sms/<secret>`: Aliyun's upstream SMS push into the same SMS conversation as
-//! Twilio's webhook. Unsigned, so: the secret in the path (compared in constant time; a wrong
+//! Twilio's webhook; `POST /aliyun/sms/report/<secret>`: the delivery reports of texts sent
+//! through Aliyun. Unsigned, so: the secret in the path (compared in constant time; a wrong
 //! one gets 404, as if the route did not exist), and only addresses in `aliyun.allowed_ips`.
 //! Each message is stored as a provider event once (Aliyun's `sequence_id`), so a redelivery
-//! changes nothing; the answers go out through the REST API, since Aliyun's reply is fixed.
+//! changes nothing; the answers go out through the messaging provider, since Aliyun's reply is
+//! fixed. A report only moves a text's status forward, so a redelivered one changes nothing.
 
 use std::net::SocketAddr;
 
@@ -16,11 +18,52 @@ use subtle::ConstantTimeEq;
 use crate::app::AppState;
 use crate::domain::PhoneNumber;
 use crate::notify;
-use crate::providers::aliyun::{parse_push, UpstreamSms, RECEIVED};
+use crate::providers::aliyun::{parse_push, parse_reports, UpstreamSms, RECEIVED};
 use crate::providers::Action;
 use crate::storage::events::{Claim, NewEvent};
 
 const PROVIDER: &str = "aliyun";
+
+/// The secret and the sender's address, or the refusal's status.
+fn admitted(state: &AppState, secret: &str, peer: SocketAddr) -> Result<(), StatusCode> {
+    let configured = state.settings.aliyun.sms_secret.expose_secret().as_bytes();
+    if configured.is_empty() || !bool::from(configured.ct_eq(secret.as_bytes())) {
+        return Err(StatusCode::NOT_FOUND);
+    }
+    if !state.settings.aliyun.allows(peer.ip()) {
+        tracing::warn!(peer = %peer.ip(), "Aliyun push from an address not in aliyun.allowed_ips refused");
+        return Err(StatusCode::FORBIDDEN);
+    }
+    Ok(())
+}
+
+pub async fn reports(
+    State(state): State<AppState>,
+    Path(secret): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
+    if let Err(refused) = admitted(&state, &secret, peer) {
+        return refused.into_response();
+    }
+    let reports = match parse_reports(&body) {
+        Ok(reports) => reports,
+        Err(e) => {
+            return json(
+                StatusCode::BAD_REQUEST,
+                &serde_json::json!({"code": 1, "msg": e.to_string()}).to_string(),
+            )
+        }
+    };
+    for r in &reports {
+        let error = (!r.success).then_some(r.err_code.as_str());
+        if let Err(e) = crate::inbound::sms::status_changed(&state, &r.biz_id, r.status(), error, None).await {
+            tracing::error!(error = %e, "Aliyun delivery report not processed; Aliyun will deliver it again");
+            return json(StatusCode::INTERNAL_SERVER_ERROR, r#"{"code":1,"msg":"稍后重试"}"#);
+        }
+    }
+    json(StatusCode::OK, RECEIVED)
+}
 
 pub async fn upstream_sms(
     State(state): State<AppState>,
@@ -28,17 +71,17 @@ pub async fn upstream_sms(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> Response {
-    let configured = state.settings.aliyun.sms_secret.expose_secret().as_bytes();
-    if configured.is_empty() || !bool::from(configured.ct_eq(secret.as_bytes())) {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    if !state.settings.aliyun.allows(peer.ip()) {
-        tracing::warn!(peer = %peer.ip(), "Aliyun push from an address not in aliyun.allowed_ips refused");
-        return StatusCode::FORBIDDEN.into_response();
+    if let Err(refused) = admitted(&state, &secret, peer) {
+        return refused.into_response();
     }
     let items = match parse_push(&body) {
         Ok(items) => items,
-        Err(e) => return json(StatusCode::BAD_REQUEST, &format!(r#"{{"code":1,"msg":"{e}"}}"#)),
+        Err(e) => {
+            return json(
+                StatusCode::BAD_REQUEST,
+                &serde_json::json!({"code": 1, "msg": e.to_string()}).to_string(),
+            )
+        }
     };
     for item in &items {
         if let Err(e) = receive(&state, item).await {

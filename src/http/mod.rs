@@ -78,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(console::routes())
         .route("/aliyun/sms/{secret}", post(aliyun::upstream_sms))
+        .route("/aliyun/sms/report/{secret}", post(aliyun::reports))
         .route("/audio/{file}", get(audio::audio))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

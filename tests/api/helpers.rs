@@ -127,7 +127,12 @@ pub struct Options {
     pub line: Line,
     /// jambonz's REST API, instead of the fake provider's.
     pub jambonz_api: Option<String>,
+    /// Texts through Aliyun's SendSms at this endpoint, with [`ALIYUN_KEY`].
+    pub aliyun_sms: Option<String>,
 }
+
+/// The Aliyun AccessKey of the tests.
+pub const ALIYUN_KEY: (&str, &str) = ("LTAI5tTestAccessKey", "aliyun-test-secret");
 
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -245,6 +250,14 @@ pub async fn spawn_app_with(backend: Backend, opts: Options) -> TestApp {
         s.jambonz.account_sid = JAMBONZ_ACCOUNT.into();
         s.jambonz.api_key = SecretString::from(JAMBONZ_API_KEY.to_owned());
         s.jambonz.api_base = opts.jambonz_api.as_deref().unwrap_or(&provider.base).parse().unwrap();
+    }
+    if let Some(endpoint) = &opts.aliyun_sms {
+        s.sms.provider = hotline::config::SmsProvider::Aliyun;
+        s.aliyun.sms_endpoint = endpoint.parse().unwrap();
+        s.aliyun.access_key_id = ALIYUN_KEY.0.into();
+        s.aliyun.access_key_secret = SecretString::from(ALIYUN_KEY.1.to_owned());
+        s.aliyun.sign_name = "12348法律服务".into();
+        s.aliyun.template_code = "SMS_123456789".into();
     }
     let public_url = s.public_url.as_str().trim_end_matches('/').to_owned();
 

@@ -7,6 +7,7 @@ mod jambonz_line;
 mod provider;
 
 mod accuracy;
+mod aliyun;
 mod application;
 mod binary;
 mod browser;
