@@ -18,7 +18,7 @@ use subtle::ConstantTimeEq;
 use crate::app::AppState;
 use crate::domain::PhoneNumber;
 use crate::notify;
-use crate::providers::aliyun::{parse_push, parse_reports, UpstreamSms, RECEIVED};
+use crate::providers::aliyun::{parse_push, parse_reports, PushError, UpstreamSms, RECEIVED};
 use crate::providers::Action;
 use crate::storage::events::{Claim, NewEvent};
 
@@ -37,29 +37,57 @@ fn admitted(state: &AppState, secret: &str, peer: SocketAddr) -> Result<(), Stat
     Ok(())
 }
 
+/// Why a push is refused.
+enum Refused {
+    /// A wrong secret (404) or sender (403).
+    Status(StatusCode),
+    Malformed(PushError),
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Refused::Status(status) => status.into_response(),
+            Refused::Malformed(e) => json(
+                StatusCode::BAD_REQUEST,
+                &serde_json::json!({"code": 1, "msg": e.to_string()}).to_string(),
+            ),
+        }
+    }
+}
+
+/// The push's items, once its secret, sender and body are good.
+fn admit<T>(
+    state: &AppState,
+    secret: &str,
+    peer: SocketAddr,
+    body: &[u8],
+    parse: fn(&[u8]) -> Result<Vec<T>, PushError>,
+) -> Result<Vec<T>, Refused> {
+    admitted(state, secret, peer).map_err(Refused::Status)?;
+    parse(body).map_err(Refused::Malformed)
+}
+
+/// What tells Aliyun to deliver the push again.
+fn again(what: &str, e: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "Aliyun {what} not processed; Aliyun will deliver it again");
+    json(StatusCode::INTERNAL_SERVER_ERROR, r#"{"code":1,"msg":"稍后重试"}"#)
+}
+
 pub async fn reports(
     State(state): State<AppState>,
     Path(secret): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = admitted(&state, &secret, peer) {
-        return refused.into_response();
-    }
-    let reports = match parse_reports(&body) {
+    let reports = match admit(&state, &secret, peer, &body, parse_reports) {
         Ok(reports) => reports,
-        Err(e) => {
-            return json(
-                StatusCode::BAD_REQUEST,
-                &serde_json::json!({"code": 1, "msg": e.to_string()}).to_string(),
-            )
-        }
+        Err(refused) => return refused.into_response(),
     };
     for r in &reports {
         let error = (!r.success).then_some(r.err_code.as_str());
         if let Err(e) = crate::inbound::sms::status_changed(&state, &r.biz_id, r.status(), error, None).await {
-            tracing::error!(error = %e, "Aliyun delivery report not processed; Aliyun will deliver it again");
-            return json(StatusCode::INTERNAL_SERVER_ERROR, r#"{"code":1,"msg":"稍后重试"}"#);
+            return again("delivery report", &e);
         }
     }
     json(StatusCode::OK, RECEIVED)
@@ -71,22 +99,13 @@ pub async fn upstream_sms(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = admitted(&state, &secret, peer) {
-        return refused.into_response();
-    }
-    let items = match parse_push(&body) {
+    let items = match admit(&state, &secret, peer, &body, parse_push) {
         Ok(items) => items,
-        Err(e) => {
-            return json(
-                StatusCode::BAD_REQUEST,
-                &serde_json::json!({"code": 1, "msg": e.to_string()}).to_string(),
-            )
-        }
+        Err(refused) => return refused.into_response(),
     };
     for item in &items {
         if let Err(e) = receive(&state, item).await {
-            tracing::error!(error = %e, "Aliyun upstream SMS not processed; Aliyun will deliver it again");
-            return json(StatusCode::INTERNAL_SERVER_ERROR, r#"{"code":1,"msg":"稍后重试"}"#);
+            return again("upstream SMS", &e);
         }
     }
     json(StatusCode::OK, RECEIVED)

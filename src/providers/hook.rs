@@ -14,3 +14,26 @@ pub enum Hook {
     /// A held call collects the answer worked on under `key`.
     Resume { key: String },
 }
+
+impl Hook {
+    /// The route under which `provider`'s adapter takes this hook's report (`/twilio/…`,
+    /// `/jambonz/…`; `http::router` serves each adapter's).
+    pub fn route(&self, provider: &str) -> String {
+        match self {
+            Hook::Answer { turn } => format!("/{provider}/voice/menu?turn={turn}"),
+            Hook::Recording { turn } => format!("/{provider}/voice/recording?turn={turn}"),
+            Hook::Transfer { turn } => format!("/{provider}/voice/dial?turn={turn}"),
+            Hook::Resume { key } => format!("/{provider}/voice/resume?d={key}"),
+        }
+    }
+}
+
+/// `/twilio/voice/menu` → `https://public.example/prefix/twilio/voice/menu` (the public URL may
+/// carry a path prefix behind a proxy); absolute URLs are left as they are.
+pub fn absolute(base: &url::Url, path: &str) -> String {
+    if path.starts_with('/') {
+        format!("{}{path}", base.as_str().trim_end_matches('/'))
+    } else {
+        path.to_owned()
+    }
+}

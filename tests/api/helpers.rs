@@ -538,6 +538,18 @@ fn record_json(provider: &ProviderState, path: String, headers: &HeaderMap, body
     });
 }
 
+/// Whether this create is one of those to refuse ([`FakeProvider::refuse_next`]).
+fn take_refusal(provider: &ProviderState) -> bool {
+    provider
+        .refusals
+        .fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |n| n.checked_sub(1),
+        )
+        .is_ok()
+}
+
 /// jambonz creates a call: 201 with its sid (a UUID).
 async fn jambonz_create(
     State(provider): State<ProviderState>,
@@ -546,14 +558,7 @@ async fn jambonz_create(
     body: String,
 ) -> impl IntoResponse {
     record_json(&provider, format!("/v1/Accounts/{sid}/Calls"), &headers, &body);
-    let refuse = provider
-        .refusals
-        .fetch_update(
-            std::sync::atomic::Ordering::SeqCst,
-            std::sync::atomic::Ordering::SeqCst,
-            |n| n.checked_sub(1),
-        )
-        .is_ok();
+    let refuse = take_refusal(&provider);
     if refuse {
         return (StatusCode::SERVICE_UNAVAILABLE, r#"{"msg":"unavailable"}"#.to_owned());
     }
@@ -632,14 +637,7 @@ async fn create(
         &headers,
         &body,
     );
-    let refuse = provider
-        .refusals
-        .fetch_update(
-            std::sync::atomic::Ordering::SeqCst,
-            std::sync::atomic::Ordering::SeqCst,
-            |n| n.checked_sub(1),
-        )
-        .is_ok();
+    let refuse = take_refusal(&provider);
     if refuse {
         return (
             StatusCode::SERVICE_UNAVAILABLE,

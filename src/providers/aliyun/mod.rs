@@ -6,5 +6,5 @@ pub mod push;
 pub mod sender;
 pub mod signature;
 
-pub use push::{parse_push, parse_reports, Report, UpstreamSms, RECEIVED};
+pub use push::{parse_push, parse_reports, PushError, Report, UpstreamSms, RECEIVED};
 pub use sender::Aliyun;

@@ -14,6 +14,7 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use super::signature::Seal;
+use crate::providers::hook::absolute;
 use crate::providers::{Action, GatherInput, Hook, NORMAL_SPEED};
 
 /// Where the document's URLs point and how it speaks.
@@ -42,21 +43,8 @@ impl Style<'_> {
 }
 
 /// The route under which this adapter takes a hook's report.
-pub fn path(hook: &Hook) -> String {
-    match hook {
-        Hook::Answer { turn } => format!("/jambonz/voice/menu?turn={turn}"),
-        Hook::Recording { turn } => format!("/jambonz/voice/recording?turn={turn}"),
-        Hook::Transfer { turn } => format!("/jambonz/voice/dial?turn={turn}"),
-        Hook::Resume { key } => format!("/jambonz/voice/resume?d={key}"),
-    }
-}
-
-pub fn absolute(base: &url::Url, path: &str) -> String {
-    if path.starts_with('/') {
-        format!("{}{path}", base.as_str().trim_end_matches('/'))
-    } else {
-        path.to_owned()
-    }
+fn path(hook: &Hook) -> String {
+    hook.route("jambonz")
 }
 
 /// A whole document.

@@ -29,7 +29,7 @@ impl Twilio {
     }
 
     fn url(&self, path: &str) -> String {
-        twiml::absolute(&self.base, path)
+        crate::providers::hook::absolute(&self.base, path)
     }
 
     /// A callback leg as Twilio's create-call request: the leg's TwiML and status routes,

@@ -7,6 +7,7 @@ use std::io::{self, Cursor};
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
 
+use crate::providers::hook::absolute;
 use crate::providers::{Action, GatherInput, Hook, NORMAL_SPEED};
 
 pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
@@ -206,24 +207,9 @@ fn gather_input(input: GatherInput) -> &'static str {
     }
 }
 
-/// `/twilio/voice/menu` → `https://public.example/prefix/twilio/voice/menu` (the public URL may
-/// carry a path prefix behind a proxy); absolute URLs are left as they are.
-/// The route under which this adapter takes a hook's report (`http::router` serves them).
-pub fn path(hook: &Hook) -> String {
-    match hook {
-        Hook::Answer { turn } => format!("/twilio/voice/menu?turn={turn}"),
-        Hook::Recording { turn } => format!("/twilio/voice/recording?turn={turn}"),
-        Hook::Transfer { turn } => format!("/twilio/voice/dial?turn={turn}"),
-        Hook::Resume { key } => format!("/twilio/voice/resume?d={key}"),
-    }
-}
-
-pub fn absolute(base: &url::Url, path: &str) -> String {
-    if path.starts_with('/') {
-        format!("{}{path}", base.as_str().trim_end_matches('/'))
-    } else {
-        path.to_owned()
-    }
+/// The route under which this adapter takes a hook's report.
+fn path(hook: &Hook) -> String {
+    hook.route("twilio")
 }
 
 #[cfg(test)]
