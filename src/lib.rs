@@ -1,8 +1,8 @@
 //! `hotline`: the backend of an accessible 12348 public legal-service hotline.
 //!
-//! A telephony provider (Twilio wire format) posts call and SMS events to the HTTP edge; the
-//! IVR decides what the caller hears; consultations are kept in SQL and queued in Redis for a
-//! lawyer's callback.
+//! A telephony provider (Twilio or jambonz) posts call events, and an SMS provider (Twilio or
+//! Aliyun) text events, to the HTTP edge; the IVR decides what the caller hears; consultations
+//! are kept in SQL and queued in Redis for a lawyer's callback.
 //!
 //! # Layout
 //! - [`http`] receives webhooks and checks signatures, then [`inbound`] acts on the events;
@@ -43,7 +43,7 @@ pub mod meters;
 pub mod notify;
 /// The words the hotline says and writes, per language, with placeholders filled.
 pub mod prompts;
-/// Provider-neutral events and actions, and the Twilio adapter.
+/// Provider-neutral events and actions, the provider ports, and the Twilio, jambonz and Aliyun adapters.
 pub mod providers;
 /// The callback queue in Redis and its reconciliation with SQL.
 pub mod routing;
