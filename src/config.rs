@@ -156,6 +156,8 @@ pub struct ConsoleSettings {
 pub struct AliyunSettings {
     pub sms_secret: SecretString,
     pub allowed_ips: String,
+    /// Reverse proxies whose `X-Forwarded-For` names the real sender.
+    pub trusted_proxies: String,
     /// `SendSms`, for `sms.provider = "aliyun"`.
     pub sms_endpoint: url::Url,
     pub access_key_id: String,
@@ -171,22 +173,43 @@ pub struct AliyunSettings {
 impl AliyunSettings {
     /// Whether `ip` may post Aliyun pushes (empty list: loopback only).
     pub fn allows(&self, ip: std::net::IpAddr) -> bool {
-        let ranges: Vec<ipnet::IpNet> = self
-            .allowed_ips
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .filter_map(|s| {
-                s.parse()
-                    .ok()
-                    .or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
-            })
-            .collect();
+        let ranges = ranges(&self.allowed_ips);
         if ranges.is_empty() {
             return ip.is_loopback();
         }
         ranges.iter().any(|r| r.contains(&ip))
     }
+
+    /// Who sent a push: the peer, or, when the peer is one of `trusted_proxies`, the last
+    /// address in its `X-Forwarded-For` that is not a trusted proxy.
+    pub fn sender(&self, peer: std::net::IpAddr, forwarded_for: Option<&str>) -> std::net::IpAddr {
+        let proxies = ranges(&self.trusted_proxies);
+        let trusted = |ip: &std::net::IpAddr| proxies.iter().any(|r| r.contains(ip));
+        if !trusted(&peer) {
+            return peer;
+        }
+        forwarded_for
+            .into_iter()
+            .flat_map(|h| h.rsplit(','))
+            .map(|hop| hop.trim().parse::<std::net::IpAddr>())
+            .take_while(Result::is_ok)
+            .flatten()
+            .find(|ip| !trusted(ip))
+            .unwrap_or(peer)
+    }
+}
+
+/// A comma-separated list of addresses and CIDR ranges.
+fn ranges(list: &str) -> Vec<ipnet::IpNet> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| {
+            s.parse()
+                .ok()
+                .or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -532,6 +555,28 @@ mod tests {
         assert!(s.validate().is_ok(), "{:?}", s.validate());
         s.sms.provider = SmsProvider::Twilio;
         assert!(s.validate().unwrap_err().to_string().contains("twilio.auth_token"));
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_forwarded_sender_counts() {
+        let mut s = Settings::defaults();
+        let ip = |a: &str| a.parse::<std::net::IpAddr>().unwrap();
+        let a = &mut s.aliyun;
+        // No trusted proxy: the header is anyone's to write, so it is ignored.
+        assert_eq!(a.sender(ip("127.0.0.1"), Some("47.100.1.2")), ip("127.0.0.1"));
+        a.trusted_proxies = "127.0.0.1, 10.0.0.0/8".into();
+        assert_eq!(a.sender(ip("127.0.0.1"), Some("47.100.1.2")), ip("47.100.1.2"));
+        // A forged first hop is not the one the proxy saw.
+        assert_eq!(
+            a.sender(ip("127.0.0.1"), Some("1.2.3.4, 47.100.1.2, 10.1.1.1")),
+            ip("47.100.1.2")
+        );
+        assert_eq!(a.sender(ip("127.0.0.1"), None), ip("127.0.0.1"));
+        assert_eq!(
+            a.sender(ip("47.1.1.1"), Some("127.0.0.1")),
+            ip("47.1.1.1"),
+            "an untrusted peer"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
@@ -25,13 +25,15 @@ use crate::storage::events::{Claim, NewEvent};
 const PROVIDER: &str = "aliyun";
 
 /// The secret and the sender's address, or the refusal's status.
-fn admitted(state: &AppState, secret: &str, peer: SocketAddr) -> Result<(), StatusCode> {
+fn admitted(state: &AppState, secret: &str, peer: SocketAddr, headers: &HeaderMap) -> Result<(), StatusCode> {
     let configured = state.settings.aliyun.sms_secret.expose_secret().as_bytes();
     if configured.is_empty() || !bool::from(configured.ct_eq(secret.as_bytes())) {
         return Err(StatusCode::NOT_FOUND);
     }
-    if !state.settings.aliyun.allows(peer.ip()) {
-        tracing::warn!(peer = %peer.ip(), "Aliyun push from an address not in aliyun.allowed_ips refused");
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let sender = state.settings.aliyun.sender(peer.ip(), forwarded);
+    if !state.settings.aliyun.allows(sender) {
+        tracing::warn!(%sender, "Aliyun push from an address not in aliyun.allowed_ips refused");
         return Err(StatusCode::FORBIDDEN);
     }
     Ok(())
@@ -61,10 +63,11 @@ fn admit<T>(
     state: &AppState,
     secret: &str,
     peer: SocketAddr,
+    headers: &HeaderMap,
     body: &[u8],
     parse: fn(&[u8]) -> Result<Vec<T>, PushError>,
 ) -> Result<Vec<T>, Refused> {
-    admitted(state, secret, peer).map_err(Refused::Status)?;
+    admitted(state, secret, peer, headers).map_err(Refused::Status)?;
     parse(body).map_err(Refused::Malformed)
 }
 
@@ -78,9 +81,10 @@ pub async fn reports(
     State(state): State<AppState>,
     Path(secret): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let reports = match admit(&state, &secret, peer, &body, parse_reports) {
+    let reports = match admit(&state, &secret, peer, &headers, &body, parse_reports) {
         Ok(reports) => reports,
         Err(refused) => return refused.into_response(),
     };
@@ -97,9 +101,10 @@ pub async fn upstream_sms(
     State(state): State<AppState>,
     Path(secret): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let items = match admit(&state, &secret, peer, &body, parse_push) {
+    let items = match admit(&state, &secret, peer, &headers, &body, parse_push) {
         Ok(items) => items,
         Err(refused) => return refused.into_response(),
     };
@@ -131,8 +136,12 @@ async fn receive(state: &AppState, item: &UpstreamSms) -> Result<(), crate::inbo
     match state.db.claim_delivery(&event, None, lease).await? {
         Claim::Owner(_) => {}
         Claim::Answered(_) => return Ok(()),
-        // Another push of the same message is being handled: Aliyun delivers it again later.
-        Claim::Busy => return Err(crate::inbound::HandleError::InProgress),
+        // Another push of the same message is being handled: its owner answers for it (and a
+        // failing owner's own push is delivered again), so this copy is acknowledged.
+        Claim::Busy => {
+            tracing::info!("a copy of an Aliyun push already being handled: acknowledged");
+            return Ok(());
+        }
     }
     let result = handle(state, &id, item).await;
     match &result {

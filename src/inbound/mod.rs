@@ -19,15 +19,13 @@ pub enum HandleError {
     NoAssignment,
     #[error(transparent)]
     Callback(#[from] crate::routing::callback::CallbackError),
-    #[error("another copy of this delivery is being handled")]
-    InProgress,
 }
 
 impl HandleError {
     /// The delivery names something we do not have: a retry could never succeed.
     pub fn is_permanent(&self) -> bool {
         match self {
-            HandleError::Storage(_) | HandleError::InProgress => false,
+            HandleError::Storage(_) => false,
             HandleError::UnknownCall(_) | HandleError::NoAssignment => true,
             HandleError::Callback(e) => {
                 use crate::routing::callback::CallbackError as E;

@@ -163,6 +163,22 @@ async fn forged_stale_and_replayed_webhooks_are_refused_and_store_nothing(backen
     let pressed = attributes(&phone, json!({"reason": "dtmfDetected", "digits": "1"}));
     assert_eq!(post_jambonz(&app, &other_turn, &pressed).await.status, 403);
     assert_eq!(post_jambonz(&app, path, &pressed).await.status, 200);
+    // A SIP phone's A key is a wrong key, said so, not a refused webhook.
+    let other = Phone::new(&app, "+8613800138001");
+    let menu = post_jambonz(&app, "/jambonz/voice", &attributes(&other, json!({}))).await;
+    let hook = menu
+        .assert_verbs()
+        .iter()
+        .find_map(|v| v["actionHook"].as_str().map(str::to_owned))
+        .unwrap();
+    let a = post_jambonz(
+        &app,
+        hook.strip_prefix(&app.public_url).unwrap(),
+        &attributes(&other, json!({"reason": "dtmfDetected", "digits": "A"})),
+    )
+    .await;
+    a.assert_verbs();
+    assert!(a.body.contains("您按的键不在选项中"), "{}", a.body);
     app.stop().await;
 }
 

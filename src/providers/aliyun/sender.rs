@@ -3,6 +3,7 @@
 //! template (`TemplateCode`): the hotline's text goes in the template's one parameter
 //! (`aliyun.template_param`, e.g. a template `${content}`). Aliyun takes at most 500
 //! characters; a longer text goes as several, and the first part's `BizId` names it.
+//! Aliyun adds the approved signature (【…】) itself, so the text's own is left out.
 //! The answer is `{"Code":"OK","BizId":…}`; any other code is a refusal, and throttling or
 //! Aliyun's own faults are worth a retry.
 
@@ -118,7 +119,13 @@ impl Messaging for Aliyun {
         if !self.is_configured() {
             return Err(ProviderError::NotConfigured);
         }
-        let chars: Vec<char> = sms.body.chars().collect();
+        // Aliyun puts the approved signature in front itself: the text's own 【…】 would be a
+        // second one.
+        let body = match sms.body.strip_prefix('【').and_then(|rest| rest.split_once('】')) {
+            Some((_, text)) => text,
+            None => sms.body,
+        };
+        let chars: Vec<char> = body.chars().collect();
         let mut first = None;
         for part in chars.chunks(MAX_CHARS) {
             let id = self.send_one(sms.to, &part.iter().collect::<String>()).await?;

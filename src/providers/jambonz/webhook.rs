@@ -137,18 +137,16 @@ impl Hook<'_> {
         }
     }
 
-    /// Keypad input: digits, `*` and `#` only.
+    /// Keypad input: digits, `*`, `#`, and the A–D some SIP phones send (a wrong key to every
+    /// menu, said so, rather than a refused webhook that would drop the call).
     fn keys(&self, name: &'static str) -> Result<Option<String>, WebhookError> {
+        let key = |b: u8| b.is_ascii_digit() || b"*#ABCDabcd".contains(&b);
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(v))
-                if v.len() <= 64 && v.bytes().all(|b| b.is_ascii_digit() || b == b'*' || b == b'#') =>
-            {
-                Ok(Some(v.clone()))
-            }
+            Some(Value::String(v)) if v.len() <= 64 && v.bytes().all(key) => Ok(Some(v.to_ascii_uppercase())),
             Some(_) => Err(WebhookError::Invalid {
                 field: name,
-                reason: "expected keypad keys 0-9, * or #",
+                reason: "expected keypad keys 0-9, *, # or A-D",
             }),
         }
     }
@@ -209,6 +207,11 @@ mod tests {
                 speech: Some("申请法律援助".into()),
             }
         );
+        let letter = json!({"call_sid": "a", "digits": "a"});
+        assert!(matches!(
+            parse_event(WebhookKind::VoiceGather, &letter, none),
+            Ok(InboundEvent::KeysGathered { digits, .. }) if digits == "A"
+        ));
         let bad = json!({"call_sid": "a", "digits": "1<"});
         assert!(matches!(
             parse_event(WebhookKind::VoiceGather, &bad, none),
