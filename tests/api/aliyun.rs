@@ -169,5 +169,17 @@ async fn a_jambonz_call_and_aliyun_texts_work_together(backend: Backend) {
             assert_eq!(text["Signature"], official);
         }
     }
+
+    // Ten copies of the next text at once (pushes are at least once): all acknowledged, one
+    // acted on.
+    let next = json!([{"phone_number": "13700137000", "send_time": "2026-12-01 10:02:00", "content": "1",
+        "sign_name": "12348法律服务", "dest_code": "1234", "sequence_id": 7002}]);
+    let copies = futures_util::future::join_all((0..10).map(|_| push(&app, "/aliyun/sms", &next))).await;
+    assert!(copies.iter().all(|s| *s == 200), "{copies:?}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM sms_messages WHERE direction = 'in'")
+            .await,
+        2
+    );
     app.stop().await;
 }
