@@ -103,6 +103,7 @@ prompts!(
     callback_greeting,
     callback_ended,
     callback_no_answer_lawyer,
+    callback_lawyer_left,
     queue_wait,
     sms_unreachable,
     sms_registered,

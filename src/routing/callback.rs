@@ -265,6 +265,8 @@ pub async fn leg_status(
         // The lawyer's phone was never answered.
         (Leg::Lawyer, _) if a.state == S::CallingLawyer => lawyer_unreachable(state, &a).await,
         (Leg::Caller, CallStatus::Completed) if a.state == S::Connected => completed(state, &a).await,
+        // The lawyer hung up first: the caller is not left in a silent conference.
+        (Leg::Lawyer, _) if a.state == S::Connected => lawyer_left(state, &a).await,
         (Leg::Caller, _) if a.state == S::CallingCaller => failed_attempt(state, &a).await,
         _ => Ok(()),
     }
@@ -278,6 +280,20 @@ async fn completed(state: &AppState, a: &Assignment) -> Result<(), CallbackError
     state.db.set_presence(&a.lawyer_id, Presence::Available).await?;
     tracing::info!(assignment = %a.id, "callback: completed");
     Ok(())
+}
+
+async fn lawyer_left(state: &AppState, a: &Assignment) -> Result<(), CallbackError> {
+    if let Some(sid) = &a.caller_call_sid {
+        let text = state.prompts.callback_lawyer_left.clone();
+        if let Err(e) = state
+            .telephony
+            .update_call(sid, &[script::text(text), Action::Hangup])
+            .await
+        {
+            tracing::warn!(assignment = %a.id, error = %e, "callback: could not tell the caller the lawyer left");
+        }
+    }
+    completed(state, a).await
 }
 
 async fn lawyer_unreachable(state: &AppState, a: &Assignment) -> Result<(), CallbackError> {

@@ -21,7 +21,7 @@ use crate::provider::{post_raw, ticket_from_speech, Input, Phone};
 
 backends!(
     forged_stale_and_replayed_webhooks_are_refused_and_store_nothing,
-    the_callback_bridge_rings_the_lawyer_then_the_caller_into_a_conference,
+    the_callback_bridge_rings_the_lawyer_then_the_caller_into_a_conference_and_ends_it_for_both,
     concurrent_copies_of_a_jambonz_turn_are_handled_once,
     the_rest_requests_pass_the_node_clients_validators,
 );
@@ -206,7 +206,7 @@ async fn leg_status(app: &TestApp, request: &Value, call_sid: &str, status: &str
         .status
 }
 
-async fn the_callback_bridge_rings_the_lawyer_then_the_caller_into_a_conference(backend: Backend) {
+async fn the_callback_bridge_rings_the_lawyer_then_the_caller_into_a_conference_and_ends_it_for_both(backend: Backend) {
     let app = jambonz(backend).await;
     app.state.db.import_roster(&parse_csv(ROSTER).unwrap()).await.unwrap();
     let zhang = app.state.db.lawyers().await.unwrap().remove(0).id;
@@ -272,8 +272,30 @@ async fn the_callback_bridge_rings_the_lawyer_then_the_caller_into_a_conference(
         (&conference["name"], &conference["endConferenceOnExit"]),
         (&json!(room), &json!(true))
     );
-    assert_eq!(leg_status(&app, &caller, &caller_sid, "completed").await, 200);
+    // The lawyer hangs up first: the caller is told, not left alone in a silent conference.
     assert_eq!(leg_status(&app, &lawyer, &lawyer_sid, "completed").await, 200);
+    let sent = app.provider.wait_for(4).await;
+    let update = &sent[3];
+    assert_eq!(
+        update.path,
+        format!("/v1/Accounts/{JAMBONZ_ACCOUNT}/Calls/{caller_sid}")
+    );
+    let hook = update.json.as_ref().unwrap()["call_hook"]["url"]
+        .as_str()
+        .expect("a redirect")
+        .to_owned();
+    let told = post_jambonz(
+        &app,
+        hook.strip_prefix(&app.public_url).unwrap(),
+        &json!({"call_sid": caller_sid, "call_status": "in-progress"}),
+    )
+    .await;
+    validate_documents(std::slice::from_ref(&told.body));
+    assert!(told.body.contains("律师已经结束通话"), "{}", told.body);
+    assert_eq!(told.assert_verbs().last(), Some(&json!({"verb": "hangup"})));
+    let done = app.state.db.assignment(&offer.id).await.unwrap().unwrap();
+    assert_eq!(done.state.as_str(), "completed");
+    assert_eq!(leg_status(&app, &caller, &caller_sid, "completed").await, 200);
     let done = app.state.db.assignment(&offer.id).await.unwrap().unwrap();
     assert_eq!(done.state.as_str(), "completed");
     app.stop().await;
