@@ -234,9 +234,11 @@ async fn own(
         }
         _ => {
             // The handler's last writes (the IVR state) go with the answer, in one trip.
+            let call = subject_sid(&event).to_owned();
+            let call = call.as_str();
             let (handled, writes) = Db::deferring(inbound::handle(state.clone(), event, context)).await;
             deferred = writes;
-            handled.map(|actions| wire.render(&actions))
+            handled.map(|actions| wire.render(Some(call), &actions))
         }
     };
     match &result {
@@ -249,7 +251,7 @@ async fn own(
 /// The call's current prompt, spoken, with the action URLs of the turn it is at.
 async fn current_prompt(state: &AppState, wire: &dyn Wire, call_sid: &str) -> Result<String, HandleError> {
     let actions = inbound::voice::current_prompt(state, call_sid).await?;
-    Ok(wire.render(&actions))
+    Ok(wire.render(Some(call_sid), &actions))
 }
 
 /// Waits for the owner's answer to a delivery, at most `within`; none if there is no such
@@ -347,7 +349,7 @@ async fn fallback(state: &AppState, wire: &dyn Wire) -> String {
     let f = &state.settings.fallback;
     let actions = script::fallback(&state.prompts, &f.human_number, &f.office_hours);
     let spoken = state.voice.speak(actions, SpeechRate::default()).await;
-    wire.render(&spoken)
+    wire.render(None, &spoken)
 }
 
 /// "Please hold", then back for the answer: said to a copy of a turn whose owner has not
@@ -355,7 +357,7 @@ async fn fallback(state: &AppState, wire: &dyn Wire) -> String {
 async fn hold(state: &AppState, wire: &dyn Wire, call_sid: &str, key: &str) -> String {
     let rate = inbound::voice::speech_rate(state, call_sid).await;
     let actions = script::hold(&state.prompts, key);
-    wire.render(&state.voice.speak(actions, rate).await)
+    wire.render(Some(call_sid), &state.voice.speak(actions, rate).await)
 }
 
 /// Stores the delivery (raw form encrypted) and claims it, and for a turn the turn.

@@ -122,8 +122,9 @@ pub trait Wire: Send + Sync {
     fn read(&self, kind: WebhookKind, incoming: &Incoming<'_>) -> Result<Received, Refusal>;
     /// Verifies a resume request and returns the call it is about, with its context.
     fn read_resume(&self, incoming: &Incoming<'_>) -> Result<(String, Context), Refusal>;
-    /// Actions as this provider's answer document.
-    fn render(&self, actions: &[Action]) -> String;
+    /// Actions as this provider's answer document for `call` (None: a document for no call in
+    /// particular, such as the fallback).
+    fn render(&self, call: Option<&str>, actions: &[Action]) -> String;
     /// The answer document's Content-Type.
     fn content_type(&self) -> &'static str;
     /// Verifies a [`Route::Continue`] request and returns the document it carries.

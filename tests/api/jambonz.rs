@@ -21,6 +21,7 @@ use crate::provider::{post_raw, ticket_from_speech, Input, Phone};
 
 backends!(
     forged_stale_and_replayed_webhooks_are_refused_and_store_nothing,
+    a_listen_stream_is_kept_only_for_the_call_its_url_was_sealed_to,
     the_callback_bridge_rings_the_lawyer_then_the_caller_into_a_conference_and_ends_it_for_both,
     concurrent_copies_of_a_jambonz_turn_are_handled_once,
     the_rest_requests_pass_the_node_clients_validators,
@@ -179,6 +180,64 @@ async fn forged_stale_and_replayed_webhooks_are_refused_and_store_nothing(backen
     .await;
     a.assert_verbs();
     assert!(a.body.contains("您按的键不在选项中"), "{}", a.body);
+    app.stop().await;
+}
+
+/// Someone who has seen a listen URL cannot stream into another caller's recording with it.
+async fn a_listen_stream_is_kept_only_for_the_call_its_url_was_sealed_to(backend: Backend) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let app = jambonz(backend).await;
+    // Consult, a matter: the description prompt, then its listen.
+    let mut phone = Phone::new(&app, "+8613800138003");
+    phone.call(&[Input::Keys("1"), Input::Keys("1")]).await;
+    let listen = phone
+        .documents
+        .iter()
+        .flat_map(|d| serde_json::from_str::<Vec<Value>>(d).unwrap())
+        .find(|v| v["verb"] == "listen")
+        .expect("the description is a listen");
+    let url = listen["url"].as_str().unwrap();
+    assert!(url.contains(&format!("&call={}&k=", phone.call_sid)), "{url}");
+    let local = url.replacen(
+        &app.public_url.replacen("http", "ws", 1),
+        &format!("ws://{}", app.addr),
+        1,
+    );
+    let other = uuid::Uuid::new_v4().to_string();
+    let mut request = local.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", "audio.jambonz.org".parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let meta = json!({"callSid": other, "sampleRate": 8000});
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(meta.to_string().into()))
+        .await
+        .unwrap();
+    let _ = ws
+        .send(tokio_tungstenite::tungstenite::Message::Binary(vec![0u8; 3200].into()))
+        .await;
+    let _ = ws.send(tokio_tungstenite::tungstenite::Message::Close(None)).await;
+    while let Some(Ok(_)) = ws.next().await {}
+    let kept: Vec<String> = std::fs::read_dir(app.state.settings.data_dir.join("recordings"))
+        .map(|dir| {
+            dir.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(!kept.iter().any(|f| f.starts_with(&other)), "{kept:?}");
+    // The URL with its seal changed to name the other call is refused before the upgrade.
+    let forged = url.replacen(&phone.call_sid, &other, 1);
+    let forged = forged.replacen(
+        &app.public_url.replacen("http", "ws", 1),
+        &format!("ws://{}", app.addr),
+        1,
+    );
+    assert!(
+        tokio_tungstenite::connect_async(forged).await.is_err(),
+        "a changed URL is refused"
+    );
     app.stop().await;
 }
 

@@ -106,8 +106,8 @@ impl Wire for Jambonz {
         carried(incoming.query, DOC).unwrap_or_else(|| Err(Refusal::Malformed(format!("no {DOC} parameter"))))
     }
 
-    fn render(&self, actions: &[Action]) -> String {
-        serde_json::to_string(&self.verbs(actions)).expect("JSON values serialise")
+    fn render(&self, call: Option<&str>, actions: &[Action]) -> String {
+        serde_json::to_string(&self.verbs(call, actions)).expect("JSON values serialise")
     }
 
     fn content_type(&self) -> &'static str {

@@ -123,14 +123,20 @@ impl Store {
             return (StatusCode::FORBIDDEN, "missing or invalid URL seal\n").into_response();
         }
         let turn = crate::providers::Context::from_query(uri.query()).turn;
+        // The call the service sealed the URL to: a stream for any other call is refused.
+        let call = uri
+            .query()
+            .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "call"))
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
         upgrade.protocols([PROTOCOL]).on_upgrade(move |socket| async move {
-            if let Err(e) = self.record(socket, turn).await {
+            if let Err(e) = self.record(socket, turn, &call).await {
                 tracing::warn!(error = %e, "a caller's recording could not be kept");
             }
         })
     }
 
-    async fn record(&self, mut socket: WebSocket, turn: u32) -> Result<(), String> {
+    async fn record(&self, mut socket: WebSocket, turn: u32, sealed_call: &str) -> Result<(), String> {
         let first = match socket.recv().await {
             Some(Ok(Message::Text(t))) => t,
             other => return Err(format!("the stream did not start with its metadata: {other:?}")),
@@ -144,6 +150,9 @@ impl Store {
             })
             .ok_or("the metadata names no valid callSid")?
             .to_owned();
+        if call_sid != sealed_call {
+            return Err("a stream for a call its URL was not sealed to ignored".into());
+        }
         let rate = meta
             .get("sampleRate")
             .and_then(|v| v.as_u64())

@@ -68,18 +68,19 @@ impl Jambonz {
         }
     }
 
-    fn style(&self) -> verbs::Style<'_> {
+    fn style<'a>(&'a self, call: Option<&'a str>) -> verbs::Style<'a> {
         verbs::Style {
             base: &self.base,
             seal: &self.seal,
+            call,
             synthesizer: self.synthesizer.clone(),
             recognizer_language: &self.recognizer_language,
         }
     }
 
-    /// Actions as a verb document.
-    pub fn verbs(&self, actions: &[Action]) -> Value {
-        verbs::render(actions, &self.style())
+    /// Actions as a verb document for `call`.
+    pub fn verbs(&self, call: Option<&str>, actions: &[Action]) -> Value {
+        verbs::render(actions, &self.style(call))
     }
 
     /// A callback leg as jambonz's create-call request: the leg's hooks (sealed), the ring time.
@@ -88,7 +89,7 @@ impl Jambonz {
             Leg::Lawyer => "lawyer",
             Leg::Caller => "caller",
         };
-        let style = self.style();
+        let style = self.style(None);
         let a = call.assignment;
         json!({
             "from": call.from,
@@ -101,13 +102,13 @@ impl Jambonz {
 
     /// A call update: hanging up is a status, anything else a redirect to the document, which
     /// the continuation route gives back.
-    pub fn update_request(&self, actions: &[Action]) -> Value {
+    pub fn update_request(&self, call_id: &str, actions: &[Action]) -> Value {
         if actions == [Action::Hangup] {
             return json!({"call_status": "completed"});
         }
-        let doc = serde_json::to_string(&self.verbs(actions)).expect("JSON values serialise");
+        let doc = serde_json::to_string(&self.verbs(Some(call_id), actions)).expect("JSON values serialise");
         let doc = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(doc);
-        let url = self.style().sealed(&format!("/jambonz/voice/continue?{DOC}={doc}"));
+        let url = self.style(None).sealed(&format!("/jambonz/voice/continue?{DOC}={doc}"));
         json!({"call_hook": {"url": url, "method": "POST"}})
     }
 }
@@ -127,7 +128,9 @@ impl Telephony for Jambonz {
     }
 
     async fn update_call(&self, call_id: &str, actions: &[Action]) -> Result<(), ProviderError> {
-        self.rest.update_call(call_id, &self.update_request(actions)).await
+        self.rest
+            .update_call(call_id, &self.update_request(call_id, actions))
+            .await
     }
 
     async fn fetch_recording(&self, url: &str, _hosts: &[String], max_bytes: usize) -> Result<Media, ProviderError> {

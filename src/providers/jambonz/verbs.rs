@@ -21,6 +21,8 @@ use crate::providers::{Action, GatherInput, Hook, NORMAL_SPEED};
 pub struct Style<'a> {
     pub base: &'a url::Url,
     pub seal: &'a Seal,
+    /// The call the document is for: its listen streams are sealed to it.
+    pub call: Option<&'a str>,
     /// The `say` synthesizer, or None for the application's default.
     pub synthesizer: Option<Value>,
     pub recognizer_language: &'a str,
@@ -130,8 +132,9 @@ fn listen(verbs: &mut Vec<Value>, action: &Action, url: String, style: &Style<'_
         Hook::Recording { turn } | Hook::Answer { turn } | Hook::Transfer { turn } => *turn,
         Hook::Resume { .. } => 0,
     };
+    let call = style.call.unwrap_or_default();
     let stream = style
-        .sealed(&format!("{}?turn={turn}", super::listen::PATH))
+        .sealed(&format!("{}?turn={turn}&call={call}", super::listen::PATH))
         .replacen("http", "ws", 1);
     let mut listen = json!({
         "verb": "listen",

@@ -84,7 +84,7 @@ impl Wire for Twilio {
         Ok((call_sid, Context::from_query(incoming.query)))
     }
 
-    fn render(&self, actions: &[Action]) -> String {
+    fn render(&self, _call: Option<&str>, actions: &[Action]) -> String {
         self.twiml(actions)
     }
 
