@@ -104,6 +104,7 @@ prompts!(
     callback_ended,
     callback_no_answer_lawyer,
     callback_lawyer_left,
+    callback_lawyer_gone,
     queue_wait,
     sms_unreachable,
     sms_registered,

@@ -75,6 +75,7 @@ pub fn assignment(code: &str, channel: &str) -> &'static str {
         "lapsed" => "已过期",
         "lawyer_unreachable" => "律师未接听",
         "no_answer" => "来电人未接听",
+        "lawyer_left" => "律师在接通前挂断",
         _ => "未知",
     }
 }

@@ -17,10 +17,13 @@ pub enum AssignmentState {
     LawyerUnreachable,
     /// The caller did not answer (busy, no answer, failed, or a machine): a failed attempt.
     NoAnswer,
+    /// The lawyer hung up before the caller answered: not the caller's failed attempt; the case
+    /// goes back to the queue at once.
+    LawyerLeft,
 }
 
 impl AssignmentState {
-    pub const ALL: [AssignmentState; 10] = [
+    pub const ALL: [AssignmentState; 11] = [
         AssignmentState::Offered,
         AssignmentState::Accepted,
         AssignmentState::CallingLawyer,
@@ -31,6 +34,7 @@ impl AssignmentState {
         AssignmentState::Lapsed,
         AssignmentState::LawyerUnreachable,
         AssignmentState::NoAnswer,
+        AssignmentState::LawyerLeft,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +49,7 @@ impl AssignmentState {
             AssignmentState::Lapsed => "lapsed",
             AssignmentState::LawyerUnreachable => "lawyer_unreachable",
             AssignmentState::NoAnswer => "no_answer",
+            AssignmentState::LawyerLeft => "lawyer_left",
         }
     }
 

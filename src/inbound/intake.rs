@@ -12,6 +12,7 @@ use crate::routing::queue::Waiting;
 use crate::routing::CallbackQueue;
 use crate::storage::applications::NewApplication;
 use crate::storage::consultations::{Consultation, Details, NewConsultation};
+use crate::storage::recordings::Untranscribed;
 
 use super::HandleError;
 
@@ -73,8 +74,13 @@ pub async fn register(state: &AppState, intake: Intake<'_>, apply: bool) -> Resu
                     .db
                     .add_recording(&consultation.id, call_sid, purpose, &r.url, r.secs)
                     .await?;
-                if added {
-                    super::listen::transcribe_in_background(state.clone(), consultation.id.clone(), r.url.clone());
+                if let Some(id) = added {
+                    let job = Untranscribed {
+                        id,
+                        consultation_id: consultation.id.clone(),
+                        url: r.url.clone(),
+                    };
+                    super::transcribe::start(state, job, chrono::Utc::now()).await?;
                 }
             }
         }

@@ -1,6 +1,5 @@
 //! Speech in the voice menus: a menu answer's recording is fetched from the provider,
-//! recognised and matched to the node's choices within the webhook's time budget; a spoken
-//! description is transcribed into the consultation in the background.
+//! recognised and matched to the node's choices within the webhook's time budget.
 
 use std::time::{Duration, Instant};
 
@@ -15,8 +14,6 @@ use crate::ivr::{Ask, CallState, Event, Recording};
 const BUDGET_RESERVE: Duration = Duration::from_millis(1500);
 /// Silence that ends a spoken answer; doubled for callers with long timeouts.
 const SILENCE_SECS: u32 = 2;
-/// A description may take this long to fetch and recognise.
-const TRANSCRIBE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// The speech window for this wait, if the caller can answer by voice here.
 pub fn window(state: &AppState, s: &CallState, ask: Ask) -> Option<Listen> {
@@ -95,29 +92,4 @@ pub async fn hear(state: &AppState, call_sid: &str, s: &CallState, recording: &R
         "spoken answer"
     );
     event
-}
-
-/// Transcribes a recorded description or note into the consultation, off the call's path.
-pub fn transcribe_in_background(state: AppState, consultation_id: String, url: String) {
-    let Some(asr) = state.asr.clone() else {
-        return;
-    };
-    state.clone().tasks.spawn(async move {
-        let max_secs = state.settings.whisper.max_recording_secs;
-        let result = asr.recognise_url(&url, Mode::Free, max_secs, TRANSCRIBE_TIMEOUT).await;
-        match result {
-            Ok(t) => {
-                if let Err(e) = state.db.set_transcript(&consultation_id, &url, &t.text).await {
-                    tracing::warn!(consultation_id, error = %e, "transcript not stored");
-                }
-                tracing::info!(
-                    consultation_id,
-                    audio_secs = t.audio_secs,
-                    ms = t.ms,
-                    "recording transcribed"
-                );
-            }
-            Err(e) => tracing::warn!(consultation_id, error = %e, "recording not transcribed"),
-        }
-    });
 }

@@ -4,6 +4,7 @@
 pub mod intake;
 pub mod listen;
 pub mod sms;
+pub mod transcribe;
 pub mod voice;
 
 use crate::app::AppState;

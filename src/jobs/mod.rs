@@ -1,10 +1,18 @@
-//! Background jobs run beside the server until told to stop: the queue reconciler and the
-//! texts a stopped process never sent (at start, then periodically), returning lapsed callback offers to the queue and offering waiting
-//! callbacks to available lawyers (a callback whose caller did not answer is offered again once
-//! its retry time has come), deleting recordings past their retention, and, once at start,
-//! rendering every static prompt so that no caller waits for synthesis.
+//! Background jobs run beside the server until told to stop, one file per kind:
+//! - the queue reconciler (at start, then periodically);
+//! - lapsed callback offers back to the queue, and waiting callbacks offered to available
+//!   lawyers (a callback whose caller did not answer is offered again once its retry time has
+//!   come);
+//! - the work a stopped process left unfinished, resumed from its rows: texts never handed to
+//!   the provider ([`texts`]), callers never rung while their lawyer waits ([`caller_legs`]),
+//!   recordings never transcribed ([`transcripts`]);
+//! - recordings past their retention deleted ([`retention`]);
+//! - once at start, every static prompt rendered, so that no caller waits for synthesis.
 
+pub mod caller_legs;
 pub mod retention;
+pub mod texts;
+pub mod transcripts;
 
 use std::time::Duration;
 
@@ -67,13 +75,23 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                     Ok(n) => tracing::info!(requeued = n, "callback queue reconciled from SQL"),
                     Err(e) => tracing::warn!(error = %e, "callback queue reconciliation failed; will retry"),
                 }
-                match crate::notify::resume_unsent(&state, chrono::Utc::now()).await {
+                match texts::resume(&state, chrono::Utc::now()).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(texts = n, "texts a stopped process never sent are sent"),
                     Err(e) => tracing::warn!(error = %e, "unsent texts not resumed; will retry"),
                 }
+                match transcripts::resume(&state, chrono::Utc::now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(recordings = n, "transcriptions a stopped process never finished are started"),
+                    Err(e) => tracing::warn!(error = %e, "unfinished transcriptions not resumed; will retry"),
+                }
             }
-            _ = offers_tick.tick() => offers(&state).await,
+            _ = offers_tick.tick() => {
+                offers(&state).await;
+                if let Err(e) = caller_legs::resume(&state, chrono::Utc::now()).await {
+                    tracing::warn!(error = %e, "stalled callbacks not resumed; will retry");
+                }
+            }
             _ = retention_tick.tick() => match retention::purge(&state, chrono::Utc::now()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, "recordings past their retention deleted at the provider"),

@@ -157,23 +157,26 @@ pub async fn answered(
     let a = load(state, assignment_id).await?;
     if !a.state.is_active() {
         // The case was closed (or the callback ended) while this phone rang: nothing to join.
-        return Ok(vec![
-            script::say(&state.prompts, &Line::prompt("callback_ended")),
-            Action::Hangup,
-        ]);
+        let why = match a.state {
+            S::LawyerLeft => "callback_lawyer_gone",
+            _ => "callback_ended",
+        };
+        return Ok(vec![script::say(&state.prompts, &Line::prompt(why)), Action::Hangup]);
     }
     match leg {
         Leg::Lawyer => {
             let whisper = whisper(state, &a).await?;
-            if a.state == S::CallingLawyer {
-                let state = state.clone();
-                let a = a.clone();
+            // Recorded first, so that the caller's leg is due even if this process stops before
+            // placing it (the caller-legs job resumes it), and a retried lawyer webhook does not
+            // dial the caller twice.
+            if a.state == S::CallingLawyer
+                && state
+                    .db
+                    .move_assignment(&a.id, &[S::CallingLawyer], S::CallingCaller)
+                    .await?
+            {
                 // The caller's phone rings while the lawyer hears the summary and waits.
-                state.clone().tasks.spawn(async move {
-                    if let Err(e) = call_caller(&state, &a).await {
-                        tracing::warn!(assignment = %a.id, error = %e, "callback: could not call the caller");
-                    }
-                });
+                call_caller_in_background(state.clone(), a.id.clone());
             }
             Ok(vec![
                 script::text(whisper),
@@ -212,26 +215,33 @@ fn is_machine(answered_by: &str) -> bool {
     answered_by.starts_with("machine") || answered_by == "fax"
 }
 
-async fn call_caller(state: &AppState, a: &Assignment) -> Result<(), CallbackError> {
+/// Places the caller's leg of a callback that is due (see [`call_caller`]), off the webhook's
+/// path; a shutdown lets it finish.
+pub fn call_caller_in_background(state: AppState, assignment_id: String) {
+    state.clone().tasks.spawn(async move {
+        if let Err(e) = call_caller(&state, &assignment_id).await {
+            tracing::warn!(assignment = %assignment_id, error = %e, "callback: could not call the caller");
+        }
+    });
+}
+
+/// Rings the caller of a callback whose lawyer is waiting in the room (`calling_caller`, no
+/// caller's call yet); anything else is left as it is. A call the provider does not place is a
+/// failed attempt: nobody can answer it.
+pub async fn call_caller(state: &AppState, assignment_id: &str) -> Result<(), CallbackError> {
+    let a = load(state, assignment_id).await?;
+    if a.state != S::CallingCaller || a.caller_call_sid.is_some() {
+        return Ok(());
+    }
     let consultation = state
         .db
         .consultation_by_id(&a.consultation_id)
         .await?
         .ok_or_else(|| CallbackError::Unknown(a.consultation_id.clone()))?;
-    let phone = state
-        .db
-        .caller_phone(&consultation.caller_id)
-        .await?
-        .ok_or(CallbackError::NoPhone("the caller"))?;
-    // Moved first: the caller's leg may be answered before `place_call` returns, and a retried
-    // lawyer webhook must not dial the caller twice.
-    if !state
-        .db
-        .move_assignment(&a.id, &[S::CallingLawyer], S::CallingCaller)
-        .await?
-    {
-        return Ok(());
-    }
+    let Some(phone) = state.db.caller_phone(&consultation.caller_id).await? else {
+        failed_attempt(state, &a).await?;
+        return Err(CallbackError::NoPhone("the caller"));
+    };
     match state
         .telephony
         .place_call(&leg(&state.settings, Leg::Caller, &a.id, &phone))
@@ -243,8 +253,7 @@ async fn call_caller(state: &AppState, a: &Assignment) -> Result<(), CallbackErr
             Ok(())
         }
         Err(e) => {
-            // Nobody can answer a call that was never placed: a failed attempt.
-            failed_attempt(state, a).await?;
+            failed_attempt(state, &a).await?;
             Err(e.into())
         }
     }
@@ -267,6 +276,7 @@ pub async fn leg_status(
         (Leg::Caller, CallStatus::Completed) if a.state == S::Connected => completed(state, &a).await,
         // The lawyer hung up first: the caller is not left in a silent conference.
         (Leg::Lawyer, _) if a.state == S::Connected => lawyer_left(state, &a).await,
+        (Leg::Lawyer, _) if a.state == S::CallingCaller => lawyer_left_early(state, &a).await,
         (Leg::Caller, _) if a.state == S::CallingCaller => failed_attempt(state, &a).await,
         _ => Ok(()),
     }
@@ -294,6 +304,29 @@ async fn lawyer_left(state: &AppState, a: &Assignment) -> Result<(), CallbackErr
         }
     }
     completed(state, a).await
+}
+
+/// The lawyer hung up while the caller's phone rang: a caller who answers now hears that the
+/// callback has ended (the assignment is no longer active), and the case waits again in its
+/// old place, without counting against the caller.
+async fn lawyer_left_early(state: &AppState, a: &Assignment) -> Result<(), CallbackError> {
+    if !state
+        .db
+        .move_assignment(&a.id, &[S::CallingCaller], S::LawyerLeft)
+        .await?
+    {
+        return Ok(());
+    }
+    CallbackQueue::new(&state.kv)
+        .requeue(&a.consultation_id, Utc::now().timestamp_millis())
+        .await?;
+    state
+        .db
+        .set_consultation_status(&a.consultation_id, ConsultationStatus::WaitingCallback)
+        .await?;
+    state.db.set_presence(&a.lawyer_id, Presence::Available).await?;
+    tracing::info!(assignment = %a.id, "callback: the lawyer hung up before the caller answered; case back in the queue");
+    Ok(())
 }
 
 async fn lawyer_unreachable(state: &AppState, a: &Assignment) -> Result<(), CallbackError> {

@@ -202,6 +202,36 @@ impl Db {
         Ok(())
     }
 
+    /// Callbacks whose lawyer answered and whose caller's call was due but never placed since
+    /// `stale_before` (the process placing it stopped), oldest first.
+    pub async fn stalled_caller_legs(&self, stale_before: &str, limit: i64) -> Result<Vec<Assignment>, StorageError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM assignments
+             WHERE state = 'calling_caller' AND caller_call_sid IS NULL AND updated_at < $1
+             ORDER BY updated_at, id LIMIT $2"
+        ))
+        .bind(stale_before)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(assignment).collect()
+    }
+
+    /// Takes over a stalled caller's leg: true for the one process whose update found it still
+    /// stalled (the claim renews `updated_at`, so a second claim finds it fresh).
+    pub async fn claim_caller_leg(&self, id: &str, stale_before: &str, now: &str) -> Result<bool, StorageError> {
+        let claimed = sqlx::query(
+            "UPDATE assignments SET updated_at = $1
+             WHERE id = $2 AND state = 'calling_caller' AND caller_call_sid IS NULL AND updated_at < $3",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(stale_before)
+        .execute(self.pool())
+        .await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
     /// Offers whose time is up end as lapsed, even if Redis lost them (and so never returned
     /// them as lapsed): a lawyer is never held by an offer that no longer exists.
     pub async fn lapse_stale_offers(&self, now: &str) -> Result<u64, StorageError> {

@@ -218,7 +218,12 @@ fn ensure_sqlite_folder(url: &str) -> Result<Option<PathBuf>, StorageError> {
 
 /// Now, as stored: RFC 3339 UTC with milliseconds.
 pub fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    stamp(chrono::Utc::now())
+}
+
+/// A time as stored, so that stored times compare as text.
+pub fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 pub fn new_id() -> String {

@@ -16,6 +16,17 @@ pub struct RecordingRow {
     pub deleted_at: Option<String>,
 }
 
+/// How often a recording's transcription is tried before it is left without a transcript.
+pub const TRANSCRIBE_TRIES: i64 = 3;
+
+/// A recording whose transcription is to be done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Untranscribed {
+    pub id: String,
+    pub consultation_id: String,
+    pub url: String,
+}
+
 /// A recording whose audio is past its retention.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expired {
@@ -24,7 +35,8 @@ pub struct Expired {
 }
 
 impl Db {
-    /// Adds a recording to a consultation once (a retried webhook adds nothing); true when added.
+    /// Adds a recording to a consultation once (a retried webhook adds nothing); its id when
+    /// added.
     pub async fn add_recording(
         &self,
         consultation_id: &str,
@@ -32,12 +44,13 @@ impl Db {
         purpose: &str,
         url: &str,
         duration_secs: u32,
-    ) -> Result<bool, StorageError> {
+    ) -> Result<Option<String>, StorageError> {
+        let id = new_id();
         let added = sqlx::query(
             "INSERT INTO recordings (id, consultation_id, call_sid, purpose, url, duration_secs, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (call_sid, url) DO NOTHING",
         )
-        .bind(new_id())
+        .bind(&id)
         .bind(consultation_id)
         .bind(call_sid)
         .bind(purpose)
@@ -46,7 +59,56 @@ impl Db {
         .bind(now())
         .execute(self.pool())
         .await?;
-        Ok(added.rows_affected() > 0)
+        Ok((added.rows_affected() > 0).then_some(id))
+    }
+
+    /// Takes a recording's transcription for this process at `now`: true unless it is
+    /// transcribed, its audio is gone, it was tried [`TRANSCRIBE_TRIES`] times, or another
+    /// process claimed it at or after `stale_before` (that one is still at it).
+    pub async fn claim_transcription(&self, id: &str, stale_before: &str, now: &str) -> Result<bool, StorageError> {
+        let claimed = sqlx::query(
+            "UPDATE recordings SET transcribe_claimed_at = $1, transcribe_tries = transcribe_tries + 1
+             WHERE id = $2 AND transcript IS NULL AND deleted_at IS NULL AND transcribe_tries < $3
+               AND (transcribe_claimed_at IS NULL OR transcribe_claimed_at < $4)",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(TRANSCRIBE_TRIES)
+        .bind(stale_before)
+        .execute(self.pool())
+        .await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
+    /// Recordings made after `after` and still without a transcript whose transcription nobody
+    /// claimed (or whose claim is stale) since `stale_before`, oldest first.
+    pub async fn untranscribed(
+        &self,
+        after: &str,
+        stale_before: &str,
+        limit: i64,
+    ) -> Result<Vec<Untranscribed>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT id, consultation_id, url FROM recordings
+             WHERE transcript IS NULL AND deleted_at IS NULL AND transcribe_tries < $1
+               AND created_at > $2 AND COALESCE(transcribe_claimed_at, created_at) < $3
+             ORDER BY created_at, id LIMIT $4",
+        )
+        .bind(TRANSCRIBE_TRIES)
+        .bind(after)
+        .bind(stale_before)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Untranscribed {
+                    id: r.try_get("id")?,
+                    consultation_id: r.try_get("consultation_id")?,
+                    url: r.try_get("url")?,
+                })
+            })
+            .collect()
     }
 
     /// The recognised text of a recording.

@@ -20,6 +20,9 @@ backends!(
     a_lawyer_who_does_not_answer_loses_the_caller_nothing,
     the_least_recently_assigned_lawyer_gets_the_offer,
     an_offer_redis_lost_does_not_hold_the_lawyer,
+    a_shutdown_while_the_caller_is_rung_still_rings_them,
+    a_caller_a_stopped_process_never_rang_is_rung_once_later,
+    a_lawyer_who_hangs_up_while_the_caller_rings_costs_the_caller_nothing,
 );
 
 const ROSTER: &str = "name,phone,skills,regions,max_cases,shifts,exceptions
@@ -412,5 +415,149 @@ async fn an_offer_redis_lost_does_not_hold_the_lawyer(backend: Backend) {
             .as_str(),
         "lapsed"
     );
+    app.stop().await;
+}
+
+/// Calls the provider was asked to place to `to`.
+fn calls_to(app: &TestApp, to: &str) -> usize {
+    app.provider
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/Calls.json") && r.get("To") == Some(to))
+        .count()
+}
+
+/// SIGTERM just after the lawyer picked up, while the provider is slow to take the caller's
+/// call: the server stops only once that call was placed, so the lawyer is not left waiting.
+async fn a_shutdown_while_the_caller_is_rung_still_rings_them(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let roster = lawyers(&app, &["张明"]).await;
+    let zhang = id_of(&roster, "张明");
+    let me = "+8613900000021";
+    caller_waits(&app, me).await;
+    let offer = dispatch(&app.state, Utc::now()).await.unwrap().remove(0);
+    callback::accept(&app.state, &offer.id, &zhang).await.unwrap();
+    app.provider.slow_creates(std::time::Duration::from_millis(1500));
+    lawyer_answers(&app, &offer.id).await;
+    let provider = app.provider.clone();
+    let stopping = std::time::Instant::now();
+    app.stop().await;
+    let dialled = provider
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/Calls.json") && r.get("To") == Some(me))
+        .count();
+    assert_eq!(
+        dialled, 1,
+        "the caller's call reached the provider before the server stopped"
+    );
+    assert!(
+        stopping.elapsed() >= std::time::Duration::from_millis(1000),
+        "the stop waited for the slow provider"
+    );
+}
+
+/// A process that stopped after the lawyer picked up but before it rang the caller: the lawyer
+/// waits in the room; the jobs of another process ring the caller once the leg is clearly
+/// stalled, and two processes resuming at once ring once.
+async fn a_caller_a_stopped_process_never_rang_is_rung_once_later(backend: Backend) {
+    use hotline::domain::callback::AssignmentState as S;
+    use hotline::jobs::caller_legs::resume;
+    let app = spawn_app(backend).await;
+    let roster = lawyers(&app, &["张明"]).await;
+    let zhang = id_of(&roster, "张明");
+    let me = "+8613900000022";
+    caller_waits(&app, me).await;
+    let offer = dispatch(&app.state, Utc::now()).await.unwrap().remove(0);
+    callback::accept(&app.state, &offer.id, &zhang).await.unwrap();
+    // What the lawyer's webhook records before it rings the caller; then the process died.
+    assert!(app
+        .state
+        .db
+        .move_assignment(&offer.id, &[S::CallingLawyer], S::CallingCaller)
+        .await
+        .unwrap());
+    let now = Utc::now();
+    assert_eq!(
+        resume(&app.state, now).await.unwrap(),
+        0,
+        "just due: a live process may be ringing"
+    );
+    assert_eq!(calls_to(&app, me), 0);
+    let later = now + Duration::seconds(31);
+    let (a, b) = tokio::join!(resume(&app.state, later), resume(&app.state, later));
+    assert_eq!(a.unwrap() + b.unwrap(), 1, "claimed by one of the two");
+    let caller_sid = wait_for_caller_sid(&app, &offer.id).await;
+    assert_eq!(calls_to(&app, me), 1);
+    assert_eq!(resume(&app.state, later + Duration::seconds(60)).await.unwrap(), 0);
+    assert_eq!(calls_to(&app, me), 1, "rung once");
+    // The caller's leg goes on as any other: answered, into the lawyer's room.
+    let xml = leg(
+        &app,
+        &format!("/twilio/callback/caller?a={}", offer.id),
+        &caller_sid,
+        &[],
+    )
+    .await
+    .assert_twiml()
+    .to_owned();
+    assert!(xml.contains("<Conference"), "{xml}");
+    let a = app.state.db.assignment(&offer.id).await.unwrap().unwrap();
+    assert_eq!(a.state, S::Connected);
+    app.stop().await;
+}
+
+/// The lawyer hangs up while the caller's phone rings: the caller who then answers is told the
+/// case still waits (not that it is closed) and hung up, and the case is back in its place
+/// without counting as the caller's failed attempt.
+async fn a_lawyer_who_hangs_up_while_the_caller_rings_costs_the_caller_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let roster = lawyers(&app, &["张明"]).await;
+    let zhang = id_of(&roster, "张明");
+    let consultation = caller_waits(&app, "+8613900000023").await;
+    let offer = dispatch(&app.state, Utc::now()).await.unwrap().remove(0);
+    callback::accept(&app.state, &offer.id, &zhang).await.unwrap();
+    lawyer_answers(&app, &offer.id).await;
+    let caller_sid = wait_for_caller_sid(&app, &offer.id).await;
+    let lawyer_sid = app
+        .state
+        .db
+        .assignment(&offer.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .lawyer_call_sid
+        .unwrap();
+    let status = format!("/twilio/callback/lawyer/status?a={}", offer.id);
+    let reply = leg(&app, &status, &lawyer_sid, &[("CallStatus", "completed")]).await;
+    assert_eq!(reply.status, 200);
+    let a = app.state.db.assignment(&offer.id).await.unwrap().unwrap();
+    assert_eq!(a.state.as_str(), "lawyer_left");
+    let c = app.state.db.consultation_by_id(&consultation).await.unwrap().unwrap();
+    assert_eq!(c.status.as_str(), "waiting_callback");
+    assert_eq!(app.count("SELECT callback_attempts FROM consultations").await, 0);
+    let queue = CallbackQueue::new(&app.state.kv);
+    assert_eq!(queue.position(&consultation).await.unwrap(), Some(1), "its place kept");
+    let xml = leg(
+        &app,
+        &format!("/twilio/callback/caller?a={}", offer.id),
+        &caller_sid,
+        &[],
+    )
+    .await
+    .assert_twiml()
+    .to_owned();
+    assert!(xml.contains("还在排队") && xml.contains("<Hangup/>"), "{xml}");
+    assert!(!xml.contains("<Conference"), "nobody to talk to: {xml}");
+    let lawyer = app
+        .state
+        .db
+        .lawyers()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|l| l.id == zhang)
+        .unwrap();
+    assert_eq!(lawyer.presence, "available");
     app.stop().await;
 }

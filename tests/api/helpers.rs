@@ -431,6 +431,7 @@ pub struct FakeProvider {
     received: Arc<Mutex<Vec<RestRequest>>>,
     recordings: Arc<Mutex<HashMap<String, Vec<u8>>>>,
     refusals: Arc<std::sync::atomic::AtomicUsize>,
+    delay_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 #[derive(Clone)]
@@ -440,6 +441,8 @@ struct ProviderState {
     expected_auth: String,
     /// How many of the next creates answer 503, as Twilio does when it is overloaded.
     refusals: Arc<std::sync::atomic::AtomicUsize>,
+    /// How long a create takes before it is received (a slow provider).
+    delay_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl FakeProvider {
@@ -448,6 +451,7 @@ impl FakeProvider {
         let received: Arc<Mutex<Vec<RestRequest>>> = Arc::default();
         let recordings: Arc<Mutex<HashMap<String, Vec<u8>>>> = Arc::default();
         let refusals: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
+        let delay_ms: Arc<std::sync::atomic::AtomicU64> = Arc::default();
         let expected_auth = format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(format!("{ACCOUNT_SID}:{auth_token}"))
@@ -466,6 +470,7 @@ impl FakeProvider {
                 recordings: recordings.clone(),
                 expected_auth,
                 refusals: refusals.clone(),
+                delay_ms: delay_ms.clone(),
             });
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -475,7 +480,15 @@ impl FakeProvider {
             received,
             recordings,
             refusals,
+            delay_ms,
         }
+    }
+
+    /// From now on every create (call, text) takes `delay` before the provider receives it:
+    /// one that is not recorded yet is still on its way.
+    pub fn slow_creates(&self, delay: std::time::Duration) {
+        self.delay_ms
+            .store(delay.as_millis() as u64, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The next `n` creates (calls, texts) are refused with 503, and recorded.
@@ -538,6 +551,14 @@ fn record_json(provider: &ProviderState, path: String, headers: &HeaderMap, body
     });
 }
 
+/// A slow provider's time before a create arrives ([`FakeProvider::slow_creates`]).
+async fn slow(provider: &ProviderState) {
+    let ms = provider.delay_ms.load(std::sync::atomic::Ordering::SeqCst);
+    if ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
+}
+
 /// Whether this create is one of those to refuse ([`FakeProvider::refuse_next`]).
 fn take_refusal(provider: &ProviderState) -> bool {
     provider
@@ -557,6 +578,7 @@ async fn jambonz_create(
     headers: HeaderMap,
     body: String,
 ) -> impl IntoResponse {
+    slow(&provider).await;
     record_json(&provider, format!("/v1/Accounts/{sid}/Calls"), &headers, &body);
     let refuse = take_refusal(&provider);
     if refuse {
@@ -631,6 +653,7 @@ async fn create(
     headers: HeaderMap,
     body: String,
 ) -> impl IntoResponse {
+    slow(&provider).await;
     record(
         &provider,
         format!("/2010-04-01/Accounts/{sid}/{resource}"),

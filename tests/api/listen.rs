@@ -17,7 +17,10 @@ lines!(
     a_call_walks_the_main_menu_and_consult_by_speech_only,
     without_a_model_the_ivr_is_keypad_only,
 );
-backends!(a_worker_recognises_through_redis_for_a_web_process_without_the_model,);
+backends!(
+    a_worker_recognises_through_redis_for_a_web_process_without_the_model,
+    a_description_a_stopped_process_never_transcribed_is_transcribed_later,
+);
 
 /// Tests that run Whisper take turns: on 2 cores, recognitions side by side only slow each
 /// other past the webhook's budget.
@@ -301,4 +304,51 @@ fn worker_recogniser(app: &TestApp, model: &std::path::Path) -> hotline::asr::Lo
             max_bytes: w.max_recording_bytes,
         },
     }
+}
+
+/// A process that claimed a description's transcription and stopped before it finished: the
+/// jobs of another process transcribe it once the claim is stale, and two at once do it once.
+async fn a_description_a_stopped_process_never_transcribed_is_transcribed_later(backend: Backend) {
+    use hotline::jobs::transcripts::resume;
+    let Some(model) = model() else { return };
+    let _one_at_a_time = WHISPER.lock().await;
+    let app = speech_app(backend, Line::Twilio, model).await;
+    let mut phone = Phone::new(&app, "+8613800138031");
+    phone.call(&[Input::Keys("0")]).await;
+    let c = app.consultation(&ticket_from_speech(&phone.said())).await;
+    let url = app.provider.add_recording(caller("description"));
+    let db = &app.state.db;
+    let id = db
+        .add_recording(&c.id, "CA00000000000000000000000000000031", "description", url, 9)
+        .await
+        .unwrap()
+        .expect("added");
+    let now = chrono::Utc::now();
+    let at = hotline::storage::stamp(now);
+    assert!(db.claim_transcription(&id, &at, &at).await.unwrap());
+    assert_eq!(
+        resume(&app.state, now).await.unwrap(),
+        0,
+        "claimed just now by a live process"
+    );
+    let later = now + chrono::Duration::minutes(16);
+    let (a, b) = tokio::join!(resume(&app.state, later), resume(&app.state, later));
+    assert_eq!(a.unwrap() + b.unwrap(), 1, "taken over by one of the two");
+    let mut transcript = None;
+    for _ in 0..300 {
+        transcript = db
+            .recordings_of(&c.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find_map(|r| r.transcript);
+        if transcript.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let transcript = transcript.expect("transcribed within 30 s");
+    assert!(transcript.contains("工资"), "{transcript}");
+    assert_eq!(resume(&app.state, later).await.unwrap(), 0, "nothing left to do");
+    app.stop().await;
 }

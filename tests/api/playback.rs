@@ -21,7 +21,11 @@ async fn recording(d: &Desk, purpose: &str, transcript: &str) -> (String, Vec<u8
     let wav = tone_wav(8000, 0.5, 440.0);
     let url = d.app.provider.add_recording(wav.clone());
     let db = &d.app.state.db;
-    assert!(db.add_recording(&d.consultation, "CA1", purpose, url, 1).await.unwrap());
+    assert!(db
+        .add_recording(&d.consultation, "CA1", purpose, url, 1)
+        .await
+        .unwrap()
+        .is_some());
     db.set_transcript(&d.consultation, url, transcript).await.unwrap();
     let (status, file) = d
         .api(Method::GET, &format!("/consultations/{}", d.ticket), &d.zhang, None)

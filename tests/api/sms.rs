@@ -643,7 +643,7 @@ async fn a_text_being_retried_at_shutdown_is_still_sent(backend: Backend) {
 /// unsent; the jobs of a running process send it once it is clearly abandoned, and two
 /// processes resuming at once send it once.
 async fn a_text_a_stopped_process_never_sent_is_sent_once_later(backend: Backend) {
-    use hotline::notify::resume_unsent;
+    use hotline::jobs::texts::resume as resume_unsent;
     let app = spawn_app(backend).await;
     let me = "+8613700137012";
     let ticket = ticket_in(&text(&app, me, "你好").await.join(""));
