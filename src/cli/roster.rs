@@ -52,7 +52,7 @@ pub async fn run(settings: Settings, command: RosterCommand) -> anyhow::Result<(
                 let line = serde_json::json!({
                     "id": l.id,
                     "name": l.name,
-                    "presence": l.presence,
+                    "presence": l.presence.as_str(),
                     "on_duty": hotline::domain::roster::on_duty(&l.shifts, &l.exceptions, now),
                     "open_cases": state.db.open_cases_of(&l.id).await?,
                     "max_cases": l.max_cases,

@@ -97,9 +97,9 @@ pub struct Close {
 pub fn summary_of(state: &AppState, c: &Consultation) -> CaseSummary {
     CaseSummary {
         ticket: c.ticket.as_str().to_owned(),
-        status: c.status.clone(),
-        status_label: labels::status(&c.status).to_owned(),
-        channel: c.channel.clone(),
+        status: c.status.as_str().to_owned(),
+        status_label: labels::status(c.status).to_owned(),
+        channel: c.channel.as_str().to_owned(),
         matter_label: labels::matter(c.matter.as_deref()).to_owned(),
         place: summary::place(state, c),
         created_at: c.created_at.clone(),
@@ -143,12 +143,12 @@ pub async fn open(state: &AppState, staff: &Staff, ticket: &str) -> Result<CaseF
     };
     Ok(CaseFile {
         summary: summary_of(state, &c),
-        priority_label: labels::priority(&c.priority).to_owned(),
+        priority_label: labels::priority(c.priority).to_owned(),
         urgent: c.urgent,
         needs: summary::needs(state, &c, application.as_ref()).await?,
         assessment: application
             .as_ref()
-            .map(|a| format!("{}。{}", summary::outcome_words(&a.outcome), a.explanation)),
+            .map(|a| format!("{}。{}", summary::outcome_words(a.outcome), a.explanation)),
         answers: application
             .as_ref()
             .map(|a| answers::of(&state.flow.regions, a))
@@ -219,7 +219,7 @@ pub async fn add_note(state: &AppState, staff: &Staff, ticket: &str, body: &str)
 pub async fn close(state: &AppState, staff: &Staff, ticket: &str, close: &Close) -> Result<(), DeskError> {
     let outcome = text(&close.outcome, "处理结果", 4000)?;
     let c = case_for(state, staff, ticket, "case.close").await?;
-    if c.status == ConsultationStatus::WaitingCallback.as_str() && staff.lawyer().is_some() {
+    if c.status == ConsultationStatus::WaitingCallback && staff.lawyer().is_some() {
         return Err(DeskError::Conflict("案件还在等待回拨，请先回拨".into()));
     }
     if !state
@@ -231,7 +231,7 @@ pub async fn close(state: &AppState, staff: &Staff, ticket: &str, close: &Close)
     }
     for lawyer in state.db.end_assignments_of(&c.id).await? {
         // A lawyer closing during the call is free again; one who went offline stays offline.
-        if state.db.presence_of(&lawyer).await?.as_deref() == Some(Presence::OnCall.as_str()) {
+        if state.db.presence_of(&lawyer).await? == Some(Presence::OnCall) {
             state.db.set_presence(&lawyer, Presence::Available).await?;
         }
     }

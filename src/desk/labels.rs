@@ -1,25 +1,25 @@
 //! Chinese words for stored codes, as the console shows them.
 
+use crate::domain::callback::{AssignmentState, Presence};
 use crate::domain::legal_aid::Priority;
 use crate::domain::roster::Skill;
-use crate::domain::{Matter, Regions};
+use crate::domain::{Channel, ConsultationStatus, Matter, Regions};
 
-pub fn status(code: &str) -> &'static str {
-    match code {
-        "waiting_callback" => "等待回拨",
-        "in_progress" => "处理中",
-        "unreachable" => "联系不上",
-        "closed" => "已结案",
-        _ => "未知",
+pub fn status(status: ConsultationStatus) -> &'static str {
+    match status {
+        ConsultationStatus::WaitingCallback => "等待回拨",
+        ConsultationStatus::InProgress => "处理中",
+        ConsultationStatus::Unreachable => "联系不上",
+        ConsultationStatus::Closed => "已结案",
     }
 }
 
-pub fn priority(code: &str) -> &'static str {
-    match Priority::parse(code) {
-        Some(Priority::CriminalNotification) => "刑事通知辩护",
-        Some(Priority::Urgent) => "紧急",
-        Some(Priority::SevereDisability) => "重度残疾",
-        Some(Priority::Normal) | None => "普通",
+pub fn priority(priority: Priority) -> &'static str {
+    match priority {
+        Priority::CriminalNotification => "刑事通知辩护",
+        Priority::Urgent => "紧急",
+        Priority::SevereDisability => "重度残疾",
+        Priority::Normal => "普通",
     }
 }
 
@@ -51,32 +51,32 @@ pub fn channel(code: &str) -> &'static str {
     }
 }
 
-pub fn presence(code: &str) -> &'static str {
-    match code {
-        "available" => "值班中",
-        "busy" => "忙碌",
-        "on_call" => "通话中",
-        _ => "下线",
+pub fn presence(presence: Presence) -> &'static str {
+    match presence {
+        Presence::Available => "值班中",
+        Presence::Busy => "忙碌",
+        Presence::OnCall => "通话中",
+        Presence::Offline => "下线",
     }
 }
 
 /// An assignment's state; a texter's "connected" is an SMS thread, not a call.
-pub fn assignment(code: &str, channel: &str) -> &'static str {
-    match code {
-        "connected" if channel == "sms" => "短信联系中",
-        "completed" if channel == "sms" => "已结束",
-        "offered" => "待接受",
-        "accepted" => "已接受",
-        "calling_lawyer" => "正在呼叫律师",
-        "calling_caller" => "正在呼叫来电人",
-        "connected" => "通话中",
-        "completed" => "通话结束",
-        "declined" => "已拒绝",
-        "lapsed" => "已过期",
-        "lawyer_unreachable" => "律师未接听",
-        "no_answer" => "来电人未接听",
-        "lawyer_left" => "律师在接通前挂断",
-        _ => "未知",
+pub fn assignment(state: AssignmentState, channel: Channel) -> &'static str {
+    use AssignmentState as S;
+    match state {
+        S::Connected if channel == Channel::Sms => "短信联系中",
+        S::Completed if channel == Channel::Sms => "已结束",
+        S::Offered => "待接受",
+        S::Accepted => "已接受",
+        S::CallingLawyer => "正在呼叫律师",
+        S::CallingCaller => "正在呼叫来电人",
+        S::Connected => "通话中",
+        S::Completed => "通话结束",
+        S::Declined => "已拒绝",
+        S::Lapsed => "已过期",
+        S::LawyerUnreachable => "律师未接听",
+        S::NoAnswer => "来电人未接听",
+        S::LawyerLeft => "律师在接通前挂断",
     }
 }
 

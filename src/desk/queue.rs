@@ -46,6 +46,8 @@ pub struct Duty {
     pub on_duty: bool,
     /// available, busy, on_call, offline
     pub presence: String,
+    /// 值班中, 忙碌, 通话中, 下线
+    pub presence_label: String,
 }
 
 async fn entry(state: &AppState, c: &Consultation, now: DateTime<Utc>) -> Result<QueueEntry, DeskError> {
@@ -53,14 +55,14 @@ async fn entry(state: &AppState, c: &Consultation, now: DateTime<Utc>) -> Result
     let since = DateTime::parse_from_rfc3339(&c.created_at).map_or(now, |t| t.with_timezone(&Utc));
     Ok(QueueEntry {
         ticket: c.ticket.as_str().to_owned(),
-        priority: c.priority.clone(),
-        priority_label: labels::priority(&c.priority).to_owned(),
+        priority: c.priority.as_str().to_owned(),
+        priority_label: labels::priority(c.priority).to_owned(),
         waited_mins: (now - since).num_minutes().max(0),
         matter: c.matter.clone(),
         matter_label: labels::matter(c.matter.as_deref()).to_owned(),
         place: summary::place(state, c),
         needs: summary::needs(state, c, application.as_ref()).await?,
-        channel: c.channel.clone(),
+        channel: c.channel.as_str().to_owned(),
         urgent: c.urgent,
     })
 }
@@ -72,7 +74,7 @@ async fn entry(state: &AppState, c: &Consultation, now: DateTime<Utc>) -> Result
 pub async fn queue(state: &AppState, staff: &Staff) -> Result<Vec<QueueEntry>, DeskError> {
     let mut waiting = state.db.waiting_consultations().await?;
     // Priority class first, then the longest waiting (RFC 3339 text sorts as time).
-    waiting.sort_by_cached_key(|c| (rank(&c.priority), c.created_at.clone()));
+    waiting.sort_by_cached_key(|c| (c.priority, c.created_at.clone()));
     let eligible: Box<dyn Fn(&Consultation) -> bool + Send + Sync> = match staff.lawyer() {
         Some(lawyer) => {
             let record = state.db.lawyer(lawyer).await?;
@@ -117,10 +119,6 @@ pub async fn queue(state: &AppState, staff: &Staff) -> Result<Vec<QueueEntry>, D
 /// The most waiting entries one page shows.
 pub const SHOWN: usize = 100;
 
-fn rank(priority: &str) -> u8 {
-    crate::domain::legal_aid::Priority::parse(priority).map_or(u8::MAX, |p| p as u8)
-}
-
 impl OfferView {
     /// An assignment of this consultation.
     pub fn of(a: &Assignment, c: &Consultation) -> Self {
@@ -128,7 +126,7 @@ impl OfferView {
             assignment: a.id.clone(),
             ticket: c.ticket.as_str().to_owned(),
             state: a.state.as_str().to_owned(),
-            state_label: labels::assignment(a.state.as_str(), &c.channel).to_owned(),
+            state_label: labels::assignment(a.state, c.channel).to_owned(),
             lapses_at: a.lapses_at.clone(),
         }
     }
@@ -161,8 +159,9 @@ pub async fn duty(state: &AppState, staff: &Staff) -> Result<Duty, DeskError> {
         .await?
         .ok_or_else(|| DeskError::NotFound("这个账户没有对应的值班律师".into()))?;
     Ok(Duty {
-        on_duty: presence != Presence::Offline.as_str(),
-        presence,
+        on_duty: presence != Presence::Offline,
+        presence: presence.as_str().to_owned(),
+        presence_label: labels::presence(presence).to_owned(),
     })
 }
 

@@ -105,12 +105,12 @@ pub async fn roster(state: &AppState, staff: &Staff) -> Result<Vec<RosterEntry>,
     let mut out = Vec::new();
     for l in state.db.lawyers().await?.into_iter().filter(|l| visible(staff, l)) {
         out.push(RosterEntry {
-            presence_label: labels::presence(&l.presence).to_owned(),
+            presence_label: labels::presence(l.presence).to_owned(),
             on_shift: crate::domain::roster::on_duty(&l.shifts, &l.exceptions, now),
             open_cases: state.db.open_cases_of(&l.id).await?,
             id: l.id,
             name: l.name,
-            presence: l.presence,
+            presence: l.presence.as_str().to_owned(),
             max_cases: l.max_cases,
             skill_labels: l.skills.iter().map(|c| labels::skill(c)).collect(),
             skills: l.skills,

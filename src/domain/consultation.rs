@@ -8,6 +8,12 @@ pub enum Channel {
 }
 
 impl Channel {
+    pub const ALL: [Channel; 2] = [Channel::Voice, Channel::Sms];
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == value)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Voice => "voice",
@@ -29,6 +35,17 @@ pub enum ConsultationStatus {
 }
 
 impl ConsultationStatus {
+    pub const ALL: [ConsultationStatus; 4] = [
+        ConsultationStatus::WaitingCallback,
+        ConsultationStatus::InProgress,
+        ConsultationStatus::Unreachable,
+        ConsultationStatus::Closed,
+    ];
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ConsultationStatus::WaitingCallback => "waiting_callback",

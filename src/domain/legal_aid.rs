@@ -34,6 +34,12 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    pub const ALL: [Outcome; 3] = [Outcome::LikelyEligible, Outcome::NeedsReview, Outcome::ConsultationOnly];
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == value)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::LikelyEligible => "likely_eligible",

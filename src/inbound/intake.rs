@@ -5,7 +5,7 @@
 
 use crate::app::AppState;
 use crate::domain::legal_aid::{assess, Screening};
-use crate::domain::{Channel, DisabilityCertificate, Matter, Ticket};
+use crate::domain::{Channel, ConsultationStatus, DisabilityCertificate, Matter, Ticket};
 use crate::ivr::flow::Flag;
 use crate::ivr::CallState;
 use crate::routing::queue::Waiting;
@@ -155,7 +155,7 @@ async fn application(state: &AppState, intake: Intake<'_>, consultation: &Consul
         .db
         .raise_priority(&consultation.id, assessment.priority, assessment.urgent)
         .await?;
-    tracing::info!(application = %recorded.id, outcome = recorded.outcome, priority = recorded.priority, "application pre-assessed");
+    tracing::info!(application = %recorded.id, outcome = recorded.outcome.as_str(), priority = recorded.priority.as_str(), "application pre-assessed");
     Ok(assessment.explanation)
 }
 
@@ -205,7 +205,7 @@ async fn own_case(state: &AppState, caller_id: Option<&str>, typed: &str) -> Res
 #[derive(Debug, Clone)]
 pub struct CaseStatus {
     pub ticket: Ticket,
-    pub status: String,
+    pub status: ConsultationStatus,
     /// How many wait before it, while it waits.
     pub ahead: Option<u64>,
     /// The pre-assessment, when it is an application.
@@ -238,8 +238,8 @@ pub async fn cases(
     let queue = CallbackQueue::new(&state.kv);
     let mut out = Vec::new();
     for c in found {
-        let ahead = match c.status.as_str() {
-            "waiting_callback" => queue.position(&c.id).await.ok().flatten().map(|p| p - 1),
+        let ahead = match c.status {
+            ConsultationStatus::WaitingCallback => queue.position(&c.id).await.ok().flatten().map(|p| p - 1),
             _ => None,
         };
         let explanation = state.db.application_of(&c.id).await?.map(|a| a.explanation);

@@ -355,7 +355,7 @@ async fn progress(state: &AppState, caller_id: &str, ticket: Option<&str>) -> Re
             &p.sms_case,
             &[
                 ("ticket", c.ticket.as_str()),
-                ("status", super::voice::status_words(p, &c.status)),
+                ("status", super::voice::status_words(p, c.status)),
                 ("place", &place),
             ],
         ));

@@ -6,7 +6,7 @@
 //! a queue entry that cannot be written now is written by the reconciler later.
 
 use crate::app::AppState;
-use crate::domain::{spoken, Channel, PhoneNumber};
+use crate::domain::{spoken, Channel, ConsultationStatus, PhoneNumber};
 use crate::ivr::script::{self, Registered};
 use crate::ivr::{step, CallState, Event, Line, Next, Profile, Recording, Task};
 use crate::prompts::fill;
@@ -302,7 +302,7 @@ async fn progress(state: &AppState, call_sid: &str, ticket: Option<&str>) -> Res
     for c in cases {
         actions.push(script::text(fill(
             &p.progress_case,
-            &[("ticket", &c.ticket.spoken()), ("status", status_words(p, &c.status))],
+            &[("ticket", &c.ticket.spoken()), ("status", status_words(p, c.status))],
         )));
         if let Some(ahead) = c.ahead {
             actions.push(script::queue_place(p, ahead));
@@ -315,11 +315,11 @@ async fn progress(state: &AppState, call_sid: &str, ticket: Option<&str>) -> Res
 }
 
 /// A consultation's state in words.
-pub fn status_words<'p>(p: &'p crate::prompts::Prompts, status: &str) -> &'p str {
+pub fn status_words(p: &crate::prompts::Prompts, status: ConsultationStatus) -> &str {
     match status {
-        "waiting_callback" | "unreachable" => &p.status_waiting_callback,
-        "in_progress" => &p.status_in_progress,
-        _ => &p.status_closed,
+        ConsultationStatus::WaitingCallback | ConsultationStatus::Unreachable => &p.status_waiting_callback,
+        ConsultationStatus::InProgress => &p.status_in_progress,
+        ConsultationStatus::Closed => &p.status_closed,
     }
 }
 

@@ -97,7 +97,7 @@ pub async fn accept(state: &AppState, assignment_id: &str, lawyer_id: &str) -> R
         .consultation_by_id(&a.consultation_id)
         .await?
         .ok_or_else(|| CallbackError::Unknown(a.consultation_id.clone()))?;
-    if consultation.channel == Channel::Sms.as_str() {
+    if consultation.channel == Channel::Sms {
         // A texter's "callback" is the lawyer's first SMS: no phone rings; they are told.
         state.db.move_assignment(&a.id, &[S::Accepted], S::Connected).await?;
         CallbackQueue::new(&state.kv).remove(&a.consultation_id).await?;
@@ -424,10 +424,7 @@ async fn whisper(state: &AppState, a: &Assignment) -> Result<String, CallbackErr
         if application.yes().contains(&crate::ivr::flow::Flag::DetainedOrOnTrial) {
             parts.push("当事人被羁押或正在面临审判".into());
         }
-        parts.push(format!(
-            "法律援助预审：{}",
-            summary::outcome_words(&application.outcome)
-        ));
+        parts.push(format!("法律援助预审：{}", summary::outcome_words(application.outcome)));
     }
     if !needs.is_empty() {
         parts.push(needs.join("，"));

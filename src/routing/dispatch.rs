@@ -49,7 +49,7 @@ async fn offer_round(state: &AppState, now: DateTime<Utc>) -> Result<Vec<Assignm
     state.db.lapse_stale_offers(&stamp(now)).await?;
     let mut lawyers = Vec::new();
     for l in state.db.lawyers().await? {
-        if l.presence == Presence::Available.as_str()
+        if l.presence == Presence::Available
             && crate::domain::roster::on_duty(&l.shifts, &l.exceptions, now)
             && !has_pending(state, &l.id).await?
             && state.db.open_cases_of(&l.id).await? < i64::from(l.max_cases)

@@ -55,7 +55,7 @@ impl<'a> Waiting<'a> {
             id: &c.id,
             matter: c.matter.as_deref().and_then(Matter::parse),
             prefecture: c.prefecture.as_deref(),
-            priority: Priority::parse(&c.priority).unwrap_or(Priority::Normal),
+            priority: c.priority,
             waiting_since_ms: epoch_ms(&c.created_at),
         }
     }

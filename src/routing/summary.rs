@@ -3,6 +3,7 @@
 //! out; the console shows it as text.
 
 use crate::app::AppState;
+use crate::domain::legal_aid::Outcome;
 use crate::domain::DisabilityCategory;
 use crate::storage::applications::Application;
 use crate::storage::consultations::Consultation;
@@ -47,17 +48,17 @@ pub async fn needs(
     if profile.long_timeouts {
         needs.push("按键较慢".into());
     }
-    if c.channel == "sms" {
+    if c.channel == crate::domain::Channel::Sms {
         needs.push("曾用短信联系".into());
     }
     Ok(needs)
 }
 
 /// The pre-assessment's outcome, in words.
-pub fn outcome_words(outcome: &str) -> &'static str {
+pub fn outcome_words(outcome: Outcome) -> &'static str {
     match outcome {
-        "likely_eligible" => "很可能符合条件",
-        "needs_review" => "需要审查",
-        _ => "仅提供咨询",
+        Outcome::LikelyEligible => "很可能符合条件",
+        Outcome::NeedsReview => "需要审查",
+        Outcome::ConsultationOnly => "仅提供咨询",
     }
 }

@@ -22,9 +22,7 @@ pub async fn expected_minutes(db: &Db, ahead: u64, default_handling_minutes: i64
         .lawyers()
         .await?
         .iter()
-        .filter(|l| {
-            l.presence != Presence::Offline.as_str() && crate::domain::roster::on_duty(&l.shifts, &l.exceptions, now)
-        })
+        .filter(|l| l.presence != Presence::Offline && crate::domain::roster::on_duty(&l.shifts, &l.exceptions, now))
         .count()
         .max(1) as u64;
     Ok(estimate(ahead, handling_secs.max(60) as u64, on_duty))

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use sqlx::Row;
 
-use super::{is_unique_violation, new_id, now, Db, StorageError};
-use crate::domain::legal_aid::Assessment;
+use super::{coded, is_unique_violation, new_id, now, Db, StorageError};
+use crate::domain::legal_aid::{Assessment, Outcome, Priority};
 use crate::domain::DisabilityCertificate;
 use crate::ivr::flow::Flag;
 
@@ -34,8 +34,8 @@ pub struct Application {
     pub matter: Option<String>,
     /// The questions answered yes, comma-separated (see [`Application::yes`]).
     pub answers: String,
-    pub outcome: String,
-    pub priority: String,
+    pub outcome: Outcome,
+    pub priority: Priority,
     pub urgent: bool,
     pub disability_category: Option<i64>,
     pub disability_level: Option<i64>,
@@ -127,8 +127,8 @@ fn application(r: &sqlx::any::AnyRow) -> Result<Application, StorageError> {
         county: r.try_get("county")?,
         matter: r.try_get("matter")?,
         answers: r.try_get("answers")?,
-        outcome: r.try_get("outcome")?,
-        priority: r.try_get("priority")?,
+        outcome: coded(r, "outcome", Outcome::parse)?,
+        priority: coded(r, "priority", Priority::parse)?,
         urgent: r.try_get::<i64, _>("urgent")? != 0,
         disability_category: r.try_get("disability_category")?,
         disability_level: r.try_get("disability_level")?,

@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use super::{new_id, now, Db, StorageError};
+use super::{coded, new_id, now, Db, StorageError};
 use crate::domain::callback::{AssignmentState, Presence};
 use crate::domain::ConsultationStatus;
 
@@ -285,12 +285,12 @@ impl Db {
     }
 
     /// A lawyer's presence (`None` if there is no such lawyer).
-    pub async fn presence_of(&self, lawyer_id: &str) -> Result<Option<String>, StorageError> {
+    pub async fn presence_of(&self, lawyer_id: &str) -> Result<Option<Presence>, StorageError> {
         let row = sqlx::query("SELECT presence FROM lawyers WHERE id = $1")
             .bind(lawyer_id)
             .fetch_optional(self.pool())
             .await?;
-        Ok(row.map(|r| r.try_get("presence")).transpose()?)
+        row.map(|r| coded(&r, "presence", Presence::parse)).transpose()
     }
 
     pub async fn set_presence(&self, lawyer_id: &str, presence: Presence) -> Result<(), StorageError> {
@@ -353,14 +353,11 @@ impl Db {
 }
 
 fn assignment(r: &sqlx::any::AnyRow) -> Result<Assignment, StorageError> {
-    let state: String = r.try_get("state")?;
     Ok(Assignment {
         id: r.try_get("id")?,
         consultation_id: r.try_get("consultation_id")?,
         lawyer_id: r.try_get("lawyer_id")?,
-        state: AssignmentState::parse(&state).ok_or_else(|| {
-            StorageError::Sql(sqlx::Error::Decode(format!("unknown assignment state {state}").into()))
-        })?,
+        state: coded(r, "state", AssignmentState::parse)?,
         attempt: r.try_get("attempt")?,
         lapses_at: r.try_get("lapses_at")?,
         lawyer_call_sid: r.try_get("lawyer_call_sid")?,

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{is_unique_violation, new_id, now, Db, StorageError};
+use super::{coded, is_unique_violation, new_id, now, Db, StorageError};
 use crate::domain::legal_aid::Priority;
 use crate::domain::{Channel, ConsultationStatus, Ticket};
 
@@ -11,9 +11,9 @@ pub struct Consultation {
     pub id: String,
     pub ticket: Ticket,
     pub caller_id: String,
-    pub channel: String,
-    pub status: String,
-    pub priority: String,
+    pub channel: Channel,
+    pub status: ConsultationStatus,
+    pub priority: Priority,
     pub matter: Option<String>,
     pub prefecture: Option<String>,
     pub county: Option<String>,
@@ -101,7 +101,7 @@ impl Db {
             .find(|c| matter.is_none() || c.matter.is_none() || c.matter.as_deref() == matter);
         match same {
             // Every callback failed, and now they are back: waiting again, attempts afresh.
-            Some(open) if open.status == ConsultationStatus::Unreachable.as_str() => {
+            Some(open) if open.status == ConsultationStatus::Unreachable => {
                 sqlx::query(
                     "UPDATE consultations SET status = $1, callback_attempts = 0, updated_at = $2 WHERE id = $3",
                 )
@@ -236,9 +236,9 @@ pub(super) fn consultation(r: &sqlx::any::AnyRow) -> Result<Consultation, Storag
         id: r.try_get("id")?,
         ticket: Ticket::parse(&ticket).map_err(|e| StorageError::Sql(sqlx::Error::Decode(Box::new(e))))?,
         caller_id: r.try_get("caller_id")?,
-        channel: r.try_get("channel")?,
-        status: r.try_get("status")?,
-        priority: r.try_get("priority")?,
+        channel: coded(r, "channel", Channel::parse)?,
+        status: coded(r, "status", ConsultationStatus::parse)?,
+        priority: coded(r, "priority", Priority::parse)?,
         matter: r.try_get("matter")?,
         prefecture: r.try_get("prefecture")?,
         county: r.try_get("county")?,

@@ -4,7 +4,8 @@
 
 use sqlx::{Connection, Row};
 
-use super::{new_id, now, Db, StorageError};
+use super::{coded, new_id, now, Db, StorageError};
+use crate::domain::callback::Presence;
 use crate::domain::roster::{Exception, Hours, RosterLawyer, Shift};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,7 +20,7 @@ pub struct LawyerRecord {
     pub id: String,
     pub name: String,
     pub max_cases: u32,
-    pub presence: String,
+    pub presence: Presence,
     /// When they last accepted a case (fairness: the least recent gets the next offer).
     pub last_assigned_at: Option<String>,
     pub skills: Vec<String>,
@@ -195,7 +196,7 @@ impl Db {
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
             out.push(LawyerRecord {
                 max_cases: u32::try_from(r.try_get::<i64, _>("max_cases")?).unwrap_or(0),
-                presence: r.try_get("presence")?,
+                presence: coded(&r, "presence", Presence::parse)?,
                 last_assigned_at: r.try_get("last_assigned_at")?,
                 name: r.try_get("name")?,
                 id,

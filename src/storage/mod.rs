@@ -230,6 +230,23 @@ pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// A stored code (a state, a channel, a priority…) read back as its domain type; a code the
+/// type does not know is a decoding error naming the column and the value.
+pub(crate) fn coded<T>(
+    r: &sqlx::any::AnyRow,
+    column: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T, StorageError> {
+    use sqlx::Row;
+    let value: String = r.try_get(column)?;
+    parse(&value).ok_or_else(|| {
+        StorageError::Sql(sqlx::Error::ColumnDecode {
+            index: column.to_owned(),
+            source: format!("unknown code {value:?}").into(),
+        })
+    })
+}
+
 /// True when an insert hit a unique constraint (the row is there already).
 pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())

@@ -100,7 +100,7 @@ async fn a_lawyer_works_a_case_in_the_browser(backend: Backend) {
     );
     // What the clicks did.
     let c = d.app.consultation(&d.ticket).await;
-    assert_eq!(c.status, "closed");
+    assert_eq!(c.status.as_str(), "closed");
     let closing = d.app.state.db.closing_of(&c.id).await.unwrap().unwrap();
     assert_eq!(
         closing.service_form,

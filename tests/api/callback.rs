@@ -161,7 +161,11 @@ async fn a_requested_callback_rings_the_lawyer_then_the_caller(backend: Backend)
         1
     );
     let c = app.state.db.consultation_by_id(&consultation).await.unwrap().unwrap();
-    assert_eq!(c.status, "in_progress", "the lawyer has the case until they close it");
+    assert_eq!(
+        c.status.as_str(),
+        "in_progress",
+        "the lawyer has the case until they close it"
+    );
     assert_eq!(
         CallbackQueue::new(&app.state.kv).state(&consultation).await.unwrap(),
         None,
@@ -176,7 +180,7 @@ async fn a_requested_callback_rings_the_lawyer_then_the_caller(backend: Backend)
         .into_iter()
         .find(|l| l.id == zhang)
         .unwrap();
-    assert_eq!(zhang_now.presence, "available");
+    assert_eq!(zhang_now.presence.as_str(), "available");
     assert!(zhang_now.last_assigned_at.is_some());
     app.stop().await;
 }
@@ -294,7 +298,7 @@ async fn a_caller_who_does_not_answer_is_tried_again_then_told_by_sms(backend: B
         .unwrap()
         .is_empty());
     let c = app.state.db.consultation_by_id(&consultation).await.unwrap().unwrap();
-    assert_eq!(c.status, "unreachable");
+    assert_eq!(c.status.as_str(), "unreachable");
     assert_eq!(queue.state(&consultation).await.unwrap(), None);
     let mut found = false;
     for _ in 0..100 {
@@ -346,7 +350,7 @@ async fn a_lawyer_who_does_not_answer_loses_the_caller_nothing(backend: Backend)
         .into_iter()
         .find(|l| l.id == zhang)
         .unwrap();
-    assert_eq!(lawyer.presence, "offline");
+    assert_eq!(lawyer.presence.as_str(), "offline");
     // The same status again changes nothing.
     leg(
         &app,
@@ -558,6 +562,6 @@ async fn a_lawyer_who_hangs_up_while_the_caller_rings_costs_the_caller_nothing(b
         .into_iter()
         .find(|l| l.id == zhang)
         .unwrap();
-    assert_eq!(lawyer.presence, "available");
+    assert_eq!(lawyer.presence.as_str(), "available");
     app.stop().await;
 }

@@ -24,7 +24,7 @@ async fn a_key_at_once_while_describing_is_a_normal_turn(backend: Backend, line:
     let said = phone.said();
     assert!(!said.contains("故障"), "{said}");
     let ticket = ticket_from_speech(&said);
-    assert_eq!(app.consultation(&ticket).await.status, "waiting_callback");
+    assert_eq!(app.consultation(&ticket).await.status.as_str(), "waiting_callback");
     assert_eq!(app.count("SELECT COUNT(*) FROM recordings").await, 0);
 
     // 0 pressed while describing, after a recording too short to keep: to a person (none is
@@ -38,7 +38,7 @@ async fn a_key_at_once_while_describing_is_a_normal_turn(backend: Backend, line:
     assert!(!said.contains("故障"), "{said}");
     assert!(said.contains("现在没有律师可以接听"), "0 asks for a person: {said}");
     let ticket = ticket_from_speech(&said);
-    assert_eq!(app.consultation(&ticket).await.status, "waiting_callback");
+    assert_eq!(app.consultation(&ticket).await.status.as_str(), "waiting_callback");
 
     // 0 at once while describing: the same.
     let mut phone = Phone::new(&app, "+8613800138013");

@@ -232,7 +232,7 @@ async fn every_api_route_refuses_the_wrong_role(backend: Backend) {
     // Nothing the refused requests asked for happened.
     assert_eq!(d.app.count("SELECT COUNT(*) FROM case_notes").await, 0);
     assert_eq!(
-        d.app.consultation(t).await.status,
+        d.app.consultation(t).await.status.as_str(),
         "waiting_callback",
         "not closed, not called back"
     );

@@ -114,7 +114,7 @@ async fn apply_by_keys_assesses_and_queues_with_priority(backend: Backend, line:
     );
     assert!(said.contains("有权向法律援助机构申请法律援助"), "Art. 23: {said}");
     let c = app.consultation(&ticket_from_speech(&said)).await;
-    assert_eq!(c.priority, "urgent", "Art. 44: a deadline within 7 days");
+    assert_eq!(c.priority.as_str(), "urgent", "Art. 44: a deadline within 7 days");
     assert!(c.urgent);
     assert_eq!(c.prefecture.as_deref(), Some("610100"));
     assert!(c.county.as_deref().is_some_and(|county| county.starts_with("6101")));
@@ -125,7 +125,7 @@ async fn apply_by_keys_assesses_and_queues_with_priority(backend: Backend, line:
         .await
         .unwrap()
         .expect("an application");
-    assert_eq!(application.outcome, "likely_eligible");
+    assert_eq!(application.outcome.as_str(), "likely_eligible");
     assert_eq!(application.answers, "no_fixed_income,deadline_within_7_days");
     assert_eq!(
         (application.disability_category, application.disability_level),

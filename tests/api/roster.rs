@@ -17,7 +17,7 @@ async fn a_roster_is_imported_and_a_corrected_one_updates_it(backend: Backend) {
     let lawyers = app.state.db.lawyers().await.unwrap();
     let zhang = lawyers.iter().find(|l| l.name == "张明").expect("imported");
     assert_eq!(zhang.max_cases, 3);
-    assert_eq!(zhang.presence, "offline");
+    assert_eq!(zhang.presence.as_str(), "offline");
     assert!(zhang.skills.contains(&Skill::SignLanguage.as_string()));
     assert!(zhang.skills.contains(&Skill::Matter(Matter::WorkInjury).as_string()));
     assert_eq!(zhang.regions, ["610100", "610113"]);

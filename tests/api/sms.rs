@@ -513,7 +513,7 @@ async fn texts_open_and_join_a_consultation(backend: Backend) {
         .take_while(char::is_ascii_digit)
         .collect();
     let consultation = app.consultation(&ticket).await;
-    assert_eq!(consultation.channel, "sms");
+    assert_eq!(consultation.channel.as_str(), "sms");
 
     // The same delivery again: same answer, nothing new stored.
     let again = post_signed(

@@ -205,7 +205,7 @@ async fn a_status_before_the_incoming_call_creates_the_call_and_is_kept(backend:
     // ...and the menu then works as for any call: a callback, its ticket read out.
     phone.call(&[Input::Keys("0")]).await;
     let ticket = ticket_from_speech(&phone.said());
-    assert_eq!(app.consultation(&ticket).await.status, "waiting_callback");
+    assert_eq!(app.consultation(&ticket).await.status.as_str(), "waiting_callback");
     let row = call_row(&app, &phone.call_sid).await.unwrap();
     assert_eq!(
         (row.status.as_str(), row.ended, row.duration),
@@ -224,7 +224,7 @@ async fn a_status_before_the_incoming_call_creates_the_call_and_is_kept(backend:
     let said = phone.said();
     assert!(said.contains("律师会打您现在的号码"), "{said}");
     let ticket = ticket_from_speech(&said);
-    assert_eq!(app.consultation(&ticket).await.status, "waiting_callback");
+    assert_eq!(app.consultation(&ticket).await.status.as_str(), "waiting_callback");
     assert!(call_row(&app, &phone.call_sid).await.unwrap().caller_known);
 
     // The call already over when its webhook comes: it stays over, and the webhook still
@@ -448,7 +448,8 @@ async fn late_callback_leg_statuses_change_nothing(backend: Backend) {
     assert_eq!(app.count("SELECT callback_attempts FROM consultations").await, 0);
     let lawyer = app.state.db.lawyers().await.unwrap().remove(0);
     assert_eq!(
-        lawyer.presence, "available",
+        lawyer.presence.as_str(),
+        "available",
         "a late report does not take the lawyer off"
     );
     app.stop().await;

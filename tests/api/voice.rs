@@ -46,8 +46,8 @@ async fn callback_request_reads_the_ticket_and_queues_it(backend: Backend, line:
     // The ticket was read digit by digit, and is the consultation's.
     let ticket = ticket_from_speech(&said);
     let consultation = app.consultation(&ticket).await;
-    assert_eq!(consultation.status, "waiting_callback");
-    assert_eq!(consultation.channel, "voice");
+    assert_eq!(consultation.status.as_str(), "waiting_callback");
+    assert_eq!(consultation.channel.as_str(), "voice");
 
     // ...and it waits in the Redis queue, as operators see it.
     let queue = CallbackQueue::new(&app.state.kv);

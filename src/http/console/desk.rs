@@ -32,7 +32,7 @@ pub async fn page(
         @if let Some(duty) = &duty {
             section aria-labelledby="duty-h" {
                 h2 id="duty-h" { "值班状态" }
-                p { "当前：" strong { (crate::desk::labels::presence(&duty.presence)) } }
+                p { "当前：" strong { (duty.presence_label) } }
                 form method="post" action="/console/duty" class="actions" {
                     input type="hidden" name="csrf" value=(who.csrf);
                     @if duty.on_duty {
