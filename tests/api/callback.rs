@@ -9,12 +9,16 @@ use hotline::domain::roster::parse_csv;
 use hotline::providers::Leg;
 use hotline::routing::{callback, dispatch::dispatch, CallbackQueue};
 
-use crate::backends;
-use crate::helpers::{spawn_app, Backend, TestApp, HOTLINE_NUMBER};
-use crate::provider::{pairs, post_signed, sid, ticket_from_speech, Input, Phone};
+use crate::helpers::{spawn_app, spawn_on, Backend, Line, TestApp, HOTLINE_NUMBER};
+use crate::legs::{calls_in, calls_to, update_heard, Document, Placed};
+use crate::provider::{pairs, post_signed, ticket_from_speech, Input, Phone};
+use crate::{backends, lines};
 
-backends!(
-    a_requested_callback_rings_the_lawyer_then_the_caller,
+// Twilio's wire in detail (its REST form, TwiML, machine detection); jambonz's own is in
+// jambonz.rs.
+backends!(a_requested_callback_rings_the_lawyer_then_the_caller,);
+// The same journeys on each provider, through the hooks its REST requests name.
+lines!(
     a_lawyer_pick_up_delivered_twice_at_once_rings_the_caller_once,
     a_caller_who_does_not_answer_is_tried_again_then_told_by_sms,
     a_lawyer_who_does_not_answer_loses_the_caller_nothing,
@@ -115,7 +119,7 @@ async fn a_requested_callback_rings_the_lawyer_then_the_caller(backend: Backend)
     assert_eq!(events, ["answered", "completed"]);
 
     // The lawyer answers: the case is whispered, the lawyer waits in the conference...
-    let xml = lawyer_answers(&app, &offer.id).await;
+    let xml = lawyer_answers(&app, &offer.id).await.body;
     assert!(
         xml.contains(r#"这里是<say-as interpret-as="digits">12348</say-as>律师回电"#),
         "{xml}"
@@ -187,8 +191,8 @@ async fn a_requested_callback_rings_the_lawyer_then_the_caller(backend: Backend)
 
 /// The provider delivers the lawyer's pick-up twice at once (a retry racing the first): both get
 /// the conference, and the caller's phone rings once.
-async fn a_lawyer_pick_up_delivered_twice_at_once_rings_the_caller_once(backend: Backend) {
-    let app = spawn_app(backend).await;
+async fn a_lawyer_pick_up_delivered_twice_at_once_rings_the_caller_once(backend: Backend, line: Line) {
+    let app = spawn_on(backend, line).await;
     let roster = lawyers(&app, &["张明"]).await;
     let zhang = id_of(&roster, "张明");
     caller_waits(&app, "+8613900000007").await;
@@ -203,22 +207,26 @@ async fn a_lawyer_pick_up_delivered_twice_at_once_rings_the_caller_once(backend:
     wait_for_caller_sid(&app, &offer.id).await;
     // The calls are placed in the background: a second one would be sent by now.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let dialled = app
-        .provider
-        .requests()
-        .iter()
-        .filter(|r| r.path.ends_with("/Calls.json") && r.get("To") == Some("+8613900000007"))
-        .count();
-    assert_eq!(dialled, 1);
+    assert_eq!(calls_to(&app, "+8613900000007"), 1);
     app.stop().await;
 }
 
-/// The provider fetches the lawyer leg's TwiML once the lawyer picks up; returns it.
-async fn lawyer_answers(app: &TestApp, assignment: &str) -> String {
+/// The lawyer's leg of the assignment, as the provider was asked to place it.
+async fn lawyer_leg(app: &TestApp, assignment: &str) -> Placed {
     let a = app.state.db.assignment(assignment).await.unwrap().unwrap();
-    let path = format!("/twilio/callback/lawyer?a={assignment}");
-    let sid = a.lawyer_call_sid.expect("the lawyer was called");
-    leg(app, &path, &sid, &[]).await.assert_twiml().to_owned()
+    let phone = app.state.db.lawyer_phone(&a.lawyer_id).await.unwrap().expect("a phone");
+    Placed::to(app, &phone, &a.lawyer_call_sid.expect("the lawyer was called"))
+}
+
+/// The provider fetches the lawyer leg's document once the lawyer picks up; returns it.
+async fn lawyer_answers(app: &TestApp, assignment: &str) -> Document {
+    lawyer_leg(app, assignment).await.answered(app, None).await
+}
+
+/// The caller's leg of the assignment, once it is placed.
+async fn caller_leg(app: &TestApp, assignment: &str, caller: &str) -> Placed {
+    let sid = wait_for_caller_sid(app, assignment).await;
+    Placed::to(app, caller, &sid)
 }
 
 async fn wait_for_caller_sid(app: &TestApp, assignment: &str) -> String {
@@ -239,56 +247,50 @@ async fn wait_for_caller_sid(app: &TestApp, assignment: &str) -> String {
     panic!("the caller was never called");
 }
 
-/// One attempt at `now`: offer, accept, lawyer answers, the caller's phone is answered by a machine.
-async fn attempt_answered_by_machine(app: &TestApp, lawyer: &str, now: chrono::DateTime<Utc>) -> String {
+/// One attempt at `now`: offer, accept, lawyer answers, the caller's phone is not answered by
+/// a person — on Twilio a machine answers (it is hung up on), on jambonz it rings out.
+async fn attempt_unanswered(app: &TestApp, lawyer: &str, caller: &str, now: chrono::DateTime<Utc>) -> String {
     let offers = dispatch(&app.state, now).await.unwrap();
     assert_eq!(offers.len(), 1, "offered at {now}");
     let offer = &offers[0];
     callback::accept(&app.state, &offer.id, lawyer).await.unwrap();
     lawyer_answers(app, &offer.id).await;
-    let caller_sid = wait_for_caller_sid(app, &offer.id).await;
-    let xml = leg(
-        app,
-        &format!("/twilio/callback/caller?a={}", offer.id),
-        &caller_sid,
-        &[("AnsweredBy", "machine_start")],
-    )
-    .await
-    .assert_twiml()
-    .to_owned();
-    assert!(xml.contains("<Hangup/>"), "a machine is not talked to: {xml}");
+    let leg = caller_leg(app, &offer.id, caller).await;
+    match app.line {
+        Line::Twilio => {
+            let doc = leg.answered(app, Some("machine_start")).await;
+            assert!(doc.hangs_up(), "a machine is not talked to: {doc:?}");
+        }
+        Line::Jambonz => assert_eq!(leg.status(app, "no-answer").await, 200),
+    }
     offer.id.clone()
 }
 
-async fn a_caller_who_does_not_answer_is_tried_again_then_told_by_sms(backend: Backend) {
-    let app = spawn_app(backend).await;
+async fn a_caller_who_does_not_answer_is_tried_again_then_told_by_sms(backend: Backend, line: Line) {
+    let app = spawn_on(backend, line).await;
     let roster = lawyers(&app, &["张明"]).await;
     let zhang = id_of(&roster, "张明");
-    let consultation = caller_waits(&app, "+8613900000008").await;
+    let me = "+8613900000008";
+    let consultation = caller_waits(&app, me).await;
     let first_sms = app.provider.wait_for(1).await.len();
     let queue = CallbackQueue::new(&app.state.kv);
 
     let t0 = Utc::now();
-    let first = attempt_answered_by_machine(&app, &zhang, t0).await;
-    assert_eq!(
-        app.state.db.assignment(&first).await.unwrap().unwrap().state.as_str(),
-        "no_answer"
-    );
+    let first = attempt_unanswered(&app, &zhang, me, t0).await;
+    let a = app.state.db.assignment(&first).await.unwrap().unwrap();
+    assert_eq!(a.state.as_str(), "no_answer");
     // The lawyer waiting in the conference is told, through the provider.
-    let sent = app.provider.wait_for(first_sms + 3).await;
-    let update = sent
-        .iter()
-        .find(|r| r.path.contains("/Calls/CA"))
-        .expect("the lawyer's call updated");
-    assert!(update.get("Twiml").unwrap().contains("来电人没有接听"));
+    app.provider.wait_for(first_sms + 3).await;
+    let told = update_heard(&app, a.lawyer_call_sid.as_deref().unwrap()).await;
+    assert!(told.says("来电人没有接听") && told.hangs_up(), "{told:?}");
     // It keeps its place but is not offered again before the retry time (a paused clock).
     assert_eq!(queue.state(&consultation).await.unwrap().unwrap().0, "waiting");
     assert!(dispatch(&app.state, t0 + Duration::minutes(9))
         .await
         .unwrap()
         .is_empty());
-    let second = attempt_answered_by_machine(&app, &zhang, t0 + Duration::minutes(11)).await;
-    let third = attempt_answered_by_machine(&app, &zhang, t0 + Duration::minutes(22)).await;
+    let second = attempt_unanswered(&app, &zhang, me, t0 + Duration::minutes(11)).await;
+    let third = attempt_unanswered(&app, &zhang, me, t0 + Duration::minutes(22)).await;
     for (a, n) in [(first, 1), (second, 2), (third, 3)] {
         assert_eq!(app.state.db.assignment(&a).await.unwrap().unwrap().attempt, n);
     }
@@ -315,21 +317,15 @@ async fn a_caller_who_does_not_answer_is_tried_again_then_told_by_sms(backend: B
     app.stop().await;
 }
 
-async fn a_lawyer_who_does_not_answer_loses_the_caller_nothing(backend: Backend) {
-    let app = spawn_app(backend).await;
+async fn a_lawyer_who_does_not_answer_loses_the_caller_nothing(backend: Backend, line: Line) {
+    let app = spawn_on(backend, line).await;
     let roster = lawyers(&app, &["张明"]).await;
     let zhang = id_of(&roster, "张明");
     let consultation = caller_waits(&app, "+8613900000007").await;
     let offer = dispatch(&app.state, Utc::now()).await.unwrap().remove(0);
     callback::accept(&app.state, &offer.id, &zhang).await.unwrap();
-    let lawyer_sid = sid("CA");
-    let status = format!("/twilio/callback/lawyer/status?a={}", offer.id);
-    assert_eq!(
-        leg(&app, &status, &lawyer_sid, &[("CallStatus", "no-answer")])
-            .await
-            .status,
-        200
-    );
+    let lawyer = lawyer_leg(&app, &offer.id).await;
+    assert_eq!(lawyer.status(&app, "no-answer").await, 200);
     let a = app.state.db.assignment(&offer.id).await.unwrap().unwrap();
     assert_eq!(a.state.as_str(), "lawyer_unreachable");
     let c = app.state.db.consultation_by_id(&consultation).await.unwrap().unwrap();
@@ -341,7 +337,7 @@ async fn a_lawyer_who_does_not_answer_loses_the_caller_nothing(backend: Backend)
     );
     let queue = CallbackQueue::new(&app.state.kv);
     assert_eq!(queue.position(&consultation).await.unwrap(), Some(1), "its place kept");
-    let lawyer = app
+    let record = app
         .state
         .db
         .lawyers()
@@ -350,21 +346,15 @@ async fn a_lawyer_who_does_not_answer_loses_the_caller_nothing(backend: Backend)
         .into_iter()
         .find(|l| l.id == zhang)
         .unwrap();
-    assert_eq!(lawyer.presence.as_str(), "offline");
+    assert_eq!(record.presence.as_str(), "offline");
     // The same status again changes nothing.
-    leg(
-        &app,
-        &status,
-        &lawyer_sid,
-        &[("CallStatus", "no-answer"), ("Timestamp", "x")],
-    )
-    .await;
+    assert_eq!(lawyer.status(&app, "no-answer").await, 200);
     assert_eq!(queue.position(&consultation).await.unwrap(), Some(1));
     app.stop().await;
 }
 
-async fn the_least_recently_assigned_lawyer_gets_the_offer(backend: Backend) {
-    let app = spawn_app(backend).await;
+async fn the_least_recently_assigned_lawyer_gets_the_offer(backend: Backend, line: Line) {
+    let app = spawn_on(backend, line).await;
     let roster = lawyers(&app, &["张明", "李华"]).await;
     let (zhang, li) = (id_of(&roster, "张明"), id_of(&roster, "李华"));
     app.state.db.mark_assigned(&li).await.unwrap();
@@ -384,8 +374,8 @@ async fn the_least_recently_assigned_lawyer_gets_the_offer(backend: Backend) {
     app.stop().await;
 }
 
-async fn an_offer_redis_lost_does_not_hold_the_lawyer(backend: Backend) {
-    let app = spawn_app(backend).await;
+async fn an_offer_redis_lost_does_not_hold_the_lawyer(backend: Backend, line: Line) {
+    let app = spawn_on(backend, line).await;
     let roster = lawyers(&app, &["张明"]).await;
     let zhang = id_of(&roster, "张明");
     caller_waits(&app, "+8613900000005").await;
@@ -422,19 +412,10 @@ async fn an_offer_redis_lost_does_not_hold_the_lawyer(backend: Backend) {
     app.stop().await;
 }
 
-/// Calls the provider was asked to place to `to`.
-fn calls_to(app: &TestApp, to: &str) -> usize {
-    app.provider
-        .requests()
-        .iter()
-        .filter(|r| r.path.ends_with("/Calls.json") && r.get("To") == Some(to))
-        .count()
-}
-
 /// SIGTERM just after the lawyer picked up, while the provider is slow to take the caller's
 /// call: the server stops only once that call was placed, so the lawyer is not left waiting.
-async fn a_shutdown_while_the_caller_is_rung_still_rings_them(backend: Backend) {
-    let app = spawn_app(backend).await;
+async fn a_shutdown_while_the_caller_is_rung_still_rings_them(backend: Backend, line: Line) {
+    let app = spawn_on(backend, line).await;
     let roster = lawyers(&app, &["张明"]).await;
     let zhang = id_of(&roster, "张明");
     let me = "+8613900000021";
@@ -446,13 +427,9 @@ async fn a_shutdown_while_the_caller_is_rung_still_rings_them(backend: Backend) 
     let provider = app.provider.clone();
     let stopping = std::time::Instant::now();
     app.stop().await;
-    let dialled = provider
-        .requests()
-        .iter()
-        .filter(|r| r.path.ends_with("/Calls.json") && r.get("To") == Some(me))
-        .count();
     assert_eq!(
-        dialled, 1,
+        calls_in(&provider, me),
+        1,
         "the caller's call reached the provider before the server stopped"
     );
     assert!(
@@ -464,10 +441,10 @@ async fn a_shutdown_while_the_caller_is_rung_still_rings_them(backend: Backend) 
 /// A process that stopped after the lawyer picked up but before it rang the caller: the lawyer
 /// waits in the room; the jobs of another process ring the caller once the leg is clearly
 /// stalled, and two processes resuming at once ring once.
-async fn a_caller_a_stopped_process_never_rang_is_rung_once_later(backend: Backend) {
+async fn a_caller_a_stopped_process_never_rang_is_rung_once_later(backend: Backend, line: Line) {
     use hotline::domain::callback::AssignmentState as S;
     use hotline::jobs::caller_legs::resume;
-    let app = spawn_app(backend).await;
+    let app = spawn_on(backend, line).await;
     let roster = lawyers(&app, &["张明"]).await;
     let zhang = id_of(&roster, "张明");
     let me = "+8613900000022";
@@ -491,21 +468,13 @@ async fn a_caller_a_stopped_process_never_rang_is_rung_once_later(backend: Backe
     let later = now + Duration::seconds(31);
     let (a, b) = tokio::join!(resume(&app.state, later), resume(&app.state, later));
     assert_eq!(a.unwrap() + b.unwrap(), 1, "claimed by one of the two");
-    let caller_sid = wait_for_caller_sid(&app, &offer.id).await;
+    let caller = caller_leg(&app, &offer.id, me).await;
     assert_eq!(calls_to(&app, me), 1);
     assert_eq!(resume(&app.state, later + Duration::seconds(60)).await.unwrap(), 0);
     assert_eq!(calls_to(&app, me), 1, "rung once");
     // The caller's leg goes on as any other: answered, into the lawyer's room.
-    let xml = leg(
-        &app,
-        &format!("/twilio/callback/caller?a={}", offer.id),
-        &caller_sid,
-        &[],
-    )
-    .await
-    .assert_twiml()
-    .to_owned();
-    assert!(xml.contains("<Conference"), "{xml}");
+    let doc = caller.answered(&app, Some("human")).await;
+    assert_eq!(doc.room(), Some((format!("callback-{}", offer.id), true)), "{doc:?}");
     let a = app.state.db.assignment(&offer.id).await.unwrap().unwrap();
     assert_eq!(a.state, S::Connected);
     app.stop().await;
@@ -514,27 +483,19 @@ async fn a_caller_a_stopped_process_never_rang_is_rung_once_later(backend: Backe
 /// The lawyer hangs up while the caller's phone rings: the caller who then answers is told the
 /// case still waits (not that it is closed) and hung up, and the case is back in its place
 /// without counting as the caller's failed attempt.
-async fn a_lawyer_who_hangs_up_while_the_caller_rings_costs_the_caller_nothing(backend: Backend) {
-    let app = spawn_app(backend).await;
+async fn a_lawyer_who_hangs_up_while_the_caller_rings_costs_the_caller_nothing(backend: Backend, line: Line) {
+    let app = spawn_on(backend, line).await;
     let roster = lawyers(&app, &["张明"]).await;
     let zhang = id_of(&roster, "张明");
-    let consultation = caller_waits(&app, "+8613900000023").await;
+    let me = "+8613900000023";
+    let consultation = caller_waits(&app, me).await;
     let offer = dispatch(&app.state, Utc::now()).await.unwrap().remove(0);
     callback::accept(&app.state, &offer.id, &zhang).await.unwrap();
-    lawyer_answers(&app, &offer.id).await;
-    let caller_sid = wait_for_caller_sid(&app, &offer.id).await;
-    let lawyer_sid = app
-        .state
-        .db
-        .assignment(&offer.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .lawyer_call_sid
-        .unwrap();
-    let status = format!("/twilio/callback/lawyer/status?a={}", offer.id);
-    let reply = leg(&app, &status, &lawyer_sid, &[("CallStatus", "completed")]).await;
-    assert_eq!(reply.status, 200);
+    let lawyer = lawyer_leg(&app, &offer.id).await;
+    let doc = lawyer.answered(&app, None).await;
+    assert_eq!(doc.room(), Some((format!("callback-{}", offer.id), false)), "{doc:?}");
+    let caller = caller_leg(&app, &offer.id, me).await;
+    assert_eq!(lawyer.status(&app, "completed").await, 200);
     let a = app.state.db.assignment(&offer.id).await.unwrap().unwrap();
     assert_eq!(a.state.as_str(), "lawyer_left");
     let c = app.state.db.consultation_by_id(&consultation).await.unwrap().unwrap();
@@ -542,17 +503,9 @@ async fn a_lawyer_who_hangs_up_while_the_caller_rings_costs_the_caller_nothing(b
     assert_eq!(app.count("SELECT callback_attempts FROM consultations").await, 0);
     let queue = CallbackQueue::new(&app.state.kv);
     assert_eq!(queue.position(&consultation).await.unwrap(), Some(1), "its place kept");
-    let xml = leg(
-        &app,
-        &format!("/twilio/callback/caller?a={}", offer.id),
-        &caller_sid,
-        &[],
-    )
-    .await
-    .assert_twiml()
-    .to_owned();
-    assert!(xml.contains("还在排队") && xml.contains("<Hangup/>"), "{xml}");
-    assert!(!xml.contains("<Conference"), "nobody to talk to: {xml}");
+    let doc = caller.answered(&app, Some("human")).await;
+    assert!(doc.says("还在排队") && doc.hangs_up(), "{doc:?}");
+    assert_eq!(doc.room(), None, "nobody to talk to: {doc:?}");
     let lawyer = app
         .state
         .db

@@ -4,6 +4,7 @@
 
 mod helpers;
 mod jambonz_line;
+mod legs;
 mod provider;
 
 mod accuracy;
