@@ -395,6 +395,7 @@ fn subject_sid(event: &InboundEvent) -> &str {
         | InboundEvent::CallStatusChanged { call_sid, .. }
         | InboundEvent::VoiceFallback { call_sid, .. }
         | InboundEvent::CallbackAnswered { call_sid, .. }
+        | InboundEvent::CallbackScreened { call_sid, .. }
         | InboundEvent::CallbackStatus { call_sid, .. } => call_sid,
         InboundEvent::SmsReceived { message_sid, .. } | InboundEvent::SmsStatusChanged { message_sid, .. } => {
             message_sid

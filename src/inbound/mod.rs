@@ -47,7 +47,8 @@ pub async fn handle(state: AppState, event: InboundEvent, context: Context) -> R
         | InboundEvent::DialFinished { call_sid, .. }
         | InboundEvent::RecordingReady { call_sid, .. }
         | InboundEvent::VoiceFallback { call_sid, .. }
-        | InboundEvent::CallbackAnswered { call_sid, .. } => Some(call_sid.clone()),
+        | InboundEvent::CallbackAnswered { call_sid, .. }
+        | InboundEvent::CallbackScreened { call_sid, .. } => Some(call_sid.clone()),
         _ => None,
     };
     let actions = act(&state, event, context).await?;
@@ -81,6 +82,10 @@ async fn act(state: &AppState, event: InboundEvent, context: Context) -> Result<
         InboundEvent::CallbackAnswered { leg, answered_by, .. } => {
             let assignment = context.assignment.ok_or(HandleError::NoAssignment)?;
             Ok(crate::routing::callback::answered(&state, &assignment, leg, answered_by.as_deref()).await?)
+        }
+        InboundEvent::CallbackScreened { answered_by, .. } => {
+            let assignment = context.assignment.ok_or(HandleError::NoAssignment)?;
+            Ok(crate::routing::callback::screened(&state, &assignment, &answered_by).await?)
         }
         InboundEvent::CallbackStatus { leg, status, .. } => {
             let assignment = context.assignment.ok_or(HandleError::NoAssignment)?;

@@ -58,6 +58,12 @@ pub enum Action {
         secs: u32,
     },
     Hangup,
+    /// Tell whether a person or a machine answered this leg, and report the verdict at
+    /// `report`. A provider whose machine detection decides before the leg's document is asked
+    /// for (Twilio's, on the call request) has nothing to add.
+    Screen {
+        report: Hook,
+    },
     /// An SMS reply to the sender of an inbound message; `tracked` is the stored message
     /// (in the thread) whose delivery reports the provider is to send.
     Message {

@@ -52,6 +52,9 @@ pub enum InboundEvent {
         leg: Leg,
         answered_by: Option<String>,
     },
+    /// The answering-machine verdict on a callback's caller leg, reported after the leg was
+    /// answered: `human`, `machine` or `unknown`.
+    CallbackScreened { call_sid: String, answered_by: String },
     /// A leg of a callback changed state (status callback).
     CallbackStatus {
         call_sid: String,

@@ -13,6 +13,8 @@ pub enum Hook {
     Transfer { turn: u32 },
     /// A held call collects the answer worked on under `key`.
     Resume { key: String },
+    /// Whether a person or a machine answered the caller's leg of this callback assignment.
+    Screening { assignment: String },
 }
 
 impl Hook {
@@ -24,6 +26,7 @@ impl Hook {
             Hook::Recording { turn } => format!("/{provider}/voice/recording?turn={turn}"),
             Hook::Transfer { turn } => format!("/{provider}/voice/dial?turn={turn}"),
             Hook::Resume { key } => format!("/{provider}/voice/resume?d={key}"),
+            Hook::Screening { assignment } => format!("/{provider}/callback/caller/screened?a={assignment}"),
         }
     }
 }

@@ -15,10 +15,12 @@ pub enum WebhookKind {
     CallbackLawyerStatus,
     CallbackCaller,
     CallbackCallerStatus,
+    /// The answering-machine verdict on a callback's caller leg, reported after it was answered.
+    CallbackScreened,
 }
 
 impl WebhookKind {
-    pub const ALL: [WebhookKind; 12] = [
+    pub const ALL: [WebhookKind; 13] = [
         WebhookKind::VoiceIncoming,
         WebhookKind::VoiceGather,
         WebhookKind::VoiceRecording,
@@ -31,6 +33,7 @@ impl WebhookKind {
         WebhookKind::CallbackLawyerStatus,
         WebhookKind::CallbackCaller,
         WebhookKind::CallbackCallerStatus,
+        WebhookKind::CallbackScreened,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +50,7 @@ impl WebhookKind {
             WebhookKind::CallbackLawyerStatus => "callback_lawyer_status",
             WebhookKind::CallbackCaller => "callback_caller",
             WebhookKind::CallbackCallerStatus => "callback_caller_status",
+            WebhookKind::CallbackScreened => "callback_screened",
         }
     }
 }

@@ -21,7 +21,7 @@ use crate::ivr::{script, Line};
 use crate::kv::KvError;
 use crate::notify;
 use crate::prompts::fill;
-use crate::providers::{Action, CallStatus, Leg};
+use crate::providers::{Action, CallStatus, Hook, Leg};
 use crate::providers::{OutboundCall, ProviderError};
 use crate::storage::assignments::Assignment;
 use crate::storage::StorageError;
@@ -199,15 +199,39 @@ pub async fn answered(
                 .move_assignment(&a.id, &[S::CallingCaller], S::Connected)
                 .await?;
             tracing::info!(assignment = %a.id, "callback: connected");
-            Ok(vec![
-                script::say(&state.prompts, &Line::prompt("callback_greeting")),
-                Action::Conference {
-                    room: room(&a.id),
-                    end_on_exit: true,
-                },
-            ])
+            let mut actions = Vec::new();
+            // No verdict yet: the provider screens the answered leg and reports (`screened`).
+            if answered_by.is_none() {
+                actions.push(Action::Screen {
+                    report: Hook::Screening {
+                        assignment: a.id.clone(),
+                    },
+                });
+            }
+            actions.push(script::say(&state.prompts, &Line::prompt("callback_greeting")));
+            actions.push(Action::Conference {
+                room: room(&a.id),
+                end_on_exit: true,
+            });
+            Ok(actions)
         }
     }
+}
+
+/// The provider's verdict on a caller's leg it screened after it was answered (and after the
+/// caller joined the room): a machine is hung up on and the attempt counts as failed, as a
+/// machine found before the leg was answered does; a person, or no decision, goes on as it is.
+pub async fn screened(state: &AppState, assignment_id: &str, answered_by: &str) -> Result<Vec<Action>, CallbackError> {
+    let a = load(state, assignment_id).await?;
+    if answered_by == "unknown" {
+        return Ok(Vec::new());
+    }
+    state.db.set_answered_by(&a.id, answered_by).await?;
+    if !is_machine(answered_by) || !failed_attempt_from(state, &a, &[S::CallingCaller, S::Connected]).await? {
+        return Ok(Vec::new());
+    }
+    tracing::info!(assignment = %a.id, "callback: a machine answered the caller's phone");
+    Ok(vec![Action::Hangup])
 }
 
 /// Twilio's verdicts: human, unknown, machine_start, machine_end_beep, …, fax.
@@ -352,12 +376,13 @@ async fn lawyer_unreachable(state: &AppState, a: &Assignment) -> Result<(), Call
 /// The caller did not answer: the lawyer is told, and the case waits for the next attempt or,
 /// after the last, the caller gets an SMS.
 async fn failed_attempt(state: &AppState, a: &Assignment) -> Result<(), CallbackError> {
-    if !state
-        .db
-        .move_assignment(&a.id, &[S::CallingCaller], S::NoAnswer)
-        .await?
-    {
-        return Ok(());
+    failed_attempt_from(state, a, &[S::CallingCaller]).await.map(|_| ())
+}
+
+/// [`failed_attempt`] from any of `from`; false when the assignment was in none of them.
+async fn failed_attempt_from(state: &AppState, a: &Assignment, from: &[S]) -> Result<bool, CallbackError> {
+    if !state.db.move_assignment(&a.id, from, S::NoAnswer).await? {
+        return Ok(false);
     }
     let failed = state.db.add_callback_attempt(&a.consultation_id).await?;
     if let Some(sid) = &a.lawyer_call_sid {
@@ -390,7 +415,7 @@ async fn failed_attempt(state: &AppState, a: &Assignment) -> Result<(), Callback
         tell_caller_how_to_reach_us(state, &a.consultation_id).await?;
         tracing::info!(assignment = %a.id, failed, "callback: no answer after the last attempt; caller told by SMS");
     }
-    Ok(())
+    Ok(true)
 }
 
 async fn tell_caller_how_to_reach_us(state: &AppState, consultation_id: &str) -> Result<(), CallbackError> {

@@ -27,6 +27,7 @@ lines!(
     a_shutdown_while_the_caller_is_rung_still_rings_them,
     a_caller_a_stopped_process_never_rang_is_rung_once_later,
     a_lawyer_who_hangs_up_while_the_caller_rings_costs_the_caller_nothing,
+    a_machine_that_answers_the_caller_is_a_failed_attempt,
 );
 
 const ROSTER: &str = "name,phone,skills,regions,max_cases,shifts,exceptions
@@ -516,5 +517,54 @@ async fn a_lawyer_who_hangs_up_while_the_caller_rings_costs_the_caller_nothing(b
         .find(|l| l.id == zhang)
         .unwrap();
     assert_eq!(lawyer.presence.as_str(), "available");
+    app.stop().await;
+}
+
+/// A machine answers the caller's phone: it is hung up on, the attempt counts as failed (the
+/// case waits for the next), and the waiting lawyer is told — whether the provider decides
+/// before it asks for the leg's document (Twilio's AnsweredBy) or screens the leg once it is
+/// in the room and reports (jambonz's `amd` events, where no decision changes nothing).
+async fn a_machine_that_answers_the_caller_is_a_failed_attempt(backend: Backend, line: Line) {
+    let app = spawn_on(backend, line).await;
+    let roster = lawyers(&app, &["张明"]).await;
+    let zhang = id_of(&roster, "张明");
+    let me = "+8613900000024";
+    let consultation = caller_waits(&app, me).await;
+    let offer = dispatch(&app.state, Utc::now()).await.unwrap().remove(0);
+    callback::accept(&app.state, &offer.id, &zhang).await.unwrap();
+    let lawyer_sid = lawyer_leg(&app, &offer.id).await.sid;
+    lawyer_answers(&app, &offer.id).await;
+    let caller = caller_leg(&app, &offer.id, me).await;
+    match line {
+        Line::Twilio => {
+            let doc = caller.answered(&app, Some("machine_start")).await;
+            assert!(doc.hangs_up() && doc.room().is_none(), "{doc:?}");
+        }
+        Line::Jambonz => {
+            let doc = caller.answered(&app, None).await;
+            let hook = doc.screening().expect("the answered leg is screened");
+            assert!(doc.room().is_some(), "the caller joins while screened: {doc:?}");
+            let undecided = caller.screened(&app, &hook, "amd_no_speech_detected").await;
+            assert!(undecided.is_empty(), "no decision: the leg goes on: {undecided:?}");
+            let a = app.state.db.assignment(&offer.id).await.unwrap().unwrap();
+            assert_eq!(a.state.as_str(), "connected");
+            let machine = caller.screened(&app, &hook, "amd_machine_detected").await;
+            assert!(machine.hangs_up(), "{machine:?}");
+            let again = caller.screened(&app, &hook, "amd_machine_stopped_speaking").await;
+            assert!(again.is_empty(), "{again:?}");
+            assert_eq!(caller.status(&app, "completed").await, 200);
+        }
+    }
+    let a = app.state.db.assignment(&offer.id).await.unwrap().unwrap();
+    assert_eq!(a.state.as_str(), "no_answer");
+    assert!(
+        a.answered_by.as_deref().is_some_and(|v| v.starts_with("machine")),
+        "{a:?}"
+    );
+    assert_eq!(app.count("SELECT callback_attempts FROM consultations").await, 1);
+    let c = app.state.db.consultation_by_id(&consultation).await.unwrap().unwrap();
+    assert_eq!(c.status.as_str(), "waiting_callback");
+    let told = update_heard(&app, &lawyer_sid).await;
+    assert!(told.says("来电人没有接听") && told.hangs_up(), "{told:?}");
     app.stop().await;
 }

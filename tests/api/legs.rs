@@ -116,6 +116,18 @@ impl Placed {
         .status
     }
 
+    /// jambonz's answering-machine event (`amd_machine_detected`, …) on this leg, posted to the
+    /// hook the leg's document named: the document that replaces the leg's (none: it goes on).
+    pub async fn screened(&self, app: &TestApp, hook: &str, event: &str) -> Document {
+        let path = hook.strip_prefix(&app.public_url).expect("a hook on this service");
+        let body = json!({
+            "type": event, "reason": "long greeting", "language": "zh-CN",
+            "call_sid": self.sid, "account_sid": crate::helpers::JAMBONZ_ACCOUNT,
+            "direction": "outbound", "call_status": "in-progress",
+        });
+        Document::of(Line::Jambonz, post_jambonz(app, path, &body).await)
+    }
+
     fn twilio(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
         let to = destination(&self.request).unwrap_or_default();
         let mut params = pairs(&[
@@ -183,6 +195,19 @@ impl Document {
                 )
             }),
         }
+    }
+
+    /// Where the provider is to report whether a person or a machine answered (jambonz's
+    /// `config` verb with `amd`).
+    pub fn screening(&self) -> Option<String> {
+        self.verbs()
+            .into_iter()
+            .find(|v| v["verb"] == "config")
+            .and_then(|v| v["amd"]["actionHook"].as_str().map(str::to_owned))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.verbs().is_empty()
     }
 
     fn verbs(&self) -> Vec<Value> {

@@ -66,6 +66,7 @@ impl Wire for Jambonz {
             ("/jambonz/callback/lawyer/status", Route::Hook(K::CallbackLawyerStatus)),
             ("/jambonz/callback/caller", Route::Hook(K::CallbackCaller)),
             ("/jambonz/callback/caller/status", Route::Hook(K::CallbackCallerStatus)),
+            ("/jambonz/callback/caller/screened", Route::Hook(K::CallbackScreened)),
         ]
     }
 

@@ -111,6 +111,8 @@ fn verb(verbs: &mut Vec<Value>, action: &Action, style: &Style<'_>) {
         Action::Redirect { to } => verbs.push(json!({"verb": "redirect", "actionHook": style.hook(to)})),
         Action::Pause { secs } => verbs.push(json!({"verb": "pause", "length": secs})),
         Action::Hangup => verbs.push(json!({"verb": "hangup"})),
+        // jambonz listens to the answered leg and posts its verdicts to the hook.
+        Action::Screen { report } => verbs.push(json!({"verb": "config", "amd": {"actionHook": style.hook(report)}})),
         // Texts go through the messaging provider's own webhooks, never a call's document.
         Action::Message { .. } => {}
     }
@@ -130,7 +132,7 @@ fn listen(verbs: &mut Vec<Value>, action: &Action, url: String, style: &Style<'_
     };
     let turn = match hook {
         Hook::Recording { turn } | Hook::Answer { turn } | Hook::Transfer { turn } => *turn,
-        Hook::Resume { .. } => 0,
+        Hook::Resume { .. } | Hook::Screening { .. } => 0,
     };
     let call = style.call.unwrap_or_default();
     let stream = style

@@ -89,6 +89,10 @@ pub fn parse_event(
             answered_by: hook.text("answered_by").filter(|a| !a.is_empty()).map(str::to_owned),
             call_sid,
         },
+        WebhookKind::CallbackScreened => InboundEvent::CallbackScreened {
+            answered_by: verdict(hook.require("type")?).to_owned(),
+            call_sid,
+        },
         WebhookKind::CallbackLawyerStatus | WebhookKind::CallbackCallerStatus => InboundEvent::CallbackStatus {
             leg: leg(kind == WebhookKind::CallbackLawyerStatus),
             status: call_status(hook.require("call_status")?),
@@ -98,6 +102,17 @@ pub fn parse_event(
             return Err(WebhookError::Unsupported(kind.as_str()))
         }
     })
+}
+
+/// An answering-machine event (`amd_machine_detected`, `amd_human_detected`, …) as a verdict:
+/// a greeting too long for a person, or a tone, is a machine; no speech, no decision in time, or
+/// the end of a machine's greeting already reported decide nothing.
+fn verdict(event: &str) -> &'static str {
+    match event {
+        "amd_machine_detected" | "amd_tone_detected" => "machine",
+        "amd_human_detected" => "human",
+        _ => "unknown",
+    }
 }
 
 struct Hook<'a>(&'a serde_json::Map<String, Value>);

@@ -185,6 +185,9 @@ fn write_action(w: &mut Writer<Cursor<Vec<u8>>>, action: &Action, style: &Style<
         Action::Hangup => {
             w.create_element("Hangup").write_empty()?;
         }
+        // Twilio's machine detection is asked for on the call request, and decides before it
+        // fetches the leg's TwiML (AnsweredBy).
+        Action::Screen { .. } => {}
         Action::Message { body, tracked } => {
             let mut message = w.create_element("Message");
             let report;

@@ -26,6 +26,8 @@ pub enum WebhookError {
     Missing(&'static str),
     #[error("the form field {field} is invalid: {reason}")]
     Invalid { field: &'static str, reason: &'static str },
+    #[error("Twilio sends no {0} webhook")]
+    Unsupported(&'static str),
 }
 
 /// Strict `application/x-www-form-urlencoded` decoding: every pair kept, in order, repeated
@@ -112,6 +114,8 @@ pub fn parse_event(kind: WebhookKind, params: &[(String, String)]) -> Result<Inb
             },
             status: call_status(form.require("CallStatus")?),
         },
+        // Twilio's verdict comes with the answered leg (AnsweredBy), never on its own.
+        WebhookKind::CallbackScreened => return Err(WebhookError::Unsupported(kind.as_str())),
         WebhookKind::SmsIncoming => InboundEvent::SmsReceived {
             message_sid: form.message_sid()?,
             from: form.require("From")?.to_owned(),
