@@ -17,7 +17,7 @@ verb by verb):
 7. then the same binary on jambonz (`HOTLINE_PROVIDER=jambonz`), in jambonz's wire format
    (signed JSON webhooks, verb documents, the caller's speech streamed over the listen
    websocket): a blind caller by keys and by voice, and a lawyer's callback through jambonz's
-   REST API into a conference.
+   REST API into a conference, screened for an answering machine.
 
 Exits non-zero on any 4xx/5xx where a 2xx was expected, any empty reply, any blocked lawyer.
 Standard library only. Usage: scripts/walk (builds the release binary first).
@@ -651,8 +651,15 @@ def walk_jambonz(base, speech):
     if not check(len(calls) > placed, "jambonz: then the caller's phone rings"):
         return
     caller_leg = calls[-1][1]
-    s, raw = jwebhook(base, caller_leg["call_hook"]["url"], dict(body, call_sid=str(uuid.uuid4())))
+    caller_sid = str(uuid.uuid4())
+    s, raw = jwebhook(base, caller_leg["call_hook"]["url"], dict(body, call_sid=caller_sid))
     check(s == 200 and '"endConferenceOnExit":true' in raw, "jambonz: the caller joins the lawyer's conference")
+    verbs = json.loads(raw) if s == 200 else []
+    amd = next((v["amd"]["actionHook"] for v in verbs if v.get("verb") == "config" and "amd" in v), None)
+    if check(amd is not None, "jambonz: the caller's leg is screened for an answering machine"):
+        event = dict(body, call_sid=caller_sid, type="amd_human_detected", reason="short greeting")
+        s, raw = jwebhook(base, amd, event)
+        check(s == 200 and json.loads(raw) == [], f"jambonz: a person's verdict leaves the call as it is ({raw})")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 //! What the service does with each provider event: runs the IVR against storage and Redis,
 //! threads SMS into consultations, and sends the texts that go with them.
 
+pub mod conversation;
 pub mod intake;
 pub mod listen;
 pub mod sms;

@@ -9,7 +9,7 @@
 
 use crate::app::AppState;
 use crate::domain::{Channel, PhoneNumber};
-use crate::ivr::{step, CallState, Event, Line, Next, Profile, Task};
+use crate::ivr::{step, CallState, Event, Line, Profile};
 use crate::prompts::fill;
 use crate::providers::{Action, MessageStatus};
 use crate::routing::queue::Waiting;
@@ -20,6 +20,7 @@ use crate::storage::consultations::{Consultation, NewConsultation};
 use crate::storage::conversations::Conversation;
 use crate::storage::messages::NewMessage;
 
+use super::conversation::{self, Ending, Person, Said, Work, TEXT};
 use super::intake::{self, Intake};
 use super::HandleError;
 
@@ -29,8 +30,6 @@ const VOICE_ONLY: [&str; 3] = ["welcome", "welcome_again", "keys_rules"];
 
 /// The window of `sms.inbound_per_10_minutes`.
 const RATE_WINDOW_SECS: u64 = 600;
-/// Cases listed by 查询进度.
-const PROGRESS_CASES: i64 = 3;
 pub async fn received(state: &AppState, message_sid: &str, from: &str, body: &str) -> Result<Vec<Action>, HandleError> {
     let Ok(phone) = PhoneNumber::parse(from) else {
         tracing::warn!(message_sid, "text from a sender that is not a phone number ignored");
@@ -243,15 +242,11 @@ async fn converse(
             }
             None => (convo, Event::Resume),
         },
-        // 7 and 9 set the speech rate on the phone; in a text they are simply not an option.
-        (Some(convo), Reading::Keys(keys)) if keys == "7" || keys == "9" => {
-            let mut texts = vec![text_of(state, &Line::prompt("invalid_key"))];
-            let (_, again) = step(&state.flow, convo.state, Event::Resume, state.settings.ivr.max_tries);
-            texts.extend(again.say.iter().map(|l| text_of(state, l)));
-            return Ok(texts);
-        }
         (Some(mut convo), Reading::Keys(keys)) => {
-            convo.push();
+            // A key that is no option here asks again: nothing to go back to.
+            if !TEXT.refuses(&keys) {
+                convo.push();
+            }
             (convo, Event::Keys(keys))
         }
         (Some(mut convo), Reading::Free) => {
@@ -270,20 +265,10 @@ async fn converse(
     if event == Event::Start {
         texts.push(fill(&p.sms_received, &[("ticket", consultation.ticket.as_str())]));
     }
-    let max_tries = state.settings.ivr.max_tries;
-    let (mut s, mut reply) = step(&state.flow, convo.state.clone(), event.clone(), max_tries);
-    loop {
-        texts.extend(
-            reply
-                .say
-                .iter()
-                .filter(|l| !matches!(l, Line::Prompt { key, .. } if VOICE_ONLY.contains(&key.as_str())))
-                .map(|l| text_of(state, l)),
-        );
-        let task = match reply.next {
-            Next::Ask(_) => break,
-            Next::Run(task) => task,
-        };
+    let t = conversation::turn(state, &TEXT, Person::Known(Some(caller_id)), convo.state.clone(), event).await?;
+    texts.extend(t.said.iter().flat_map(|x| written(state, x)));
+    let mut s = t.state;
+    if let Ending::Runs(work) = t.ending {
         let intake = Intake {
             caller_id,
             origin: &format!("sms:{message_sid}"),
@@ -291,29 +276,17 @@ async fn converse(
             channel: Channel::Sms,
             state: &s,
         };
-        match task {
-            Task::Progress { ticket } => {
-                texts.extend(progress(state, caller_id, ticket.as_deref()).await?);
-                (s, reply) = step(&state.flow, s, Event::Resume, max_tries);
-                continue;
+        let reg = intake::register(state, intake, work == Work::Apply).await?;
+        if work == Work::Apply {
+            if let Some(explanation) = &reg.explanation {
+                texts.push(fill(&p.assessment, &[("explanation", explanation)]));
             }
-            Task::Apply => {
-                let reg = intake::register(state, intake, true).await?;
-                if let Some(explanation) = &reg.explanation {
-                    texts.push(fill(&p.assessment, &[("explanation", explanation)]));
-                }
-                texts.push(p.sms_art23.clone());
-                texts.push(registered(state, &reg));
-            }
-            Task::Callback { .. } | Task::Transfer => {
-                let reg = intake::register(state, intake, false).await?;
-                texts.push(registered(state, &reg));
-            }
+            texts.push(p.sms_art23.clone());
         }
+        texts.push(registered(state, &reg));
         // Done: the conversation starts again from the menu next time.
         s = CallState::new(s.profile, None);
         s.node = state.flow.start.clone();
-        break;
     }
     convo.state = s;
     state.db.save_sms_conversation(caller_id, &convo).await?;
@@ -338,14 +311,17 @@ fn registered(state: &AppState, reg: &intake::Registration) -> String {
     )
 }
 
-async fn progress(state: &AppState, caller_id: &str, ticket: Option<&str>) -> Result<Vec<String>, HandleError> {
+/// What the turn said, as texts: its lines (but those only the phone says), or the person's
+/// consultations (or the typed ticket's) with their status, place and pre-assessment.
+fn written(state: &AppState, said: &Said) -> Vec<String> {
     let p = &state.prompts;
-    let Some(cases) = intake::cases(state, Some(caller_id), ticket, PROGRESS_CASES).await? else {
-        return Ok(vec![p.progress_not_found.clone()]);
+    let cases = match said {
+        Said::Line(Line::Prompt { key, .. }) if VOICE_ONLY.contains(&key.as_str()) => return Vec::new(),
+        Said::Line(line) => return vec![text_of(state, line)],
+        Said::Cases(None) => return vec![p.progress_not_found.clone()],
+        Said::Cases(Some(cases)) if cases.is_empty() => return vec![p.progress_none.clone()],
+        Said::Cases(Some(cases)) => cases,
     };
-    if cases.is_empty() {
-        return Ok(vec![p.progress_none.clone()]);
-    }
     let mut texts = Vec::new();
     for c in cases {
         let place = c.ahead.map_or(String::new(), |n| {
@@ -363,7 +339,7 @@ async fn progress(state: &AppState, caller_id: &str, ticket: Option<&str>) -> Re
             texts.push(fill(&p.assessment, &[("explanation", explanation)]));
         }
     }
-    Ok(texts)
+    texts
 }
 
 /// A line of the menu as text: its SMS wording (`sms_<key>`) where there is one, else the

@@ -8,18 +8,16 @@
 use crate::app::AppState;
 use crate::domain::{spoken, Channel, ConsultationStatus, PhoneNumber};
 use crate::ivr::script::{self, Registered};
-use crate::ivr::{step, CallState, Event, Line, Next, Profile, Recording, Task};
+use crate::ivr::{step, CallState, Event, Line, Next, Profile, Recording};
 use crate::prompts::fill;
 use crate::providers::{Action, CallStatus};
 use crate::speech::SpeechRate;
 
+use super::conversation::{self, Ending, Person, Said, Work, PHONE};
 use super::intake::{self, Intake};
 use super::listen;
 use super::HandleError;
 use crate::notify;
-
-/// Consultations read out by `progress`, newest first.
-const PROGRESS_CASES: i64 = 3;
 
 pub async fn call_started(state: &AppState, call_sid: &str, from: &str, to: &str) -> Result<Vec<Action>, HandleError> {
     let phone = PhoneNumber::parse(from).ok();
@@ -127,70 +125,75 @@ async fn drive(
     turn: u32,
 ) -> Result<Vec<Action>, HandleError> {
     let profile_before = s.profile;
-    let max_tries = state.settings.ivr.max_tries;
     // After a spoken answer that could not be recognised in time, this turn is keys only.
     let keys_only = event == Event::SpeechBusy;
     let first = event == Event::Start;
-    let (mut s, mut reply) = step(&state.flow, s, event, max_tries);
-    let mut said: Vec<Action> = Vec::new();
-    let actions = loop {
-        said.extend(reply.say.iter().map(|l| script::say(&state.prompts, l)));
-        let task = match reply.next {
-            Next::Ask(ask) => {
-                let speech = listen::window(state, &s, ask).filter(|_| !keys_only);
-                if first && !s.returning && speech.is_some() {
-                    said.push(script::say(&state.prompts, &Line::prompt("speech_hint")));
-                }
-                break script::ask(said, ask, turn, timeout_secs(state, &s.profile), speech);
+    let t = conversation::turn(state, &PHONE, Person::OnCall(call_sid), s, event).await?;
+    let s = t.state;
+    let mut said: Vec<Action> = t.said.iter().flat_map(|x| spoken(state, x)).collect();
+    let outcome = match t.ending {
+        Ending::Asks(ask) => {
+            let speech = listen::window(state, &s, ask).filter(|_| !keys_only);
+            if first && !s.returning && speech.is_some() {
+                said.push(script::say(&state.prompts, &Line::prompt("speech_hint")));
             }
-            Next::Run(task) => task,
-        };
-        let outcome = match &task {
-            Task::Callback { gave_up } => {
-                register(state, call_sid, &s, Purpose::Callback { gave_up: *gave_up }).await?
-            }
-            Task::Apply => register(state, call_sid, &s, Purpose::Apply).await?,
-            Task::Transfer if !state.settings.fallback.human_number.is_empty() => {
-                let human = &state.settings.fallback.human_number;
+            let actions = script::ask(said, ask, turn, timeout_secs(state, &s.profile), speech);
+            return finish(state, call_sid, &s, profile_before, turn, actions).await;
+        }
+        Ending::Runs(Work::Callback { gave_up }) => {
+            register(state, call_sid, &s, Purpose::Callback { gave_up }).await?
+        }
+        Ending::Runs(Work::Apply) => register(state, call_sid, &s, Purpose::Apply).await?,
+        Ending::Runs(Work::Transfer) if !state.settings.fallback.human_number.is_empty() => {
+            said.extend(script::transfer(
+                &state.prompts,
+                &state.settings.fallback.human_number,
+                turn,
+            ));
+            return finish(state, call_sid, &s, profile_before, turn, said).await;
+        }
+        Ending::Runs(Work::Transfer) => register(state, call_sid, &s, Purpose::Callback { gave_up: false })
+            .await?
+            .map(|done| {
+                let mut busy = vec![script::say(&state.prompts, &Line::prompt("human_busy"))];
+                busy.extend(done);
+                busy
+            }),
+    };
+    let actions = match outcome {
+        Some(done) => {
+            said.extend(done);
+            script::closing(said, &state.prompts, turn)
+        }
+        // No number to call back (withheld): a person if there is one, else how to reach
+        // us, and a polite end — never the menu again, which would lead here again.
+        None => {
+            let human = &state.settings.fallback.human_number;
+            if human.is_empty() {
+                said.extend(no_callback_number(state));
+            } else {
+                said.push(script::say(&state.prompts, &Line::prompt("no_caller_number")));
                 said.extend(script::transfer(&state.prompts, human, turn));
-                break said;
             }
-            Task::Transfer => register(state, call_sid, &s, Purpose::Callback { gave_up: false })
-                .await?
-                .map(|done| {
-                    let mut busy = vec![script::say(&state.prompts, &Line::prompt("human_busy"))];
-                    busy.extend(done);
-                    busy
-                }),
-            Task::Progress { ticket } => {
-                said.extend(progress(state, call_sid, ticket.as_deref()).await?);
-                (s, reply) = step(&state.flow, s, Event::Resume, max_tries);
-                continue;
-            }
-        };
-        match outcome {
-            Some(done) => {
-                said.extend(done);
-                break script::closing(said, &state.prompts, turn);
-            }
-            // No number to call back (withheld): a person if there is one, else how to reach
-            // us, and a polite end — never the menu again, which would lead here again.
-            None => {
-                let human = &state.settings.fallback.human_number;
-                if human.is_empty() {
-                    said.extend(no_callback_number(state));
-                } else {
-                    said.push(script::say(&state.prompts, &Line::prompt("no_caller_number")));
-                    said.extend(script::transfer(&state.prompts, human, turn));
-                }
-                break said;
-            }
+            said
         }
     };
+    finish(state, call_sid, &s, profile_before, turn, actions).await
+}
+
+/// The turn's state kept (and the caller's settings, when they changed); its document.
+async fn finish(
+    state: &AppState,
+    call_sid: &str,
+    s: &CallState,
+    profile_before: Profile,
+    turn: u32,
+    actions: Vec<Action>,
+) -> Result<Vec<Action>, HandleError> {
     if s.profile != profile_before {
         remember_profile(state, call_sid, &s.profile).await?;
     }
-    save_state(state, call_sid, &s, turn).await;
+    save_state(state, call_sid, s, turn).await;
     Ok(actions)
 }
 
@@ -283,21 +286,17 @@ async fn register(
     Ok(Some(actions))
 }
 
-/// The caller's consultations (or the typed ticket's), each with its status, its place in the
-/// queue while waiting, and its pre-assessment when it is an application.
-async fn progress(state: &AppState, call_sid: &str, ticket: Option<&str>) -> Result<Vec<Action>, HandleError> {
+/// What the turn said, as the phone says it: a line, or the caller's consultations (or the
+/// typed ticket's), each with its status, its place in the queue while waiting, and its
+/// pre-assessment when it is an application.
+fn spoken(state: &AppState, said: &Said) -> Vec<Action> {
     let p = &state.prompts;
-    let caller_id = state
-        .db
-        .find_call(state.telephony.name(), call_sid)
-        .await?
-        .and_then(|c| c.caller_id);
-    let Some(cases) = intake::cases(state, caller_id.as_deref(), ticket, PROGRESS_CASES).await? else {
-        return Ok(vec![script::say(p, &Line::prompt("progress_not_found"))]);
+    let cases = match said {
+        Said::Line(line) => return vec![script::say(p, line)],
+        Said::Cases(None) => return vec![script::say(p, &Line::prompt("progress_not_found"))],
+        Said::Cases(Some(cases)) if cases.is_empty() => return vec![script::say(p, &Line::prompt("progress_none"))],
+        Said::Cases(Some(cases)) => cases,
     };
-    if cases.is_empty() {
-        return Ok(vec![script::say(p, &Line::prompt("progress_none"))]);
-    }
     let mut actions = Vec::new();
     for c in cases {
         actions.push(script::text(fill(
@@ -311,7 +310,7 @@ async fn progress(state: &AppState, call_sid: &str, ticket: Option<&str>) -> Res
             actions.push(script::text(fill(&p.assessment, &[("explanation", explanation)])));
         }
     }
-    Ok(actions)
+    actions
 }
 
 /// A consultation's state in words.
