@@ -88,9 +88,11 @@ class Provider(http.server.BaseHTTPRequestHandler):
         if self.path.startswith("/v1/"):
             return self.jambonz(self.rfile.read(length), 201)
         form = urllib.parse.parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
-        Provider.received.append((self.path, {k: v[-1] for k, v in form.items()}))
         prefix = "CA" if "/Calls" in self.path else "SM"
-        body = json.dumps({"sid": prefix + uuid.uuid4().hex, "status": "queued"}).encode()
+        sid = prefix + uuid.uuid4().hex
+        # The sid it answers with is kept beside the request (as "_sid"): its reports name it.
+        Provider.received.append((self.path, dict({k: v[-1] for k, v in form.items()}, _sid=sid)))
+        body = json.dumps({"sid": sid, "status": "queued"}).encode()
         self.send_response(201 if self.path.endswith("Calls.json") or self.path.endswith("Messages.json") else 200)
         self.send_header("content-type", "application/json")
         self.end_headers()
@@ -105,12 +107,13 @@ class Provider(http.server.BaseHTTPRequestHandler):
             self.send_response(401)
             self.end_headers()
             return
-        Provider.received.append((self.path, json.loads(raw or b"{}")))
+        sid = str(uuid.uuid4())
+        Provider.received.append((self.path, dict(json.loads(raw or b"{}"), _sid=sid)))
         self.send_response(status)
         self.send_header("content-type", "application/json")
         self.end_headers()
         if status == 201:
-            self.wfile.write(json.dumps({"sid": str(uuid.uuid4())}).encode())
+            self.wfile.write(json.dumps({"sid": sid}).encode())
 
     def do_GET(self):
         name = self.path.rsplit("/", 1)[-1]
@@ -433,7 +436,7 @@ def walk(base, provider, speech):
                     break
                 time.sleep(0.1)
             check(caller_call is not None, "the caller's phone rings (answering-machine detection on)")
-            sid = "CA" + uuid.uuid4().hex
+            sid = caller_call["_sid"] if caller_call else "CA" + uuid.uuid4().hex
             time.sleep(0.3)
             s, twiml = webhook(base, f"/twilio/callback/caller?a={a}", [("AccountSid", ACCOUNT_SID), ("CallSid", sid), ("CallStatus", "in-progress"), ("AnsweredBy", "human")])
             check(s == 200 and "Conference" in twiml, "the caller joins the lawyer")
@@ -641,7 +644,7 @@ def walk_jambonz(base, speech):
     if not check(len(calls) > placed, "jambonz: the lawyer's phone is rung through jambonz's REST API"):
         return
     leg = calls[-1][1]
-    lawyer_sid = str(uuid.uuid4())
+    lawyer_sid = leg["_sid"]
     time.sleep(0.3)
     body = {"call_sid": lawyer_sid, "account_sid": JAMBONZ_ACCOUNT, "direction": "outbound", "call_status": "in-progress"}
     s, raw = jwebhook(base, leg["call_hook"]["url"], body)
@@ -651,7 +654,7 @@ def walk_jambonz(base, speech):
     if not check(len(calls) > placed, "jambonz: then the caller's phone rings"):
         return
     caller_leg = calls[-1][1]
-    caller_sid = str(uuid.uuid4())
+    caller_sid = caller_leg["_sid"]
     s, raw = jwebhook(base, caller_leg["call_hook"]["url"], dict(body, call_sid=caller_sid))
     check(s == 200 and '"endConferenceOnExit":true' in raw, "jambonz: the caller joins the lawyer's conference")
     verbs = json.loads(raw) if s == 200 else []

@@ -81,16 +81,27 @@ async fn act(state: &AppState, event: InboundEvent, context: Context) -> Result<
             Ok(voice::fallback(&state, &call_sid, error_code.as_deref()))
         }
         InboundEvent::CallbackAnswered { leg, answered_by, .. } => {
-            let assignment = context.assignment.ok_or(HandleError::NoAssignment)?;
-            Ok(crate::routing::callback::answered(&state, &assignment, leg, answered_by.as_deref()).await?)
+            use crate::routing::callback::{answered, ended, CallbackError};
+            // A stale or mistaken leg: whoever answered is told the callback is over.
+            let Some(assignment) = context.assignment else {
+                tracing::warn!("a callback leg without an assignment answered");
+                return Ok(ended(&state));
+            };
+            match answered(&state, &assignment, leg, answered_by.as_deref()).await {
+                Err(CallbackError::Unknown(id)) => {
+                    tracing::warn!(assignment = %id, "a callback leg for an unknown assignment answered");
+                    Ok(ended(&state))
+                }
+                done => Ok(done?),
+            }
         }
         InboundEvent::CallbackScreened { answered_by, .. } => {
             let assignment = context.assignment.ok_or(HandleError::NoAssignment)?;
             Ok(crate::routing::callback::screened(&state, &assignment, &answered_by).await?)
         }
-        InboundEvent::CallbackStatus { leg, status, .. } => {
+        InboundEvent::CallbackStatus { call_sid, leg, status } => {
             let assignment = context.assignment.ok_or(HandleError::NoAssignment)?;
-            match crate::routing::callback::leg_status(&state, &assignment, leg, status).await {
+            match crate::routing::callback::leg_status(&state, &assignment, leg, &call_sid, status).await {
                 // A report about an assignment we do not have: acknowledged (a retry would
                 // change nothing), not an outage.
                 Err(crate::routing::callback::CallbackError::Unknown(id)) => {

@@ -147,6 +147,14 @@ pub async fn decline(state: &AppState, assignment_id: &str, lawyer_id: &str) -> 
     Ok(())
 }
 
+/// What a leg hears whose callback is over (or was never ours): so, and goodbye.
+pub fn ended(state: &AppState) -> Vec<Action> {
+    vec![
+        script::say(&state.prompts, &Line::prompt("callback_ended")),
+        Action::Hangup,
+    ]
+}
+
 /// A leg answered: what it hears.
 pub async fn answered(
     state: &AppState,
@@ -157,11 +165,13 @@ pub async fn answered(
     let a = load(state, assignment_id).await?;
     if !a.state.is_active() {
         // The case was closed (or the callback ended) while this phone rang: nothing to join.
-        let why = match a.state {
-            S::LawyerLeft => "callback_lawyer_gone",
-            _ => "callback_ended",
-        };
-        return Ok(vec![script::say(&state.prompts, &Line::prompt(why)), Action::Hangup]);
+        return Ok(match a.state {
+            S::LawyerLeft => vec![
+                script::say(&state.prompts, &Line::prompt("callback_lawyer_gone")),
+                Action::Hangup,
+            ],
+            _ => ended(state),
+        });
     }
     match leg {
         Leg::Lawyer => {
@@ -288,9 +298,20 @@ pub async fn leg_status(
     state: &AppState,
     assignment_id: &str,
     leg: Leg,
+    call_sid: &str,
     status: CallStatus,
 ) -> Result<(), CallbackError> {
     let a = load(state, assignment_id).await?;
+    // A leg placed twice (a restarted process rang again, at least once): only the call on
+    // record speaks for the leg; the other's end changes nothing.
+    let recorded = match leg {
+        Leg::Lawyer => a.lawyer_call_sid.as_deref(),
+        Leg::Caller => a.caller_call_sid.as_deref(),
+    };
+    if recorded.is_some_and(|sid| sid != call_sid) {
+        tracing::info!(assignment = %a.id, ?leg, "callback: a report about another call of this leg ignored");
+        return Ok(());
+    }
     if !status.is_final() {
         return Ok(());
     }
@@ -310,8 +331,8 @@ async fn completed(state: &AppState, a: &Assignment) -> Result<(), CallbackError
     if !state.db.move_assignment(&a.id, &[S::Connected], S::Completed).await? {
         return Ok(());
     }
-    CallbackQueue::new(&state.kv).remove(&a.consultation_id).await?;
     state.db.set_presence(&a.lawyer_id, Presence::Available).await?;
+    queued(a, CallbackQueue::new(&state.kv).remove(&a.consultation_id).await);
     tracing::info!(assignment = %a.id, "callback: completed");
     Ok(())
 }
@@ -341,14 +362,15 @@ async fn lawyer_left_early(state: &AppState, a: &Assignment) -> Result<(), Callb
     {
         return Ok(());
     }
-    CallbackQueue::new(&state.kv)
-        .requeue(&a.consultation_id, Utc::now().timestamp_millis())
-        .await?;
     state
         .db
         .set_consultation_status(&a.consultation_id, ConsultationStatus::WaitingCallback)
         .await?;
     state.db.set_presence(&a.lawyer_id, Presence::Available).await?;
+    let requeued = CallbackQueue::new(&state.kv)
+        .requeue(&a.consultation_id, Utc::now().timestamp_millis())
+        .await;
+    queued(a, requeued);
     tracing::info!(assignment = %a.id, "callback: the lawyer hung up before the caller answered; case back in the queue");
     Ok(())
 }
@@ -361,14 +383,15 @@ async fn lawyer_unreachable(state: &AppState, a: &Assignment) -> Result<(), Call
     {
         return Ok(());
     }
-    CallbackQueue::new(&state.kv)
-        .requeue(&a.consultation_id, Utc::now().timestamp_millis())
-        .await?;
     state
         .db
         .set_consultation_status(&a.consultation_id, ConsultationStatus::WaitingCallback)
         .await?;
     state.db.set_presence(&a.lawyer_id, Presence::Offline).await?;
+    let requeued = CallbackQueue::new(&state.kv)
+        .requeue(&a.consultation_id, Utc::now().timestamp_millis())
+        .await;
+    queued(a, requeued);
     tracing::warn!(assignment = %a.id, "callback: the lawyer did not answer; case back in the queue, lawyer offline");
     Ok(())
 }
@@ -385,6 +408,15 @@ async fn failed_attempt_from(state: &AppState, a: &Assignment, from: &[S]) -> Re
         return Ok(false);
     }
     let failed = state.db.add_callback_attempt(&a.consultation_id).await?;
+    state.db.set_presence(&a.lawyer_id, Presence::Available).await?;
+    let c = &state.settings.callback;
+    let again = failed < c.max_attempts;
+    let status = match again {
+        true => ConsultationStatus::WaitingCallback,
+        false => ConsultationStatus::Unreachable,
+    };
+    // SQL first: the reconciler queues a waiting case from it if Redis fails below.
+    state.db.set_consultation_status(&a.consultation_id, status).await?;
     if let Some(sid) = &a.lawyer_call_sid {
         let text = state.prompts.callback_no_answer_lawyer.clone();
         if let Err(e) = state
@@ -395,27 +427,26 @@ async fn failed_attempt_from(state: &AppState, a: &Assignment, from: &[S]) -> Re
             tracing::warn!(assignment = %a.id, error = %e, "callback: could not tell the lawyer");
         }
     }
-    state.db.set_presence(&a.lawyer_id, Presence::Available).await?;
     let queue = CallbackQueue::new(&state.kv);
-    let c = &state.settings.callback;
-    if failed < c.max_attempts {
+    if again {
         let not_before = Utc::now().timestamp_millis() + c.retry_minutes * 60_000;
-        queue.requeue(&a.consultation_id, not_before).await?;
-        state
-            .db
-            .set_consultation_status(&a.consultation_id, ConsultationStatus::WaitingCallback)
-            .await?;
+        queued(a, queue.requeue(&a.consultation_id, not_before).await);
         tracing::info!(assignment = %a.id, failed, "callback: no answer; tried again later");
     } else {
-        queue.remove(&a.consultation_id).await?;
-        state
-            .db
-            .set_consultation_status(&a.consultation_id, ConsultationStatus::Unreachable)
-            .await?;
+        queued(a, queue.remove(&a.consultation_id).await);
         tell_caller_how_to_reach_us(state, &a.consultation_id).await?;
         tracing::info!(assignment = %a.id, failed, "callback: no answer after the last attempt; caller told by SMS");
     }
     Ok(true)
+}
+
+/// A queue change after the assignment moved on: a provider's retry would find nothing left
+/// to do, so a Redis failure is not the report's; SQL has the case's status, from which the
+/// reconciler queues a waiting case again.
+fn queued<T>(a: &Assignment, result: Result<T, KvError>) {
+    if let Err(e) = result {
+        tracing::warn!(assignment = %a.id, error = %e, "callback queue not updated; the reconciler puts it right from SQL");
+    }
 }
 
 async fn tell_caller_how_to_reach_us(state: &AppState, consultation_id: &str) -> Result<(), CallbackError> {

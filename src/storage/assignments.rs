@@ -202,6 +202,18 @@ impl Db {
         Ok(())
     }
 
+    /// Whether a lawyer is being offered, or is calling back, this consultation now.
+    pub async fn is_being_called_back(&self, consultation_id: &str) -> Result<bool, StorageError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM assignments WHERE consultation_id = $1
+               AND state IN ('offered', 'accepted', 'calling_lawyer', 'calling_caller', 'connected')",
+        )
+        .bind(consultation_id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
     /// Callbacks whose lawyer answered and whose caller's call was due but never placed since
     /// `stale_before` (the process placing it stopped), oldest first.
     pub async fn stalled_caller_legs(&self, stale_before: &str, limit: i64) -> Result<Vec<Assignment>, StorageError> {

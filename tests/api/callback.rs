@@ -16,7 +16,10 @@ use crate::{backends, lines};
 
 // Twilio's wire in detail (its REST form, TwiML, machine detection); jambonz's own is in
 // jambonz.rs.
-backends!(a_requested_callback_rings_the_lawyer_then_the_caller,);
+backends!(
+    a_requested_callback_rings_the_lawyer_then_the_caller,
+    a_leg_of_a_callback_we_do_not_have_is_told_it_is_over,
+);
 // The same journeys on each provider, through the hooks its REST requests name.
 lines!(
     a_lawyer_pick_up_delivered_twice_at_once_rings_the_caller_once,
@@ -28,6 +31,8 @@ lines!(
     a_caller_a_stopped_process_never_rang_is_rung_once_later,
     a_lawyer_who_hangs_up_while_the_caller_rings_costs_the_caller_nothing,
     a_machine_that_answers_the_caller_is_a_failed_attempt,
+    a_callback_report_while_redis_is_away_loses_no_case,
+    a_report_about_a_second_call_of_a_leg_changes_nothing,
 );
 
 const ROSTER: &str = "name,phone,skills,regions,max_cases,shifts,exceptions
@@ -566,5 +571,115 @@ async fn a_machine_that_answers_the_caller_is_a_failed_attempt(backend: Backend,
     assert_eq!(c.status.as_str(), "waiting_callback");
     let told = update_heard(&app, &lawyer_sid).await;
     assert!(told.says("来电人没有接听") && told.hangs_up(), "{told:?}");
+    app.stop().await;
+}
+
+/// Redis is away when the caller's phone rings out (or the lawyer hangs up while it rings):
+/// the report is still acted on from SQL — the attempt counted, the lawyer free, the case
+/// waiting — and once Redis is back the reconciler offers the case again, although Redis still
+/// held it as taken.
+async fn a_callback_report_while_redis_is_away_loses_no_case(backend: Backend, line: Line) {
+    use hotline::providers::CallStatus;
+    let app = spawn_on(backend, line).await;
+    let roster = lawyers(&app, &["张明"]).await;
+    let zhang = id_of(&roster, "张明");
+    for (n, who) in [(26, Leg::Caller), (27, Leg::Lawyer)] {
+        let me = format!("+86139000000{n}");
+        let consultation = caller_waits(&app, &me).await;
+        let offer = dispatch(&app.state, Utc::now()).await.unwrap().remove(0);
+        callback::accept(&app.state, &offer.id, &zhang).await.unwrap();
+        let lawyer = lawyer_leg(&app, &offer.id).await;
+        lawyer.answered(&app, None).await;
+        let caller = caller_leg(&app, &offer.id, &me).await;
+        let mut away = app.state.clone();
+        away.kv = std::sync::Arc::new(
+            hotline::kv::Kv::new("redis://127.0.0.1:1", "away", std::time::Duration::from_millis(200)).unwrap(),
+        );
+        let (sid, status, attempts) = match who {
+            Leg::Caller => (&caller.sid, CallStatus::NoAnswer, 1),
+            Leg::Lawyer => (&lawyer.sid, CallStatus::Completed, 0),
+        };
+        callback::leg_status(&away, &offer.id, who, sid, status)
+            .await
+            .expect("acted on without Redis");
+        let a = app.state.db.assignment(&offer.id).await.unwrap().unwrap();
+        assert!(!a.state.is_active(), "{:?}", a.state);
+        let c = app.state.db.consultation_by_id(&consultation).await.unwrap().unwrap();
+        assert_eq!(c.status.as_str(), "waiting_callback");
+        let count = format!("SELECT callback_attempts FROM consultations WHERE id = '{consultation}'");
+        assert_eq!(app.count(&count).await, attempts);
+        let record = app.state.db.lawyer(&zhang).await.unwrap().unwrap();
+        assert_eq!(record.presence.as_str(), "available");
+        let queue = CallbackQueue::new(&app.state.kv);
+        assert_eq!(
+            queue.state(&consultation).await.unwrap().unwrap().0,
+            "accepted",
+            "Redis missed it"
+        );
+        assert_eq!(
+            hotline::routing::reconcile(&app.state.db, &app.state.kv).await.unwrap(),
+            1
+        );
+        assert_eq!(queue.state(&consultation).await.unwrap().unwrap().0, "waiting");
+        assert_eq!(
+            hotline::routing::reconcile(&app.state.db, &app.state.kv).await.unwrap(),
+            0
+        );
+        // Out of the way of the next round.
+        let closed = hotline::domain::ConsultationStatus::Closed;
+        app.state
+            .db
+            .set_consultation_status(&consultation, closed)
+            .await
+            .unwrap();
+        queue.remove(&consultation).await.unwrap();
+    }
+    app.stop().await;
+}
+
+/// A restarted process rang the caller a second time (at least once): the first call's end
+/// ("no answer" from a phone nobody picked up) is not the leg's, and changes nothing.
+async fn a_report_about_a_second_call_of_a_leg_changes_nothing(backend: Backend, line: Line) {
+    use hotline::providers::CallStatus;
+    let app = spawn_on(backend, line).await;
+    let roster = lawyers(&app, &["张明"]).await;
+    let zhang = id_of(&roster, "张明");
+    let me = "+8613900000028";
+    caller_waits(&app, me).await;
+    let offer = dispatch(&app.state, Utc::now()).await.unwrap().remove(0);
+    callback::accept(&app.state, &offer.id, &zhang).await.unwrap();
+    lawyer_answers(&app, &offer.id).await;
+    let caller = caller_leg(&app, &offer.id, me).await;
+    let other = match line {
+        Line::Twilio => "CA0000000000000000000000000000dead".to_owned(),
+        Line::Jambonz => uuid::Uuid::new_v4().to_string(),
+    };
+    callback::leg_status(&app.state, &offer.id, Leg::Caller, &other, CallStatus::NoAnswer)
+        .await
+        .unwrap();
+    let a = app.state.db.assignment(&offer.id).await.unwrap().unwrap();
+    assert_eq!(a.state.as_str(), "calling_caller", "the call on record still rings");
+    assert_eq!(app.count("SELECT callback_attempts FROM consultations").await, 0);
+    let doc = caller.answered(&app, Some("human")).await;
+    assert_eq!(doc.room(), Some((format!("callback-{}", offer.id), true)), "{doc:?}");
+    app.stop().await;
+}
+
+/// A leg whose assignment is not ours (a stale hook, a mistaken one) is told the callback is
+/// over, in Chinese — not that the service failed.
+async fn a_leg_of_a_callback_we_do_not_have_is_told_it_is_over(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for who in ["lawyer", "caller"] {
+        let reply = leg(
+            &app,
+            &format!("/twilio/callback/{who}?a=no-such-assignment"),
+            "CA00000000000000000000000000000099",
+            &[],
+        )
+        .await;
+        let xml = reply.assert_twiml();
+        assert!(xml.contains("这次回拨已经结束") && xml.contains("<Hangup/>"), "{xml}");
+        assert!(!xml.contains("故障"), "{xml}");
+    }
     app.stop().await;
 }
