@@ -355,45 +355,43 @@ async fn lawyer_left(state: &AppState, a: &Assignment) -> Result<(), CallbackErr
 /// callback has ended (the assignment is no longer active), and the case waits again in its
 /// old place, without counting against the caller.
 async fn lawyer_left_early(state: &AppState, a: &Assignment) -> Result<(), CallbackError> {
-    if !state
-        .db
-        .move_assignment(&a.id, &[S::CallingCaller], S::LawyerLeft)
-        .await?
-    {
-        return Ok(());
+    if back_in_queue(state, a, &[S::CallingCaller], S::LawyerLeft, Presence::Available).await? {
+        tracing::info!(assignment = %a.id, "callback: the lawyer hung up before the caller answered; case back in the queue");
     }
-    state
-        .db
-        .set_consultation_status(&a.consultation_id, ConsultationStatus::WaitingCallback)
-        .await?;
-    state.db.set_presence(&a.lawyer_id, Presence::Available).await?;
-    let requeued = CallbackQueue::new(&state.kv)
-        .requeue(&a.consultation_id, Utc::now().timestamp_millis())
-        .await;
-    queued(a, requeued);
-    tracing::info!(assignment = %a.id, "callback: the lawyer hung up before the caller answered; case back in the queue");
     Ok(())
 }
 
 async fn lawyer_unreachable(state: &AppState, a: &Assignment) -> Result<(), CallbackError> {
-    if !state
-        .db
-        .move_assignment(&a.id, &[S::Accepted, S::CallingLawyer], S::LawyerUnreachable)
-        .await?
-    {
-        return Ok(());
+    let from = [S::Accepted, S::CallingLawyer];
+    if back_in_queue(state, a, &from, S::LawyerUnreachable, Presence::Offline).await? {
+        tracing::warn!(assignment = %a.id, "callback: the lawyer did not answer; case back in the queue, lawyer offline");
+    }
+    Ok(())
+}
+
+/// The callback ends short through no fault of the caller (`to`, from any of `from`): the case
+/// waits again in its old place at once, and the lawyer is `presence`. False when the
+/// assignment had moved on already.
+async fn back_in_queue(
+    state: &AppState,
+    a: &Assignment,
+    from: &[S],
+    to: S,
+    presence: Presence,
+) -> Result<bool, CallbackError> {
+    if !state.db.move_assignment(&a.id, from, to).await? {
+        return Ok(false);
     }
     state
         .db
         .set_consultation_status(&a.consultation_id, ConsultationStatus::WaitingCallback)
         .await?;
-    state.db.set_presence(&a.lawyer_id, Presence::Offline).await?;
+    state.db.set_presence(&a.lawyer_id, presence).await?;
     let requeued = CallbackQueue::new(&state.kv)
         .requeue(&a.consultation_id, Utc::now().timestamp_millis())
         .await;
     queued(a, requeued);
-    tracing::warn!(assignment = %a.id, "callback: the lawyer did not answer; case back in the queue, lawyer offline");
-    Ok(())
+    Ok(true)
 }
 
 /// The caller did not answer: the lawyer is told, and the case waits for the next attempt or,

@@ -235,6 +235,29 @@ async fn caller_leg(app: &TestApp, assignment: &str, caller: &str) -> Placed {
     Placed::to(app, caller, &sid)
 }
 
+/// A callback under way: the waiting case offered to the lawyer and accepted, the lawyer's
+/// pick-up (and what they heard), the caller's phone ringing.
+struct Ringing {
+    offer: String,
+    lawyer: Placed,
+    heard: Document,
+    caller: Placed,
+}
+
+async fn ringing(app: &TestApp, lawyer_id: &str, caller: &str) -> Ringing {
+    let offer = dispatch(&app.state, Utc::now()).await.unwrap().remove(0);
+    callback::accept(&app.state, &offer.id, lawyer_id).await.unwrap();
+    let lawyer = lawyer_leg(app, &offer.id).await;
+    let heard = lawyer.answered(app, None).await;
+    let caller = caller_leg(app, &offer.id, caller).await;
+    Ringing {
+        offer: offer.id,
+        lawyer,
+        heard,
+        caller,
+    }
+}
+
 async fn wait_for_caller_sid(app: &TestApp, assignment: &str) -> String {
     for _ in 0..100 {
         if let Some(sid) = app
@@ -495,14 +518,15 @@ async fn a_lawyer_who_hangs_up_while_the_caller_rings_costs_the_caller_nothing(b
     let zhang = id_of(&roster, "张明");
     let me = "+8613900000023";
     let consultation = caller_waits(&app, me).await;
-    let offer = dispatch(&app.state, Utc::now()).await.unwrap().remove(0);
-    callback::accept(&app.state, &offer.id, &zhang).await.unwrap();
-    let lawyer = lawyer_leg(&app, &offer.id).await;
-    let doc = lawyer.answered(&app, None).await;
-    assert_eq!(doc.room(), Some((format!("callback-{}", offer.id), false)), "{doc:?}");
-    let caller = caller_leg(&app, &offer.id, me).await;
+    let Ringing {
+        offer,
+        lawyer,
+        heard,
+        caller,
+    } = ringing(&app, &zhang, me).await;
+    assert_eq!(heard.room(), Some((format!("callback-{offer}"), false)), "{heard:?}");
     assert_eq!(lawyer.status(&app, "completed").await, 200);
-    let a = app.state.db.assignment(&offer.id).await.unwrap().unwrap();
+    let a = app.state.db.assignment(&offer).await.unwrap().unwrap();
     assert_eq!(a.state.as_str(), "lawyer_left");
     let c = app.state.db.consultation_by_id(&consultation).await.unwrap().unwrap();
     assert_eq!(c.status.as_str(), "waiting_callback");
@@ -535,11 +559,9 @@ async fn a_machine_that_answers_the_caller_is_a_failed_attempt(backend: Backend,
     let zhang = id_of(&roster, "张明");
     let me = "+8613900000024";
     let consultation = caller_waits(&app, me).await;
-    let offer = dispatch(&app.state, Utc::now()).await.unwrap().remove(0);
-    callback::accept(&app.state, &offer.id, &zhang).await.unwrap();
-    let lawyer_sid = lawyer_leg(&app, &offer.id).await.sid;
-    lawyer_answers(&app, &offer.id).await;
-    let caller = caller_leg(&app, &offer.id, me).await;
+    let Ringing {
+        offer, lawyer, caller, ..
+    } = ringing(&app, &zhang, me).await;
     match line {
         Line::Twilio => {
             let doc = caller.answered(&app, Some("machine_start")).await;
@@ -551,7 +573,7 @@ async fn a_machine_that_answers_the_caller_is_a_failed_attempt(backend: Backend,
             assert!(doc.room().is_some(), "the caller joins while screened: {doc:?}");
             let undecided = caller.screened(&app, &hook, "amd_no_speech_detected").await;
             assert!(undecided.is_empty(), "no decision: the leg goes on: {undecided:?}");
-            let a = app.state.db.assignment(&offer.id).await.unwrap().unwrap();
+            let a = app.state.db.assignment(&offer).await.unwrap().unwrap();
             assert_eq!(a.state.as_str(), "connected");
             let machine = caller.screened(&app, &hook, "amd_machine_detected").await;
             assert!(machine.hangs_up(), "{machine:?}");
@@ -560,7 +582,7 @@ async fn a_machine_that_answers_the_caller_is_a_failed_attempt(backend: Backend,
             assert_eq!(caller.status(&app, "completed").await, 200);
         }
     }
-    let a = app.state.db.assignment(&offer.id).await.unwrap().unwrap();
+    let a = app.state.db.assignment(&offer).await.unwrap().unwrap();
     assert_eq!(a.state.as_str(), "no_answer");
     assert!(
         a.answered_by.as_deref().is_some_and(|v| v.starts_with("machine")),
@@ -569,7 +591,7 @@ async fn a_machine_that_answers_the_caller_is_a_failed_attempt(backend: Backend,
     assert_eq!(app.count("SELECT callback_attempts FROM consultations").await, 1);
     let c = app.state.db.consultation_by_id(&consultation).await.unwrap().unwrap();
     assert_eq!(c.status.as_str(), "waiting_callback");
-    let told = update_heard(&app, &lawyer_sid).await;
+    let told = update_heard(&app, &lawyer.sid).await;
     assert!(told.says("来电人没有接听") && told.hangs_up(), "{told:?}");
     app.stop().await;
 }
@@ -586,11 +608,9 @@ async fn a_callback_report_while_redis_is_away_loses_no_case(backend: Backend, l
     for (n, who) in [(26, Leg::Caller), (27, Leg::Lawyer)] {
         let me = format!("+86139000000{n}");
         let consultation = caller_waits(&app, &me).await;
-        let offer = dispatch(&app.state, Utc::now()).await.unwrap().remove(0);
-        callback::accept(&app.state, &offer.id, &zhang).await.unwrap();
-        let lawyer = lawyer_leg(&app, &offer.id).await;
-        lawyer.answered(&app, None).await;
-        let caller = caller_leg(&app, &offer.id, &me).await;
+        let Ringing {
+            offer, lawyer, caller, ..
+        } = ringing(&app, &zhang, &me).await;
         let mut away = app.state.clone();
         away.kv = std::sync::Arc::new(
             hotline::kv::Kv::new("redis://127.0.0.1:1", "away", std::time::Duration::from_millis(200)).unwrap(),
@@ -599,10 +619,10 @@ async fn a_callback_report_while_redis_is_away_loses_no_case(backend: Backend, l
             Leg::Caller => (&caller.sid, CallStatus::NoAnswer, 1),
             Leg::Lawyer => (&lawyer.sid, CallStatus::Completed, 0),
         };
-        callback::leg_status(&away, &offer.id, who, sid, status)
+        callback::leg_status(&away, &offer, who, sid, status)
             .await
             .expect("acted on without Redis");
-        let a = app.state.db.assignment(&offer.id).await.unwrap().unwrap();
+        let a = app.state.db.assignment(&offer).await.unwrap().unwrap();
         assert!(!a.state.is_active(), "{:?}", a.state);
         let c = app.state.db.consultation_by_id(&consultation).await.unwrap().unwrap();
         assert_eq!(c.status.as_str(), "waiting_callback");
@@ -646,22 +666,19 @@ async fn a_report_about_a_second_call_of_a_leg_changes_nothing(backend: Backend,
     let zhang = id_of(&roster, "张明");
     let me = "+8613900000028";
     caller_waits(&app, me).await;
-    let offer = dispatch(&app.state, Utc::now()).await.unwrap().remove(0);
-    callback::accept(&app.state, &offer.id, &zhang).await.unwrap();
-    lawyer_answers(&app, &offer.id).await;
-    let caller = caller_leg(&app, &offer.id, me).await;
+    let Ringing { offer, caller, .. } = ringing(&app, &zhang, me).await;
     let other = match line {
         Line::Twilio => "CA0000000000000000000000000000dead".to_owned(),
         Line::Jambonz => uuid::Uuid::new_v4().to_string(),
     };
-    callback::leg_status(&app.state, &offer.id, Leg::Caller, &other, CallStatus::NoAnswer)
+    callback::leg_status(&app.state, &offer, Leg::Caller, &other, CallStatus::NoAnswer)
         .await
         .unwrap();
-    let a = app.state.db.assignment(&offer.id).await.unwrap().unwrap();
+    let a = app.state.db.assignment(&offer).await.unwrap().unwrap();
     assert_eq!(a.state.as_str(), "calling_caller", "the call on record still rings");
     assert_eq!(app.count("SELECT callback_attempts FROM consultations").await, 0);
     let doc = caller.answered(&app, Some("human")).await;
-    assert_eq!(doc.room(), Some((format!("callback-{}", offer.id), true)), "{doc:?}");
+    assert_eq!(doc.room(), Some((format!("callback-{offer}"), true)), "{doc:?}");
     app.stop().await;
 }
 
