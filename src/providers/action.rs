@@ -81,3 +81,61 @@ pub enum GatherInput {
     Speech,
     DtmfSpeech,
 }
+
+/// A stretch of a `Say`'s text as a provider voice should read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading<'a> {
+    Words(&'a str),
+    /// A run of three or more digits (the service number 12348, a year), read digit by digit
+    /// as callers are told it, not as a quantity. Shorter numbers ("请按1", "共20位") stay words.
+    Digits(&'a str),
+}
+
+/// `text` as the stretches a voice reads (SSML `<say-as interpret-as="digits">` for each run).
+pub fn readings(text: &str) -> Vec<Reading<'_>> {
+    let mut out = Vec::new();
+    let mut words_from = 0;
+    let mut rest = text;
+    let mut offset = 0;
+    while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
+        let len = rest[start..]
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len() - start);
+        let (at, end) = (offset + start, offset + start + len);
+        if len >= 3 {
+            if words_from < at {
+                out.push(Reading::Words(&text[words_from..at]));
+            }
+            out.push(Reading::Digits(&text[at..end]));
+            words_from = end;
+        }
+        rest = &text[end..];
+        offset = end;
+    }
+    if words_from < text.len() {
+        out.push(Reading::Words(&text[words_from..]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_digit_runs_are_read_digit_by_digit_and_short_numbers_stay_words() {
+        assert_eq!(
+            readings("这里是12348热线，请按1，共20位，2026年"),
+            vec![
+                Reading::Words("这里是"),
+                Reading::Digits("12348"),
+                Reading::Words("热线，请按1，共20位，"),
+                Reading::Digits("2026"),
+                Reading::Words("年"),
+            ]
+        );
+        assert_eq!(readings("请按1"), vec![Reading::Words("请按1")]);
+        assert_eq!(readings("12348"), vec![Reading::Digits("12348")]);
+        assert!(readings("").is_empty());
+    }
+}

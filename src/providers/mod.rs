@@ -12,7 +12,7 @@ pub mod port;
 pub mod twilio;
 pub mod wire;
 
-pub use action::{Action, GatherInput, NORMAL_SPEED};
+pub use action::{readings, Action, GatherInput, Reading, NORMAL_SPEED};
 pub use event::{CallStatus, Direction, InboundEvent, Leg, MessageStatus};
 pub use hook::Hook;
 pub use kind::WebhookKind;

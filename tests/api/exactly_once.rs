@@ -1,31 +1,37 @@
 //! Exactly once under concurrency: copies of one delivery sent at the same moment (with the same,
 //! different or no idempotency token) are handled once and all get the owner's answer byte for
-//! byte; a turn the call has moved past changes nothing; a held caller comes back to the current
+//! byte; a turn the call has moved past changes nothing (these on either provider); a held caller comes back to the current
 //! prompt; an error a retry cannot fix is not answered "please retry".
 
 use rand::Rng;
 use tokio::sync::Barrier;
 
-use crate::backends;
-use crate::helpers::{random_hex, spawn_app, spawn_app_with, Backend, Options, TestApp};
+use crate::helpers::{random_hex, spawn_app, spawn_app_with, spawn_on, Backend, Line, Options, TestApp};
+use crate::jambonz_line::validate_documents;
 use crate::provider::{pairs, post_raw, post_signed, sid, Phone, Reply};
+use crate::turns::{Act, Wait};
+use crate::{backends, lines};
 
-backends!(
+lines!(
     concurrent_copies_of_a_turn_are_handled_once,
     a_stale_turn_changes_nothing,
+    two_keys_on_one_turn_at_once_both_hear_the_one_acted_on,
+);
+backends!(
     a_replay_with_a_fresh_token_is_the_same_delivery,
     concurrent_copies_of_a_text_all_get_the_ticket,
     a_held_caller_comes_back_to_the_current_prompt,
     errors_a_retry_cannot_fix_are_not_503,
     a_copy_whose_owner_is_slow_holds_and_comes_back_for_its_answer,
-    two_keys_on_one_turn_at_once_both_hear_the_one_acted_on,
     a_first_text_resent_at_once_is_never_answered_with_nothing,
 );
 
 const ROUNDS: usize = 50;
 
+const MESSAGE: &str = "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1";
+
 /// The path (with its `turn=`) of the TwiML's first Gather or Record action.
-pub fn action_of(twiml: &str) -> String {
+fn action_of(twiml: &str) -> String {
     verb_action(twiml, &["Gather", "Record"])
 }
 
@@ -86,42 +92,36 @@ async fn consultations_of(app: &TestApp, call_sid: &str) -> i64 {
     .await
 }
 
-/// Press 1 (consult), 1 (the first matter), then describe: each turn sent twice at once, half
-/// the rounds with a token per copy. The copies get one answer; the consultation has its
-/// description; nothing is registered twice. Counted over every round, then asserted.
-async fn concurrent_copies_of_a_turn_are_handled_once(backend: Backend) {
-    let app = spawn_app(backend).await;
+/// Press 1 (consult), 1 (the first matter), then describe: each turn sent twice at once, on
+/// Twilio half the rounds with a token per copy. The copies get one answer; the consultation has
+/// its description; nothing is registered twice. Counted over every round, then asserted.
+async fn concurrent_copies_of_a_turn_are_handled_once(backend: Backend, line: Line) {
+    let app = spawn_on(backend, line).await;
     let rounds = 2 * ROUNDS;
     let (mut differing, mut skipped_a_step, mut wrong_cases) = (0, 0, 0);
+    let mut documents = Vec::new();
     for round in 0..rounds {
         let tokens = round % 2 == 1;
         let phone = Phone::new(&app, &number());
-        let start = post_signed(&app, "/twilio/voice", &phone.params(&[]), &[]).await;
-        let mut path = action_of(start.assert_twiml());
-        let mut last = String::new();
-        for digits in ["1", "1"] {
-            let replies = twice_at_once(&app, &path, &phone.params(&[("Digits", digits)]), tokens).await;
-            last = replies[0].assert_twiml().to_owned();
-            if replies[1].assert_twiml() != last {
+        let mut last = phone.open().await;
+        for key in ["1", "1"] {
+            let Some(Wait::Keys(path)) = last.wait() else { break };
+            let replies = phone.report_twice_at_once(&path, Act::Press(key), tokens).await;
+            if replies[1] != replies[0] {
                 differing += 1;
             }
-            if !last.contains("<Gather") {
-                break;
-            }
-            path = action_of(&last);
+            last = replies[0].clone();
         }
-        if last.contains("<Record") {
-            let recording = phone.params(&[
-                (
-                    "RecordingUrl",
-                    "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1",
-                ),
-                ("RecordingSid", &sid("RE")),
-                ("RecordingDuration", "6"),
-            ]);
-            let replies = twice_at_once(&app, &record_action_of(&last), &recording, tokens).await;
-            if replies[0].assert_twiml() != replies[1].assert_twiml() {
+        if last.asks_to_speak() {
+            let wait = phone.speak_into(&last, MESSAGE).await;
+            let replies = phone
+                .report_twice_at_once(wait.path(), Act::Recorded(MESSAGE, 6), tokens)
+                .await;
+            if replies[0] != replies[1] {
                 differing += 1;
+            }
+            if round == 0 {
+                documents.extend([last.body.clone(), replies[0].body.clone()]);
             }
         } else {
             skipped_a_step += 1;
@@ -137,49 +137,38 @@ async fn concurrent_copies_of_a_turn_are_handled_once(backend: Backend) {
          step skipped, not exactly one consultation with its description",
         rounds * 3
     );
+    if line == Line::Jambonz {
+        validate_documents(&documents);
+    }
     app.stop().await;
 }
 
 /// An old turn — a retry of turn 1 with another key, after the call moved on — gets turn 1's
 /// answer and changes nothing; the call goes on from where it is.
-async fn a_stale_turn_changes_nothing(backend: Backend) {
-    let app = spawn_app(backend).await;
+async fn a_stale_turn_changes_nothing(backend: Backend, line: Line) {
+    let app = spawn_on(backend, line).await;
     for round in 0..ROUNDS {
         let phone = Phone::new(&app, &number());
-        let start = post_signed(&app, "/twilio/voice", &phone.params(&[]), &[]).await;
-        let turn1 = action_of(start.assert_twiml());
-        let first = post_signed(&app, &turn1, &phone.params(&[("Digits", "1")]), &[]).await;
-        let first = first.assert_twiml().to_owned();
-        let turn2 = action_of(&first);
-        let second = post_signed(&app, &turn2, &phone.params(&[("Digits", "1")]), &[]).await;
-        let turn3 = action_of(second.assert_twiml());
-        let described = record_action_of(&second.body);
+        let turn1 = phone.open().await.wait().expect("the menu waits");
+        let first = phone.report(turn1.path(), Act::Press("1")).await;
+        let turn2 = first.wait().expect("the matters wait");
+        let second = phone.report(turn2.path(), Act::Press("1")).await;
+        let turn3 = second.wait();
         // Key 0 on turn 1 would have queued a callback and hung up; key 2 would apply.
         for key in ["0", "2", "1"] {
-            let stale = post_signed(&app, &turn1, &phone.params(&[("Digits", key)]), &[]).await;
-            assert_eq!(
-                stale.assert_twiml(),
-                first,
-                "round {round}: turn 1 is answered as it was"
-            );
+            let stale = phone.report(turn1.path(), Act::Press(key)).await;
+            assert_eq!(stale, first, "round {round}: turn 1 is answered as it was");
         }
-        let stale = post_signed(&app, &turn2, &phone.params(&[("Digits", "2")]), &[]).await;
-        assert_eq!(action_of(stale.assert_twiml()), turn3, "round {round}");
+        let stale = phone.report(turn2.path(), Act::Press("2")).await;
+        assert_eq!(stale.wait(), turn3, "round {round}");
         assert_eq!(
             consultations_of(&app, &phone.call_sid).await,
             0,
             "round {round}: nothing queued"
         );
         // The caller goes on describing: the call is still at the description.
-        let recording = phone.params(&[
-            (
-                "RecordingUrl",
-                "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE2",
-            ),
-            ("RecordingSid", &sid("RE")),
-            ("RecordingDuration", "4"),
-        ]);
-        post_signed(&app, &described, &recording, &[]).await.assert_twiml();
+        let described = phone.speak_into(&second, MESSAGE).await;
+        phone.report(described.path(), Act::Recorded(MESSAGE, 4)).await;
         assert_eq!(recordings_of(&app, &phone.call_sid).await, 1, "round {round}");
     }
     app.stop().await;
@@ -378,29 +367,27 @@ async fn a_copy_whose_owner_is_slow_holds_and_comes_back_for_its_answer(backend:
 
 /// Two different keys for the same turn at the same moment (a replay racing the real press):
 /// one is acted on, and both callers hear its answer — never the question the call has left.
-async fn two_keys_on_one_turn_at_once_both_hear_the_one_acted_on(backend: Backend) {
-    let app = spawn_app(backend).await;
+async fn two_keys_on_one_turn_at_once_both_hear_the_one_acted_on(backend: Backend, line: Line) {
+    let app = spawn_on(backend, line).await;
     let mut differing = 0;
     for _ in 0..ROUNDS {
         let phone = Phone::new(&app, &number());
-        let start = post_signed(&app, "/twilio/voice", &phone.params(&[]), &[]).await;
-        let turn1 = action_of(start.assert_twiml());
-        let first = post_signed(&app, &turn1, &phone.params(&[("Digits", "1")]), &[]).await;
-        let turn2 = action_of(first.assert_twiml());
+        let turn1 = phone.open().await.wait().expect("the menu waits");
+        let first = phone.report(turn1.path(), Act::Press("1")).await;
+        let turn2 = first.wait().expect("the matters wait");
         let barrier = Barrier::new(2);
         let press = |key: &'static str| {
             let (barrier, turn2, phone) = (&barrier, &turn2, &phone);
-            let app = &app;
             async move {
                 barrier.wait().await;
-                post_signed(app, turn2, &phone.params(&[("Digits", key)]), &[]).await
+                phone.report(turn2.path(), Act::Press(key)).await
             }
         };
         let (a, b) = tokio::join!(press("1"), press("2"));
-        if a.assert_twiml() != b.assert_twiml() {
+        if a != b {
             differing += 1;
         }
-        assert!(a.body.contains("<Record"), "the matter was taken: {}", a.body);
+        assert!(a.asks_to_speak(), "the matter was taken: {}", a.body);
     }
     assert_eq!(
         differing, 0,

@@ -233,7 +233,7 @@ impl Phone<'_> {
     /// What jambonz does for a `listen`: opens its websocket, sends the call's attributes,
     /// streams the recording's audio as 16-bit PCM (none for a caller who says nothing) and
     /// closes, then waits for the service to finish with it.
-    async fn stream(&self, url: &str, recording: Option<&str>) {
+    pub async fn stream(&self, url: &str, recording: Option<&str>) {
         let (rate, pcm) = match recording {
             Some(url) => self.audio(url).await,
             None => (8000, Vec::new()),

@@ -6,6 +6,7 @@ mod helpers;
 mod jambonz_line;
 mod legs;
 mod provider;
+mod turns;
 
 mod accuracy;
 mod aliyun;

@@ -1,14 +1,17 @@
 //! Prompts as synthesised telephone audio: every prompt a Play of µ-law WAV served from
-//! /audio, the caller's rate changing the audio and remembered, Say only as the fallback.
+//! /audio, the caller's rate changing the audio and remembered, Say only as the fallback (on
+//! either provider).
 
 use hotline::config::SpeechEngine;
 use hotline::speech::telephone::{decode_wav, parse_wav, to_telephone_wav};
 
-use crate::backends;
-use crate::helpers::{spawn_app_with, tone_wav, Backend, Options, TestApp};
+use serde_json::Value;
+
+use crate::helpers::{spawn_app_with, tone_wav, Backend, Line, Options, TestApp};
+use crate::lines;
 use crate::provider::{Heard, Input, Phone};
 
-backends!(
+lines!(
     every_prompt_plays_our_audio_and_the_rate_choice_changes_and_sticks,
     a_failing_engine_falls_back_to_say,
 );
@@ -18,6 +21,10 @@ fn espeak() -> Options {
         speech: Some(SpeechEngine::Espeak),
         ..Options::default()
     }
+}
+
+fn espeak_on(line: Line) -> Options {
+    Options { line, ..espeak() }
 }
 
 /// Fetches a played URL as the provider would and checks it is telephone audio.
@@ -39,24 +46,56 @@ async fn fetch_audio(app: &TestApp, url: &str) -> (Vec<u8>, f64) {
     (bytes, secs)
 }
 
-/// The Play URLs of a TwiML document, in order.
-pub fn plays(xml: &str) -> Vec<String> {
-    let doc = roxmltree::Document::parse(xml).unwrap();
+/// The played URLs of a TwiML or jambonz verb document, in order.
+pub fn plays(document: &str) -> Vec<String> {
+    if document.starts_with('[') {
+        return verbs(document, "play")
+            .into_iter()
+            .flat_map(|play| match &play["url"] {
+                Value::String(url) => vec![url.clone()],
+                Value::Array(urls) => urls.iter().filter_map(|u| u.as_str().map(str::to_owned)).collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+    }
+    let doc = roxmltree::Document::parse(document).unwrap();
     doc.descendants()
         .filter(|n| n.has_tag_name("Play"))
         .map(|n| n.text().unwrap().to_owned())
         .collect()
 }
 
-async fn every_prompt_plays_our_audio_and_the_rate_choice_changes_and_sticks(backend: Backend) {
-    let app = spawn_app_with(backend, espeak()).await;
+/// Whether a TwiML or jambonz document has the provider say anything.
+fn says(document: &str) -> bool {
+    if document.starts_with('[') {
+        !verbs(document, "say").is_empty()
+    } else {
+        document.contains("<Say")
+    }
+}
+
+/// The verbs called `name` of a jambonz document, also those nested in a gather.
+fn verbs(document: &str, name: &str) -> Vec<Value> {
+    let verbs: Vec<Value> = serde_json::from_str(document).expect("a verb document");
+    verbs
+        .into_iter()
+        .flat_map(|verb| {
+            let nested = verb.get(name).cloned();
+            let own = (verb["verb"] == name).then_some(verb);
+            own.into_iter().chain(nested)
+        })
+        .collect()
+}
+
+async fn every_prompt_plays_our_audio_and_the_rate_choice_changes_and_sticks(backend: Backend, line: Line) {
+    let app = spawn_app_with(backend, espeak_on(line)).await;
     // As `hotline serve` does at start-up (here before the call, so the answers' time budget
     // is not spent on prompts a test running in parallel is also rendering).
     app.state.voice.render_all(&app.state.prompts).await.unwrap();
     let mut phone = Phone::new(&app, "+8613800138000");
     phone.call(&[Input::Keys("7"), Input::Keys("0")]).await;
     for doc in &phone.documents {
-        assert!(!doc.contains("<Say"), "every prompt is our audio: {doc}");
+        assert!(!says(doc), "every prompt is our audio: {doc}");
     }
     assert!(
         phone.heard.iter().all(|h| matches!(h, Heard::Play(_) | Heard::Hangup)),
@@ -128,13 +167,14 @@ async fn every_prompt_plays_our_audio_and_the_rate_choice_changes_and_sticks(bac
     app.stop().await;
 }
 
-async fn a_failing_engine_falls_back_to_say(backend: Backend) {
+async fn a_failing_engine_falls_back_to_say(backend: Backend, line: Line) {
     // A TTS server that is not there: every prompt is said by the provider instead.
     let app = spawn_app_with(
         backend,
         Options {
             speech: Some(SpeechEngine::Http),
             tts_url: Some("http://127.0.0.1:1/v1/audio/speech".into()),
+            line,
             ..Options::default()
         },
     )
@@ -142,7 +182,7 @@ async fn a_failing_engine_falls_back_to_say(backend: Backend) {
     let mut phone = Phone::new(&app, "+8613800138000");
     phone.call(&[Input::Keys("0")]).await;
     assert!(phone.said().contains("法律咨询，请按1"), "{}", phone.said());
-    assert!(phone.documents.iter().all(|d| !d.contains("<Play")));
+    assert!(phone.documents.iter().all(|d| plays(d).is_empty()));
     app.stop().await;
 }
 

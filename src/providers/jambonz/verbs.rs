@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 
 use super::signature::Seal;
 use crate::providers::hook::absolute;
-use crate::providers::{Action, GatherInput, Hook, NORMAL_SPEED};
+use crate::providers::{readings, Action, GatherInput, Hook, Reading, NORMAL_SPEED};
 
 /// Where the document's URLs point and how it speaks.
 pub struct Style<'a> {
@@ -250,11 +250,43 @@ fn prompt(prompts: &[Action], style: &Style<'_>) -> Value {
     }
 }
 
-/// A text at the caller's rate: SSML `<prosody>` when it is not the normal one.
+/// A text as SSML for the application's voice: each run of digits read digit by digit
+/// (`<say-as interpret-as="digits">`, see [`readings`]), at the caller's rate (`<prosody>`)
+/// when it is not the normal one. Plain text when neither applies.
 fn ssml(text: &str, speed_percent: u16) -> String {
-    if speed_percent == NORMAL_SPEED {
+    let readings = readings(text);
+    let has_digits = readings.iter().any(|r| matches!(r, Reading::Digits(_)));
+    if speed_percent == NORMAL_SPEED && !has_digits {
         return text.to_owned();
     }
-    let escaped = quick_xml::escape::escape(text);
-    format!("<speak><prosody rate=\"{speed_percent}%\">{escaped}</prosody></speak>")
+    let mut inner = String::new();
+    for reading in readings {
+        match reading {
+            Reading::Words(words) => inner.push_str(&quick_xml::escape::escape(words)),
+            Reading::Digits(run) => inner.push_str(&format!("<say-as interpret-as=\"digits\">{run}</say-as>")),
+        }
+    }
+    if speed_percent == NORMAL_SPEED {
+        format!("<speak>{inner}</speak>")
+    } else {
+        format!("<speak><prosody rate=\"{speed_percent}%\">{inner}</prosody></speak>")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ssml;
+
+    #[test]
+    fn the_service_number_is_read_digit_by_digit_at_the_callers_rate() {
+        assert_eq!(ssml("请按1", 100), "请按1");
+        assert_eq!(
+            ssml("这里是12348热线", 100),
+            r#"<speak>这里是<say-as interpret-as="digits">12348</say-as>热线</speak>"#
+        );
+        assert_eq!(
+            ssml("A&B 12348", 75),
+            r#"<speak><prosody rate="75%">A&amp;B <say-as interpret-as="digits">12348</say-as></prosody></speak>"#
+        );
+    }
 }

@@ -8,7 +8,7 @@ use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
 
 use crate::providers::hook::absolute;
-use crate::providers::{Action, GatherInput, Hook, NORMAL_SPEED};
+use crate::providers::{readings, Action, GatherInput, Hook, Reading, NORMAL_SPEED};
 
 pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 
@@ -22,28 +22,18 @@ pub struct Style<'a> {
     pub language: &'a str,
 }
 
-/// Text for a named voice: a run of three or more digits (the service number 12348, a year) is
-/// read digit by digit (`<say-as interpret-as="digits">`), as callers are told it, not as a
-/// quantity; shorter numbers ("请按1", "共20位") stay words.
+/// Text for a named voice, each run of digits read digit by digit (`<say-as
+/// interpret-as="digits">`, see [`readings`]).
 fn ssml_text(w: &mut Writer<Cursor<Vec<u8>>>, text: &str) -> io::Result<()> {
-    let mut rest = text;
-    while !rest.is_empty() {
-        let start = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        let len = rest[start..]
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len() - start);
-        let (before, run, after) = (&rest[..start], &rest[start..start + len], &rest[start + len..]);
-        if run.len() >= 3 {
-            if !before.is_empty() {
-                w.write_event(Event::Text(BytesText::new(before)))?;
+    for reading in readings(text) {
+        match reading {
+            Reading::Words(words) => w.write_event(Event::Text(BytesText::new(words)))?,
+            Reading::Digits(run) => {
+                w.create_element("say-as")
+                    .with_attribute(("interpret-as", "digits"))
+                    .write_text_content(BytesText::new(run))?;
             }
-            w.create_element("say-as")
-                .with_attribute(("interpret-as", "digits"))
-                .write_text_content(BytesText::new(run))?;
-        } else {
-            w.write_event(Event::Text(BytesText::new(&rest[..start + len])))?;
         }
-        rest = after;
     }
     Ok(())
 }
