@@ -147,8 +147,10 @@ impl IvrSettings {
 pub struct ConsoleSettings {
     /// How long a console login lasts.
     pub session_hours: u64,
-    /// Failed logins allowed per account (and ten times that per address) in the window.
+    /// Failed sign-ins before waits begin, per device, per account from new browsers (ten
+    /// times that per address); the throttle is described in `src/auth/limit.rs`.
     pub login_attempts: u32,
+    /// The longest wait, and how long counts last after the last failure.
     pub login_window_mins: u64,
 }
 

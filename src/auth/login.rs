@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use super::limit::LoginLimit;
+use super::limit::{LoginLimit, Source};
 use super::{password, secret, Staff};
 use crate::app::AppState;
 use crate::storage::{Db, StorageError};
@@ -11,21 +11,59 @@ use crate::storage::{Db, StorageError};
 pub enum LoginError {
     #[error("用户名或密码不正确")]
     Wrong,
-    #[error("登录失败次数过多，请 {0} 分钟后再试")]
+    /// Seconds to wait before the next attempt.
+    #[error("登录尝试过多，请{}后再试", wait_words(*.0))]
     TooMany(u64),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
 
-/// Checks the password (argon2 off the async runtime), counting failures against the limit.
-pub async fn check(state: &AppState, username: &str, given: &str, ip: IpAddr) -> Result<Staff, LoginError> {
+/// A wait as a caller would say it: seconds under a minute, else minutes rounded up.
+fn wait_words(secs: u64) -> String {
+    if secs < 60 {
+        format!(" {secs} 秒")
+    } else {
+        format!(" {} 分钟", secs.div_ceil(60))
+    }
+}
+
+/// A successful sign-in.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub staff: Staff,
+    /// Failed attempts on the account since its last sign-in (shown as a warning).
+    pub failures_since: u64,
+}
+
+/// Checks the password (argon2 off the async runtime), throttled and counted by where the
+/// attempt comes from: `device` is the request's device cookie, if any.
+pub async fn check(
+    state: &AppState,
+    username: &str,
+    given: &str,
+    ip: IpAddr,
+    device: Option<&str>,
+) -> Result<SignedIn, LoginError> {
     let username = username.trim().to_ascii_lowercase();
     let limit = LoginLimit::new(&state.kv, &state.settings.console);
-    if limit.blocked(&username, ip).await {
-        tracing::warn!(%ip, "login refused: too many failed attempts");
-        return Err(LoginError::TooMany(state.settings.console.login_window_mins));
-    }
+    let source = device
+        .and_then(|cookie| super::device::recognise(state.db.key(), &username, cookie))
+        .map_or(Source::Address(ip), Source::Device);
+    let now = chrono::Utc::now().timestamp();
     let user = state.db.user_by_username(&username).await?;
+    // Who the audit names: the account tried, or the name given when there is none.
+    let actor = user
+        .as_ref()
+        .map_or_else(|| format!("username:{username}"), |u| u.id.clone());
+    let from = match source {
+        Source::Device(id) => format!("device:{id}"),
+        Source::Address(ip) => format!("ip:{ip}"),
+    };
+    if let Some(wait) = limit.wait(&username, source, now).await {
+        tracing::warn!(%ip, wait, "login refused: waiting after failed attempts");
+        state.db.audit(&actor, "login.throttled", &from).await?;
+        return Err(LoginError::TooMany(wait));
+    }
     let stored = user
         .as_ref()
         .map_or_else(|| password::decoy().to_owned(), |u| u.password_hash.clone());
@@ -35,12 +73,16 @@ pub async fn check(state: &AppState, username: &str, given: &str, ip: IpAddr) ->
         .unwrap_or(false);
     match user {
         Some(user) if ok => {
-            limit.succeeded(&username, ip).await;
-            Ok(user.into())
+            let failures_since = limit.succeeded(&username, source).await;
+            Ok(SignedIn {
+                staff: user.into(),
+                failures_since,
+            })
         }
         _ => {
-            limit.failed(&username, ip).await;
+            limit.failed(&username, source, now).await;
             tracing::info!(%ip, "login failed");
+            state.db.audit(&actor, "login.failed", &from).await?;
             Err(LoginError::Wrong)
         }
     }

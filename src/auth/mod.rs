@@ -1,8 +1,9 @@
 //! Staff authentication and authorisation: argon2id passwords, console sessions (a random
-//! cookie, its SHA-256 in SQL, a CSRF token per session), API bearer tokens, a login rate limit
-//! in Redis, and [`Staff`], the signed-in account every console page and API call acts as.
+//! cookie, its SHA-256 in SQL, a CSRF token per session), API bearer tokens, login throttling
+//! in Redis with device cookies, and [`Staff`], the signed-in account every console page and API call acts as.
 
 pub mod accounts;
+pub mod device;
 pub mod limit;
 pub mod login;
 pub mod password;

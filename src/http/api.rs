@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -89,7 +89,11 @@ impl IntoResponse for ApiError {
                 message: self.to_string(),
             },
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::Login(LoginError::TooMany(secs)) = &self {
+            response.headers_mut().insert(header::RETRY_AFTER, (*secs).into());
+        }
+        response
     }
 }
 
@@ -166,7 +170,8 @@ struct NewToken {
     token: String,
 }
 
-/// Exchange a username and password for an API token (rate-limited like the console's login).
+/// Exchange a username and password for an API token (throttled like a console sign-in from a
+/// new browser; a 429 says in `Retry-After` how many seconds to wait).
 #[utoipa::path(post, path = "/api/v1/tokens", security(()), request_body = Credentials,
     responses((status = 201, body = NewToken), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn token(
@@ -175,7 +180,9 @@ async fn token(
     b: Body<Credentials>,
 ) -> Result<(StatusCode, Json<NewToken>), ApiError> {
     let c = body(b)?;
-    let staff = login::check(&state, &c.username, &c.password, peer.ip()).await?;
+    let staff = login::check(&state, &c.username, &c.password, peer.ip(), None)
+        .await?
+        .staff;
     let label = if c.label.trim().is_empty() {
         "api"
     } else {

@@ -13,7 +13,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::backends;
-use crate::helpers::{spawn_app, Backend, TestApp, ACCOUNT_SID, HOTLINE_NUMBER, PASSWORD};
+use crate::helpers::{spawn_app, Backend, TestApp, ACCOUNT_SID, HOTLINE_NUMBER};
 use crate::provider::{pairs, post_signed};
 
 backends!(the_answers_are_on_the_case_page_and_detention_in_the_whisper);
@@ -158,22 +158,7 @@ async fn the_answers_are_on_the_case_page_and_detention_in_the_whisper(backend: 
     assert_eq!(answer(&wage_file, "紧急"), "否");
 
     // The case page shows the same pairs.
-    let cookie = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(app.url("/login"))
-        .form(&[("username", "liu"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap()
-        .headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = app.sign_in("liu").await;
     let page = app
         .http
         .get(app.url(&format!("/console/cases/{ticket}")))

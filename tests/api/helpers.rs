@@ -69,6 +69,18 @@ macro_rules! lines {
     )*};
 }
 
+/// The `name=value` a response sets for the cookie `name` (not one it clears).
+pub fn cookie_set(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .find(|pair| pair.split_once('=').is_some_and(|(k, v)| k == name && !v.is_empty()))
+        .map(str::to_owned)
+}
+
 /// The telephony provider a test's calls come through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Line {
@@ -129,6 +141,8 @@ pub struct Options {
     pub jambonz_api: Option<String>,
     /// Texts through Aliyun's SendSms at this endpoint, with [`ALIYUN_KEY`].
     pub aliyun_sms: Option<String>,
+    /// `mode = "production"`.
+    pub production: bool,
 }
 
 /// The Aliyun AccessKey of the tests.
@@ -259,6 +273,9 @@ pub async fn spawn_app_with(backend: Backend, opts: Options) -> TestApp {
         s.aliyun.sign_name = "12348法律服务".into();
         s.aliyun.template_code = "SMS_123456789".into();
     }
+    if opts.production {
+        s.mode = hotline::config::Mode::Production;
+    }
     let public_url = s.public_url.as_str().trim_end_matches('/').to_owned();
 
     let state = AppState::new(s).expect("state");
@@ -345,20 +362,41 @@ impl TestApp {
 
     /// Signs in through the console's login form (password [`PASSWORD`]); the session cookie.
     pub async fn sign_in(&self, username: &str) -> String {
+        let response = self.post_login(username, PASSWORD, &[]).await;
+        assert_eq!(response.status(), 303, "signed in as {username}");
+        let set = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+        cookie_set(&response, "hotline_session").expect("a session cookie")
+    }
+
+    /// Posts the sign-in form as a browser does: the page first (its CSRF token, in the form
+    /// and in a cookie), then the form with that cookie and `cookies` (`name=value`). Redirects
+    /// are seen, not followed.
+    pub async fn post_login(&self, username: &str, password: &str, cookies: &[&str]) -> reqwest::Response {
         let browser = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        let response = browser
+        let page = browser.get(self.url("/login")).send().await.unwrap();
+        let form_cookie = cookie_set(&page, "hotline_login").expect("the form's cookie");
+        let html = page.text().await.unwrap();
+        let csrf = html
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a CSRF token in the sign-in form")
+            .to_owned();
+        let cookie = std::iter::once(form_cookie.as_str())
+            .chain(cookies.iter().copied())
+            .collect::<Vec<_>>()
+            .join("; ");
+        browser
             .post(self.url("/login"))
-            .form(&[("username", username), ("password", PASSWORD)])
+            .header("cookie", cookie)
+            .form(&[("username", username), ("password", password), ("csrf", &csrf)])
             .send()
             .await
-            .unwrap();
-        assert_eq!(response.status(), 303, "signed in as {username}");
-        let set = response.headers()["set-cookie"].to_str().unwrap().to_owned();
-        assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
-        set.split(';').next().unwrap().to_owned()
+            .unwrap()
     }
 
     /// The consultation with this ticket number; fails the test if there is none.

@@ -34,6 +34,7 @@ mod resilience;
 mod retention;
 mod roster;
 mod roster_page;
+mod security;
 mod shift;
 mod simulate;
 mod sms;

@@ -47,7 +47,7 @@ pub async fn page(
         }
         p {
             input type="checkbox" id="auto-refresh" checked;
-            label for="auto-refresh" style="display:inline" { " 自动刷新队列（每 10 秒）" }
+            label for="auto-refresh" class="inline" { " 自动刷新队列（每 10 秒）" }
         }
         (live_section(&state, s, &who.csrf).await?)
         (case_list(&cases))

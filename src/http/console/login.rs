@@ -10,16 +10,25 @@ use maud::html;
 use serde::Deserialize;
 
 use super::layout::{self, Page, Prefs, CONTRASTS, SIZES};
-use super::ConsoleError;
+use super::{done, ConsoleError};
 use crate::app::AppState;
 use crate::auth::login::{self, LoginError};
-use crate::auth::secret;
+use crate::auth::{device, secret};
 use crate::http::staff::{cookie, set_cookie, ConsoleStaff, SESSION_COOKIE};
 
-fn form(headers: &HeaderMap, error: Option<&str>, username: &str) -> maud::Markup {
+/// The cookie that carries the sign-in form's CSRF token (the form carries it too): a page of
+/// another site cannot post the form, so it cannot sign a victim into the attacker's account.
+const LOGIN_COOKIE: &str = "hotline_login";
+/// How long a sign-in form stays usable.
+const LOGIN_FORM_SECS: u64 = 3600;
+
+/// The sign-in form with a fresh CSRF token, in its cookie too.
+fn form(state: &AppState, headers: &HeaderMap, status: StatusCode, error: Option<&str>, username: &str) -> Response {
+    let csrf = secret::new_secret();
     let body = html! {
         @if let Some(error) = error { p role="alert" class="status" { (error) } }
         form method="post" action="/login" {
+            input type="hidden" name="csrf" value=(csrf);
             label for="username" { "用户名" }
             input id="username" name="username" type="text" autocomplete="username" required value=(username)
                 aria-invalid=[error.map(|_| "true")];
@@ -29,7 +38,7 @@ fn form(headers: &HeaderMap, error: Option<&str>, username: &str) -> maud::Marku
             p { button type="submit" { "登录" } }
         }
     };
-    layout::render(
+    let page = layout::render(
         &Page {
             title: "登录",
             staff: None,
@@ -39,17 +48,21 @@ fn form(headers: &HeaderMap, error: Option<&str>, username: &str) -> maud::Marku
             done: None,
         },
         body,
-    )
+    );
+    let cookie = set_cookie(state, LOGIN_COOKIE, &csrf, LOGIN_FORM_SECS, true);
+    (status, [(header::SET_COOKIE, cookie)], page).into_response()
 }
 
-pub async fn page(headers: HeaderMap) -> maud::Markup {
-    form(&headers, None, "")
+pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    form(&state, &headers, StatusCode::OK, None, "")
 }
 
 #[derive(Deserialize)]
 pub struct Credentials {
     username: String,
     password: String,
+    #[serde(default)]
+    csrf: String,
 }
 
 pub async fn submit(
@@ -58,8 +71,15 @@ pub async fn submit(
     headers: HeaderMap,
     Form(c): Form<Credentials>,
 ) -> Response {
-    let staff = match login::check(&state, &c.username, &c.password, peer.ip()).await {
-        Ok(staff) => staff,
+    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if !secret::same(&expected, &c.csrf) {
+        tracing::warn!(ip = %peer.ip(), "login refused: the form's CSRF token does not match");
+        let message = "登录页面已过期，请重新输入用户名和密码";
+        return form(&state, &headers, StatusCode::FORBIDDEN, Some(message), &c.username);
+    }
+    let device = cookie(&headers, device::COOKIE);
+    let signed = match login::check(&state, &c.username, &c.password, peer.ip(), device.as_deref()).await {
+        Ok(signed) => signed,
         Err(e) => {
             let status = match e {
                 LoginError::Wrong => StatusCode::UNAUTHORIZED,
@@ -70,20 +90,36 @@ pub async fn submit(
                 LoginError::Storage(_) => "系统暂时不可用，请稍后再试".to_owned(),
                 other => other.to_string(),
             };
-            return (status, form(&headers, Some(&message), &c.username)).into_response();
+            let mut response = form(&state, &headers, status, Some(&message), &c.username);
+            if let LoginError::TooMany(secs) = e {
+                response.headers_mut().insert(header::RETRY_AFTER, secs.into());
+            }
+            return response;
         }
     };
-    match login::start_session(&state, &staff).await {
+    match login::start_session(&state, &signed.staff).await {
         Ok((token, _csrf)) => {
             let max_age = state.settings.console.session_hours * 3600;
-            (
-                [(
-                    header::SET_COOKIE,
-                    set_cookie(&state, SESSION_COOKIE, &token, max_age, true),
-                )],
-                Redirect::to("/console"),
-            )
-                .into_response()
+            // Failed attempts since the last sign-in are shown on the desk's status line.
+            let mut response = match signed.failures_since {
+                0 => Redirect::to("/console").into_response(),
+                n => done(
+                    "/console",
+                    &format!("提醒：自您上次登录以来，有人用您的用户名登录失败 {n} 次。如果不是您本人，请告知管理员。"),
+                )
+                .into_response(),
+            };
+            let device = device::issue(state.db.key(), &signed.staff.username);
+            for cookie in [
+                set_cookie(&state, SESSION_COOKIE, &token, max_age, true),
+                set_cookie(&state, LOGIN_COOKIE, "", 0, true),
+                set_cookie(&state, device::COOKIE, &device, device::MAX_AGE_SECS, true),
+            ] {
+                if let Ok(value) = cookie.parse() {
+                    response.headers_mut().append(header::SET_COOKIE, value);
+                }
+            }
+            response
         }
         Err(e) => ConsoleError::Desk(e.into()).into_response(),
     }

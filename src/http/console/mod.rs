@@ -49,6 +49,8 @@ pub enum ConsoleError {
     SignIn,
     #[error("表单已过期，请刷新页面后重试")]
     Csrf,
+    #[error("这个请求来自其他网站，已拒绝。请在热线工作台的页面上操作")]
+    Origin,
     #[error(transparent)]
     Desk(#[from] DeskError),
 }
@@ -57,7 +59,9 @@ impl IntoResponse for ConsoleError {
     fn into_response(self) -> Response {
         let status = match &self {
             ConsoleError::SignIn => return Redirect::to("/login").into_response(),
-            ConsoleError::Csrf | ConsoleError::Desk(DeskError::Forbidden(_)) => StatusCode::FORBIDDEN,
+            ConsoleError::Csrf | ConsoleError::Origin | ConsoleError::Desk(DeskError::Forbidden(_)) => {
+                StatusCode::FORBIDDEN
+            }
             ConsoleError::Desk(DeskError::NotFound(_)) => StatusCode::NOT_FOUND,
             ConsoleError::Desk(DeskError::Invalid(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             ConsoleError::Desk(DeskError::Conflict(_)) => StatusCode::CONFLICT,
