@@ -139,7 +139,7 @@ fn remaining(n: u32, allowed: u32, last: i64, now: i64, cap: u64) -> Option<u64>
     if n < allowed {
         return None;
     }
-    let wait = 2u64.saturating_pow(n - allowed + 1).min(cap);
+    let wait = 2u64.saturating_pow((n - allowed).saturating_add(1)).min(cap);
     let until = last.saturating_add(wait as i64);
     (until > now).then(|| (until - now) as u64)
 }
