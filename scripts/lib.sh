@@ -132,6 +132,10 @@ ensure_jambonz_checks() {
     say "installing jambonz's verb specifications and node client for the jambonz tests"
     npm ci --prefix tests/jambonz --no-audit --no-fund --loglevel=error >/dev/null
   fi
+  if [ ! -d tests/twilio/node_modules/twilio ]; then
+    say "installing Twilio's official library for the webhook signature test"
+    npm ci --prefix tests/twilio --no-audit --no-fund --loglevel=error >/dev/null
+  fi
   if [ ! -d tests/aliyun/node_modules/@alicloud/pop-core ]; then
     say "installing Aliyun's official client for the Aliyun signature test"
     npm ci --prefix tests/aliyun --no-audit --no-fund --loglevel=error >/dev/null

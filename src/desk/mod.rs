@@ -79,12 +79,14 @@ pub async fn may_see(state: &AppState, staff: &Staff, c: &Consultation) -> Resul
 }
 
 /// The case with this ticket, if the account may see it; `action` goes to the audit trail
-/// first (a request that cannot be audited is refused).
+/// first (a request that cannot be audited is refused), `<action>.refused` when it may not.
 pub async fn case_for(state: &AppState, staff: &Staff, ticket: &str, action: &str) -> Result<Consultation, DeskError> {
     let not_found = || DeskError::NotFound(format!("没有编号为 {ticket} 的案件"));
     let parsed = Ticket::parse(ticket).map_err(|_| not_found())?;
     let c = state.db.consultation_by_ticket(&parsed).await?.ok_or_else(not_found)?;
     if !may_see(state, staff, &c).await? {
+        // Refusals are audited too: someone trying other people's cases shows in the trail.
+        state.db.audit(&staff.id, &format!("{action}.refused"), &c.id).await?;
         return Err(DeskError::Forbidden("您无权查看这个案件"));
     }
     state.db.audit(&staff.id, action, &c.id).await?;

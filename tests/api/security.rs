@@ -16,6 +16,8 @@ backends!(
     every_route_family_carries_the_security_headers,
     the_sign_in_form_and_console_posts_refuse_other_sites,
     failed_sign_ins_slow_down_without_locking_the_owner_out,
+    control_characters_in_a_text_are_kept_and_shown_visibly,
+    refused_case_reads_are_audited,
 );
 
 /// What every answer must carry, and whether it may be cached.
@@ -348,5 +350,63 @@ async fn failed_sign_ins_slow_down_without_locking_the_owner_out(backend: Backen
         .count("SELECT COUNT(*) FROM audit_log WHERE user_id LIKE 'username:nobody%' AND action = 'login.failed'")
         .await;
     assert_eq!(unknown, 44, "fifty failures from the address, six of them zhang's");
+    d.app.stop().await;
+}
+
+/// A text with a NUL and an ESC (a terminal's colour code): stored as sent, and shown on the
+/// case page as �, never handed to the browser.
+async fn control_characters_in_a_text_are_kept_and_shown_visibly(backend: Backend) {
+    let d = desk(backend).await;
+    let sent = "公司拖欠工资\u{1b}[31m三个月\u{0}了，想咨询怎么办";
+    let replies = crate::sms::text(&d.app, "+8613900000123", sent).await;
+    let ticket = crate::sms::ticket_in(&replies.join(""));
+    let (cookie, _) = sign_in(&d, "admin").await;
+    let page = d.app.get_text(&format!("/console/cases/{ticket}"), Some(&cookie)).await;
+    assert!(page.contains("公司拖欠工资\u{FFFD}[31m三个月\u{FFFD}了"), "{page}");
+    assert!(!page.contains('\u{1b}') && !page.contains('\u{0}'));
+    // The API gives the text exactly as it came.
+    let messages: serde_json::Value = d
+        .app
+        .http
+        .get(d.app.url(&format!("/api/v1/consultations/{ticket}/messages")))
+        .bearer_auth(&d.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(messages.to_string().contains("\\u001b[31m"), "{messages}");
+    d.app.stop().await;
+}
+
+/// A lawyer who tries a case that is not theirs is refused, and the trail shows the attempt.
+async fn refused_case_reads_are_audited(backend: Backend) {
+    let d = desk(backend).await;
+    let (status, _) = d
+        .api(
+            reqwest::Method::GET,
+            &format!("/consultations/{}", d.ticket),
+            &d.li,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (cookie, _) = sign_in(&d, "sup2").await;
+    let page = d
+        .browser
+        .get(d.app.url(&format!("/console/cases/{}", d.ticket)))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+    let trail = d.app.state.db.audit_trail(&d.consultation).await.unwrap();
+    let refused: Vec<_> = trail.iter().filter(|r| r.action == "case.read.refused").collect();
+    assert_eq!(refused.len(), 2, "{trail:?}");
+    assert!(
+        trail.iter().all(|r| r.action != "case.read"),
+        "nothing was read: {trail:?}"
+    );
     d.app.stop().await;
 }

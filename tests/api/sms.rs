@@ -189,7 +189,7 @@ async fn aliyun_pushes_feed_the_same_conversation(backend: Backend) {
 }
 
 /// Sends a text from `from` and returns the reply messages' bodies.
-async fn text(app: &crate::helpers::TestApp, from: &str, body: &str) -> Vec<String> {
+pub async fn text(app: &crate::helpers::TestApp, from: &str, body: &str) -> Vec<String> {
     let reply = post_signed(app, "/twilio/sms", &sms(&sid("SM"), from, body), &[]).await;
     let xml = reply.assert_twiml().to_owned();
     let doc = roxmltree::Document::parse(&xml).unwrap();
@@ -200,7 +200,7 @@ async fn text(app: &crate::helpers::TestApp, from: &str, body: &str) -> Vec<Stri
 }
 
 /// The ticket number in a text.
-fn ticket_in(text: &str) -> String {
+pub fn ticket_in(text: &str) -> String {
     let at = text.find("受理编号").expect("a ticket") + "受理编号".len();
     text[at..].chars().filter(char::is_ascii_digit).take(8).collect()
 }

@@ -10,7 +10,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::desk::{short_time, CsrfForm};
-use super::layout::{self, icon, Page, Prefs};
+use super::layout::{self, icon, visible, Page, Prefs};
 use super::{done, ConsoleError, Done};
 use crate::app::AppState;
 use crate::desk::case::{self, CaseFile, Close};
@@ -97,7 +97,7 @@ fn body(f: &CaseFile, csrf: &str, lawyer: bool) -> Markup {
                         }
                         p {
                             "转写："
-                            @if let Some(text) = &r.transcript { (text) } @else { span class="hint" { "尚未转写" } }
+                            @if let Some(text) = &r.transcript { (visible(text)) } @else { span class="hint" { "尚未转写" } }
                         }
                     }
                 }
@@ -109,7 +109,7 @@ fn body(f: &CaseFile, csrf: &str, lawyer: bool) -> Markup {
                 ol class="thread" {
                     @for m in &f.messages {
                         li {
-                            strong { (labels::direction(&m.direction)) } "（" (short_time(&m.at)) "）：" (m.body)
+                            strong { (labels::direction(&m.direction)) } "（" (short_time(&m.at)) "）：" (visible(&m.body))
                             @if m.direction == "out" {
                                 " "
                                 @if labels::message_failed(&m.status) {
@@ -136,7 +136,7 @@ fn body(f: &CaseFile, csrf: &str, lawyer: bool) -> Markup {
             h2 id="notes-h" { "备注" }
             @if f.notes.is_empty() { p { "还没有备注。" } } @else {
                 ul {
-                    @for n in &f.notes { li { strong { (n.author) } "（" (short_time(&n.at)) "）：" (n.body) } }
+                    @for n in &f.notes { li { strong { (n.author) } "（" (short_time(&n.at)) "）：" (visible(&n.body)) } }
                 }
             }
             form method="post" action={ "/console/cases/" (t) "/notes" } {

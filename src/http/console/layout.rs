@@ -139,3 +139,32 @@ fn settings(prefs: &Prefs) -> Markup {
 pub fn icon(symbol: &str) -> Markup {
     html! { span class="icon" aria-hidden="true" { (PreEscaped(symbol)) } " " }
 }
+
+/// Text from outside (a text message, a transcript, a note) as a page shows it: control
+/// characters (a NUL, an ESC) and the direction overrides that can disguise text as U+FFFD �,
+/// so they are seen rather than hidden or handed to the browser. Line breaks and tabs stay.
+pub fn visible(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let hidden = (c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+                || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+            if hidden {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::visible;
+
+    #[test]
+    fn control_characters_are_shown_not_hidden() {
+        assert_eq!(visible("工资\u{0}拖欠\u{1b}[31m"), "工资\u{FFFD}拖欠\u{FFFD}[31m");
+        assert_eq!(visible("第一行\n第二行\t完"), "第一行\n第二行\t完");
+        assert_eq!(visible("abc\u{202E}gpj.exe\u{7f}"), "abc\u{FFFD}gpj.exe\u{FFFD}");
+    }
+}

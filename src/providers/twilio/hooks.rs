@@ -12,22 +12,62 @@ use crate::providers::{Action, Context, Delivery, Incoming, Received, Refusal, R
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
+const JSON: &str = "application/json";
+
+/// A verified request's parameters: as leniently decoded for the signature and the delivery's
+/// identity, and as strictly parsed for the event.
+struct Verified {
+    lenient: Vec<(String, String)>,
+    params: Vec<(String, String)>,
+}
+
 impl Twilio {
-    /// Verified over the leniently decoded form (as Twilio's own libraries do), so a body
-    /// refused as malformed is still told apart from a forged one.
-    fn verify(&self, incoming: &Incoming<'_>) -> Result<Vec<(String, String)>, Refusal> {
+    /// A form is verified over its leniently decoded parameters (as Twilio's own libraries do),
+    /// so a body refused as malformed is still told apart from a forged one. A JSON body is
+    /// verified by `bodySHA256` in the signed URL; its top-level fields are the parameters.
+    fn verify(&self, incoming: &Incoming<'_>) -> Result<Verified, Refusal> {
+        let signature = incoming.header(SIGNATURE_HEADER);
+        if incoming.is_media_type(JSON) {
+            let signed = signature.is_some_and(|sig| self.validator.validate_json(incoming.url, incoming.body, sig));
+            if !signed {
+                return Err(Refusal::Forged("X-Twilio-Signature (bodySHA256)"));
+            }
+            let params = json_params(incoming.body)?;
+            return Ok(Verified {
+                lenient: params.clone(),
+                params,
+            });
+        }
         let lenient: Vec<(String, String)> = form_urlencoded::parse(incoming.body).into_owned().collect();
-        let signed = incoming
-            .header(SIGNATURE_HEADER)
-            .is_some_and(|sig| self.validator.validate_form(incoming.url, &lenient, sig));
+        let signed = signature.is_some_and(|sig| self.validator.validate_form(incoming.url, &lenient, sig));
         if !signed {
             return Err(Refusal::Forged("X-Twilio-Signature"));
         }
         if !incoming.is_media_type(FORM) {
             return Err(Refusal::MediaType(FORM));
         }
-        Ok(lenient)
+        let params = parse_form(incoming.body).map_err(|e| Refusal::Malformed(e.to_string()))?;
+        Ok(Verified { lenient, params })
     }
+}
+
+/// A JSON body's top-level fields as parameters: strings as they are, numbers and booleans as
+/// written; null, arrays and objects are not parameters of a call or a message.
+fn json_params(body: &[u8]) -> Result<Vec<(String, String)>, Refusal> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| Refusal::Malformed(format!("the body is not JSON: {e}")))?;
+    let serde_json::Value::Object(fields) = value else {
+        return Err(Refusal::Malformed("the JSON body is not an object".into()));
+    };
+    Ok(fields
+        .into_iter()
+        .filter_map(|(k, v)| match v {
+            serde_json::Value::String(s) => Some((k, s)),
+            serde_json::Value::Number(n) => Some((k, n.to_string())),
+            serde_json::Value::Bool(b) => Some((k, b.to_string())),
+            _ => None,
+        })
+        .collect())
 }
 
 impl Wire for Twilio {
@@ -55,8 +95,7 @@ impl Wire for Twilio {
     }
 
     fn read(&self, kind: WebhookKind, incoming: &Incoming<'_>) -> Result<Received, Refusal> {
-        let lenient = self.verify(incoming)?;
-        let params = parse_form(incoming.body).map_err(|e| Refusal::Malformed(e.to_string()))?;
+        let Verified { lenient, params } = self.verify(incoming)?;
         let event = parse_event(kind, &params).map_err(|e| Refusal::Malformed(e.to_string()))?;
         let payload = serde_json::Value::Object(
             params
@@ -75,7 +114,7 @@ impl Wire for Twilio {
     }
 
     fn read_resume(&self, incoming: &Incoming<'_>) -> Result<(String, Context), Refusal> {
-        let lenient = self.verify(incoming)?;
+        let lenient = self.verify(incoming)?.lenient;
         let call_sid = lenient
             .into_iter()
             .find(|(k, _)| k == "CallSid")
