@@ -365,17 +365,15 @@ async fn control_characters_in_a_text_are_kept_and_shown_visibly(backend: Backen
     assert!(page.contains("公司拖欠工资\u{FFFD}[31m三个月\u{FFFD}了"), "{page}");
     assert!(!page.contains('\u{1b}') && !page.contains('\u{0}'));
     // The API gives the text exactly as it came.
-    let messages: serde_json::Value = d
-        .app
-        .http
-        .get(d.app.url(&format!("/api/v1/consultations/{ticket}/messages")))
-        .bearer_auth(&d.admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, messages) = d
+        .api(
+            reqwest::Method::GET,
+            &format!("/consultations/{ticket}/messages"),
+            &d.admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
     assert!(messages.to_string().contains("\\u001b[31m"), "{messages}");
     d.app.stop().await;
 }
