@@ -76,16 +76,15 @@ impl<'a> LoginLimit<'a> {
         longest
     }
 
-    /// Counts a failed attempt; returns the wait it puts on the next one, if any.
-    pub async fn failed(&self, username: &str, source: Source<'_>, now: i64) -> Option<u64> {
-        let window = self.cap_secs();
-        let mut longest = None;
-        for (key, allowed) in self.counters(username, source) {
+    /// Counts a failed attempt (the next [`LoginLimit::wait`] says what it costs).
+    pub async fn failed(&self, username: &str, source: Source<'_>, now: i64) {
+        for (key, _) in self.counters(username, source) {
             let mut pipe = redis::pipe();
             pipe.cmd("HINCRBY")
                 .arg(&key)
                 .arg("n")
                 .arg(1)
+                .ignore()
                 .cmd("HSET")
                 .arg(&key)
                 .arg("last")
@@ -93,11 +92,10 @@ impl<'a> LoginLimit<'a> {
                 .ignore()
                 .cmd("EXPIRE")
                 .arg(&key)
-                .arg(window)
+                .arg(self.cap_secs())
                 .ignore();
-            match self.kv.run_pipeline::<(u32,)>(&pipe).await {
-                Ok((n,)) => longest = longest.max(remaining(n, allowed, now, now, window)),
-                Err(e) => tracing::warn!(error = %e, "failed login not counted: Redis unavailable"),
+            if let Err(e) = self.kv.run_pipeline::<()>(&pipe).await {
+                tracing::warn!(error = %e, "failed login not counted: Redis unavailable");
             }
         }
         let warn = self.kv.key("login", &format!("warn:{username}"));
@@ -112,7 +110,6 @@ impl<'a> LoginLimit<'a> {
         if let Err(e) = self.kv.run_pipeline::<()>(&pipe).await {
             tracing::warn!(error = %e, "failed login not remembered for the warning: Redis unavailable");
         }
-        longest
     }
 
     /// A successful sign-in clears the count of its own source (a device's, or the account's;

@@ -251,13 +251,7 @@ async fn every_api_route_refuses_the_wrong_role(backend: Backend) {
 pub async fn sign_in(d: &Desk, username: &str) -> (String, String) {
     let cookie = d.app.sign_in(username).await;
     let page = d.app.get_text("/console", Some(&cookie)).await;
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a CSRF token on the desk page")
-        .to_owned();
-    (cookie, csrf)
+    (cookie, crate::helpers::csrf_in(&page))
 }
 
 const NONE: [(&str, &str); 0] = [];

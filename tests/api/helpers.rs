@@ -69,6 +69,15 @@ macro_rules! lines {
     )*};
 }
 
+/// The CSRF token of a page's form.
+pub fn csrf_in(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("a CSRF token in {page}"))
+        .to_owned()
+}
+
 /// The `name=value` a response sets for the cookie `name` (not one it clears).
 pub fn cookie_set(response: &reqwest::Response, name: &str) -> Option<String> {
     response
@@ -379,13 +388,7 @@ impl TestApp {
             .unwrap();
         let page = browser.get(self.url("/login")).send().await.unwrap();
         let form_cookie = cookie_set(&page, "hotline_login").expect("the form's cookie");
-        let html = page.text().await.unwrap();
-        let csrf = html
-            .split("name=\"csrf\" value=\"")
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .expect("a CSRF token in the sign-in form")
-            .to_owned();
+        let csrf = csrf_in(&page.text().await.unwrap());
         let cookie = std::iter::once(form_cookie.as_str())
             .chain(cookies.iter().copied())
             .collect::<Vec<_>>()

@@ -308,12 +308,7 @@ async fn a_double_submitted_claim_form_reserves_one_case(backend: Backend) {
     let lawyer = f.lawyers[0].0.clone();
     let cookie = f.app.sign_in("lawyer0").await;
     let page = f.app.get_text("/console", Some(&cookie)).await;
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a CSRF token on the desk page")
-        .to_owned();
+    let csrf = crate::helpers::csrf_in(&page);
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

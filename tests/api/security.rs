@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::backends;
 use crate::desk::{desk, sign_in, Desk};
-use crate::helpers::{cookie_set, spawn_app_with, Backend, Options, PASSWORD};
+use crate::helpers::{cookie_set, csrf_in, spawn_app_with, Backend, Options, PASSWORD};
 use crate::provider::{post_signed, Phone};
 
 backends!(
@@ -170,15 +170,7 @@ async fn the_sign_in_form_and_console_posts_refuse_other_sites(backend: Backend)
     // A form page's token and cookie, as the browser has them.
     let page = d.browser.get(d.app.url("/login")).send().await.unwrap();
     let form_cookie = cookie_set(&page, "hotline_login").expect("the form's cookie");
-    let html = page.text().await.unwrap();
-    let token = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let token = csrf_in(&page.text().await.unwrap());
 
     // An attacker's page posts its own credentials: the victim's browser sends no form cookie
     // (SameSite=Strict), or the attacker's own page token does not match the victim's cookie.
