@@ -121,6 +121,16 @@ ensure_prism() {
   fi
 }
 
+# schemathesis (PyPI, pinned in tests/contract/requirements.txt) in its own virtualenv, for
+# scripts/contract.
+ensure_schemathesis() {
+  if [ ! -x tests/contract/venv/bin/st ]; then
+    say "installing schemathesis for the API contract test"
+    python3 -m venv tests/contract/venv 2>/dev/null || { apt_install python3-venv && python3 -m venv tests/contract/venv; }
+    tests/contract/venv/bin/pip install --quiet --disable-pip-version-check -r tests/contract/requirements.txt
+  fi
+}
+
 # The providers' own packages: jambonz's (tests/jambonz/package-lock.json) —
 # @jambonz/verb-specifications checks every verb document, @jambonz/node-client the signatures
 # and the REST requests — and Aliyun's official client (tests/aliyun), which signs what the

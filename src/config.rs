@@ -147,6 +147,8 @@ impl IvrSettings {
 pub struct ConsoleSettings {
     /// How long a console login lasts.
     pub session_hours: u64,
+    /// A session not used for this long ends (the desk's polling does not count as use).
+    pub session_idle_mins: u64,
     /// Failed sign-ins before waits begin, per device, per account from new browsers (ten
     /// times that per address); the throttle is described in `src/auth/limit.rs`.
     pub login_attempts: u32,

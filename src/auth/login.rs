@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use super::limit::{LoginLimit, Source};
-use super::{password, secret, Staff};
+use super::{password, secret, totp, Staff};
 use crate::app::AppState;
 use crate::storage::{Db, StorageError};
 
@@ -11,6 +11,9 @@ use crate::storage::{Db, StorageError};
 pub enum LoginError {
     #[error("用户名或密码不正确")]
     Wrong,
+    /// The password was right, but the account's second factor was not given or was wrong.
+    #[error("此账户开启了两步验证：请输入验证器应用中当前的 6 位验证码（每个验证码只能用一次）")]
+    Code,
     /// Seconds to wait before the next attempt.
     #[error("登录尝试过多，请{}后再试", wait_words(*.0))]
     TooMany(u64),
@@ -35,15 +38,24 @@ pub struct SignedIn {
     pub failures_since: u64,
 }
 
-/// Checks the password (argon2 off the async runtime), throttled and counted by where the
-/// attempt comes from: `device` is the request's device cookie, if any.
+/// What a sign-in gives: the username, the password, and the second factor's code if the
+/// account has one.
+pub struct Attempt<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub code: Option<&'a str>,
+}
+
+/// Checks the password (argon2 off the async runtime) and, for an account with a second
+/// factor, the code; throttled and counted by where the attempt comes from: `device` is the
+/// request's device cookie, if any. A missing or wrong code counts as a failed attempt.
 pub async fn check(
     state: &AppState,
-    username: &str,
-    given: &str,
+    attempt: &Attempt<'_>,
     ip: IpAddr,
     device: Option<&str>,
 ) -> Result<SignedIn, LoginError> {
+    let (username, given) = (attempt.username, attempt.password);
     let username = username.trim().to_ascii_lowercase();
     let limit = LoginLimit::new(&state.kv, &state.settings.console);
     let source = device
@@ -71,20 +83,40 @@ pub async fn check(
     let ok = tokio::task::spawn_blocking(move || password::verify(&stored, &given))
         .await
         .unwrap_or(false);
-    match user {
-        Some(user) if ok => {
-            let failures_since = limit.succeeded(&username, source).await;
-            Ok(SignedIn {
-                staff: user.into(),
-                failures_since,
-            })
-        }
-        _ => {
-            limit.failed(&username, source, now).await;
-            tracing::info!(%ip, "login failed");
-            state.db.audit(&actor, "login.failed", &from).await?;
-            Err(LoginError::Wrong)
-        }
+    let refusal = match user {
+        Some(user) if ok => match second_factor(state, &user, attempt.code, now).await? {
+            true => {
+                let failures_since = limit.succeeded(&username, source).await;
+                return Ok(SignedIn {
+                    staff: user.into(),
+                    failures_since,
+                });
+            }
+            false => LoginError::Code,
+        },
+        _ => LoginError::Wrong,
+    };
+    limit.failed(&username, source, now).await;
+    tracing::info!(%ip, "login failed");
+    state.db.audit(&actor, "login.failed", &from).await?;
+    Err(refusal)
+}
+
+/// Whether the account's second factor is satisfied: no second factor, or a right code whose
+/// time step was not used before.
+async fn second_factor(
+    state: &AppState,
+    user: &crate::storage::users::User,
+    code: Option<&str>,
+    now: i64,
+) -> Result<bool, StorageError> {
+    let Some(stored) = state.db.totp_of(&user.id).await? else {
+        return Ok(true);
+    };
+    let step = code.and_then(|code| totp::step_of(state.db.key(), &stored, &user.username, code, now as u64));
+    match step {
+        Some(step) => state.db.use_totp_step(&user.id, step as i64).await,
+        None => Ok(false),
     }
 }
 
@@ -105,7 +137,14 @@ pub async fn start_session(state: &AppState, staff: &Staff) -> Result<(String, S
 /// A new API token for the account; only its digest is kept.
 pub async fn new_token(db: &Db, staff_id: &str, label: &str) -> Result<String, StorageError> {
     let token = secret::new_secret();
-    db.add_api_token(&secret::digest(&token), staff_id, label).await?;
-    db.audit(staff_id, "token.create", staff_id).await?;
+    let digest = secret::digest(&token);
+    db.add_api_token(&digest, staff_id, label).await?;
+    db.audit(staff_id, "token.create", &token_subject(&digest)).await?;
     Ok(token)
+}
+
+/// How the audit names a token: the start of its digest, which identifies it without
+/// revealing it.
+pub fn token_subject(digest: &str) -> String {
+    format!("token:{}", &digest[..12])
 }

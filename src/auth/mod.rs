@@ -8,6 +8,7 @@ pub mod limit;
 pub mod login;
 pub mod password;
 pub mod secret;
+pub mod totp;
 
 use crate::domain::Role;
 use crate::storage::users::User;

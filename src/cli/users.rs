@@ -1,4 +1,4 @@
-//! `user add` and `user token`.
+//! `user add`, `user token` and `user totp`.
 
 use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
@@ -28,6 +28,15 @@ pub enum UserCommand {
         username: String,
         #[arg(long, default_value = "cli")]
         label: String,
+    },
+    /// Turn on the second factor (TOTP) for the account: prints the secret and an otpauth://
+    /// link for the person's authenticator app; from then on signing in needs its code. A new
+    /// secret replaces the old one.
+    Totp {
+        username: String,
+        /// Turn the second factor off instead.
+        #[arg(long)]
+        off: bool,
     },
 }
 
@@ -86,16 +95,36 @@ pub async fn run(settings: Settings, command: UserCommand) -> anyhow::Result<()>
             );
         }
         UserCommand::Token { username, label } => {
-            let user = state
-                .db
-                .user_by_username(&username.to_ascii_lowercase())
-                .await?
-                .context("no such user")?;
+            let user = find(&state, &username).await?;
             println!(
                 "{}",
                 hotline::auth::login::new_token(&state.db, &user.id, &label).await?
             );
         }
+        UserCommand::Totp { username, off } => {
+            let user = find(&state, &username).await?;
+            if off {
+                state.db.set_totp(&user.id, None).await?;
+                state.db.audit("cli", "totp.off", &user.id).await?;
+                println!("{}", serde_json::json!({"username": user.username, "totp": false}));
+            } else {
+                let e = hotline::auth::totp::enrol(state.db.key(), &user.username);
+                state.db.set_totp(&user.id, Some(e.stored)).await?;
+                state.db.audit("cli", "totp.on", &user.id).await?;
+                println!(
+                    "{}",
+                    serde_json::json!({"username": user.username, "totp": true, "secret": e.secret, "url": e.url})
+                );
+            }
+        }
     }
     Ok(())
+}
+
+async fn find(state: &Stores, username: &str) -> anyhow::Result<hotline::storage::users::User> {
+    state
+        .db
+        .user_by_username(&username.to_ascii_lowercase())
+        .await?
+        .context("no such user")
 }

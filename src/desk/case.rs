@@ -91,6 +91,8 @@ pub struct ClosingView {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct Close {
     pub service_form: ServiceForm,
+    /// 1 to 4000 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 4000, pattern = r"\S")]
     pub outcome: String,
 }
 

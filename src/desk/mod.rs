@@ -3,6 +3,7 @@
 //! pages and the JSON API are two faces of these functions; every check of a role is made here,
 //! and every read of a case is written to the audit trail before it is returned.
 
+pub mod accounts;
 pub mod answers;
 pub mod case;
 pub mod labels;

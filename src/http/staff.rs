@@ -12,6 +12,9 @@ use crate::auth::{secret, Staff};
 
 pub const SESSION_COOKIE: &str = "hotline_session";
 
+/// The desk page's polling for queue changes, which does not keep a session alive.
+pub const LIVE_PATH: &str = "/console/live";
+
 /// A value of the request's `Cookie` header.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
@@ -50,12 +53,24 @@ impl FromRequestParts<AppState> for ApiStaff {
             .and_then(|v| v.strip_prefix("Bearer "))
             .filter(|t| !t.is_empty())
             .ok_or(ApiError::Unauthorized)?;
+        let hash = secret::digest(token.trim());
+        let desk_error = |e: crate::storage::StorageError| ApiError::Desk(e.into());
         let user = state
             .db
-            .user_by_api_token(&secret::digest(token.trim()))
+            .user_by_api_token(&hash)
             .await
-            .map_err(|e| ApiError::Desk(e.into()))?
+            .map_err(desk_error)?
             .ok_or(ApiError::Unauthorized)?;
+        // A token's use is audited once an hour: who used which token, not every request.
+        let hour_ago = crate::storage::stamp(chrono::Utc::now() - chrono::Duration::hours(1));
+        if state.db.token_used(&hash, &hour_ago).await.map_err(desk_error)? {
+            let subject = crate::auth::login::token_subject(&hash);
+            state
+                .db
+                .audit(&user.id, "token.use", &subject)
+                .await
+                .map_err(desk_error)?;
+        }
         Ok(ApiStaff(user.into()))
     }
 }
@@ -80,14 +95,23 @@ impl ConsoleStaff {
 impl FromRequestParts<AppState> for ConsoleStaff {
     type Rejection = ConsoleError;
 
+    /// A session that expired or was idle too long sends the browser to sign in again, saying
+    /// why. Every request but the desk's own polling counts as use.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(ConsoleError::SignIn)?;
+        let hash = secret::digest(&token);
+        let idle = chrono::Duration::minutes(state.settings.console.session_idle_mins as i64);
+        let idle_since = crate::storage::stamp(chrono::Utc::now() - idle);
+        let desk_error = |e: crate::storage::StorageError| ConsoleError::Desk(e.into());
         let (user, csrf) = state
             .db
-            .session(&secret::digest(&token))
+            .session(&hash, &idle_since)
             .await
-            .map_err(|e| ConsoleError::Desk(e.into()))?
-            .ok_or(ConsoleError::SignIn)?;
+            .map_err(desk_error)?
+            .ok_or(ConsoleError::Ended)?;
+        if parts.uri.path() != LIVE_PATH {
+            state.db.touch_session(&hash).await.map_err(desk_error)?;
+        }
         Ok(ConsoleStaff {
             staff: user.into(),
             csrf,

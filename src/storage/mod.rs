@@ -20,6 +20,7 @@ pub mod link;
 pub mod messages;
 pub mod notes;
 pub mod recordings;
+pub mod sessions;
 pub mod users;
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,4 @@
-//! Staff accounts, their console sessions and API tokens. Passwords are argon2id hashes;
-//! sessions and tokens are stored as SHA-256 hashes of the secret the browser or client holds.
+//! Staff accounts. Passwords are argon2id hashes; sessions and tokens are in `sessions.rs`.
 
 use sqlx::Row;
 
@@ -27,7 +26,8 @@ pub struct NewUser<'a> {
     pub region_code: Option<&'a str>,
 }
 
-const COLUMNS: &str = "u.id, u.username, u.display_name, u.password_hash, u.role, u.lawyer_id, u.region_code";
+pub(super) const COLUMNS: &str =
+    "u.id, u.username, u.display_name, u.password_hash, u.role, u.lawyer_id, u.region_code";
 
 impl Db {
     /// Adds an account; `None` if the username is taken.
@@ -76,75 +76,47 @@ impl Db {
         .await
     }
 
+    /// Turns the second factor on with this encrypted secret, or off (None).
+    pub async fn set_totp(&self, user_id: &str, stored: Option<Vec<u8>>) -> Result<(), StorageError> {
+        sqlx::query("UPDATE users SET totp_enc = $2, totp_step = NULL WHERE id = $1")
+            .bind(user_id)
+            .bind(stored)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The account's encrypted TOTP secret, if it has a second factor.
+    pub async fn totp_of(&self, user_id: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        let row = sqlx::query("SELECT totp_enc FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row
+            .map(|r| r.try_get::<Option<Vec<u8>>, _>("totp_enc"))
+            .transpose()?
+            .flatten())
+    }
+
+    /// Takes a code's time step for the account, once: false if this step or a later one was
+    /// already used (a replayed code), also when two sign-ins race with the same code.
+    pub async fn use_totp_step(&self, user_id: &str, step: i64) -> Result<bool, StorageError> {
+        let done =
+            sqlx::query("UPDATE users SET totp_step = $2 WHERE id = $1 AND (totp_step IS NULL OR totp_step < $2)")
+                .bind(user_id)
+                .bind(step)
+                .execute(self.pool())
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn one_user(&self, sql: &str, value: &str) -> Result<Option<User>, StorageError> {
         let row = sqlx::query(sql).bind(value).fetch_optional(self.pool()).await?;
         row.map(|r| user(&r)).transpose()
     }
-
-    pub async fn add_session(
-        &self,
-        token_hash: &str,
-        user_id: &str,
-        csrf: &str,
-        expires_at: &str,
-    ) -> Result<(), StorageError> {
-        sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, csrf, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(token_hash)
-        .bind(user_id)
-        .bind(csrf)
-        .bind(expires_at)
-        .bind(now())
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    /// The account and CSRF token of a session that has not expired.
-    pub async fn session(&self, token_hash: &str) -> Result<Option<(User, String)>, StorageError> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS}, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = $1 AND s.expires_at > $2"
-        ))
-        .bind(token_hash)
-        .bind(now())
-        .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| Ok((user(&r)?, r.try_get("csrf")?))).transpose()
-    }
-
-    /// Logs a session out; expired ones go with it.
-    pub async fn end_session(&self, token_hash: &str) -> Result<(), StorageError> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1 OR expires_at <= $2")
-            .bind(token_hash)
-            .bind(now())
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
-    pub async fn add_api_token(&self, token_hash: &str, user_id: &str, label: &str) -> Result<(), StorageError> {
-        sqlx::query("INSERT INTO api_tokens (token_hash, user_id, label, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(token_hash)
-            .bind(user_id)
-            .bind(label)
-            .bind(now())
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
-    pub async fn user_by_api_token(&self, token_hash: &str) -> Result<Option<User>, StorageError> {
-        self.one_user(
-            &format!("SELECT {COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1"),
-            token_hash,
-        )
-        .await
-    }
 }
 
-fn user(r: &sqlx::any::AnyRow) -> Result<User, StorageError> {
+pub(super) fn user(r: &sqlx::any::AnyRow) -> Result<User, StorageError> {
     let role: String = r.try_get("role")?;
     Ok(User {
         id: r.try_get("id")?,

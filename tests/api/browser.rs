@@ -77,6 +77,7 @@ async fn a_lawyer_works_a_case_in_the_browser(backend: Backend) {
             .env("BASE_URL", base.trim_end_matches('/'))
             .env("LAWYER", "zhang")
             .env("SUPERVISOR", "sup")
+            .env("ADMIN", "admin")
             .env("PASSWORD", PASSWORD)
             .env("TICKET", ticket)
             .env("ARTIFACTS", artifacts)
@@ -91,7 +92,7 @@ async fn a_lawyer_works_a_case_in_the_browser(backend: Backend) {
     let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap();
     assert_eq!(report["openapi"], "valid");
     let pages = report["pages"].as_array().unwrap();
-    assert!(pages.len() >= 8, "{report}");
+    assert!(pages.len() >= 10, "{report}");
     assert!(
         pages
             .iter()
@@ -138,5 +139,14 @@ async fn a_lawyer_works_a_case_in_the_browser(backend: Backend) {
     assert!(trail
         .iter()
         .any(|r| r.action == "case.read" && r.user_id == supervisor.id));
+    // The admin signed the supervisor out everywhere, from the accounts page.
+    let admin = d.app.state.db.user_by_username("admin").await.unwrap().unwrap();
+    let signed_out = d.app.state.db.audit_trail(&supervisor.id).await.unwrap();
+    assert!(
+        signed_out
+            .iter()
+            .any(|r| r.action == "account.sign_out" && r.user_id == admin.id),
+        "{signed_out:?}"
+    );
     d.app.stop().await;
 }

@@ -207,6 +207,24 @@ async fn every_api_route_refuses_the_wrong_role(backend: Backend) {
         ),
         (Method::GET, "/roster".into(), None, vec![("lawyer", &d.zhang)]),
         (
+            Method::GET,
+            "/accounts".into(),
+            None,
+            vec![("lawyer", &d.zhang), ("supervisor", &d.supervisor)],
+        ),
+        (
+            Method::POST,
+            "/accounts/lihua/sign-out".into(),
+            None,
+            vec![("lawyer", &d.zhang), ("supervisor", &d.supervisor)],
+        ),
+        (
+            Method::GET,
+            "/audit".into(),
+            None,
+            vec![("lawyer", &d.zhang), ("supervisor", &d.supervisor)],
+        ),
+        (
             Method::POST,
             "/roster".into(),
             Some(roster.clone()),
@@ -364,6 +382,24 @@ async fn every_console_route_refuses_the_wrong_role(backend: Backend) {
             "/console/roster".into(),
             vec![("csv", ROSTER)],
             vec![(&zhang, &zhang_csrf)],
+        ),
+        (
+            Method::GET,
+            "/console/accounts".into(),
+            vec![],
+            vec![(&zhang, &zhang_csrf), (&sup, &sup_csrf)],
+        ),
+        (
+            Method::POST,
+            "/console/accounts/sign-out".into(),
+            vec![("username", "lihua")],
+            vec![(&zhang, &zhang_csrf), (&sup, &sup_csrf)],
+        ),
+        (
+            Method::GET,
+            "/console/audit".into(),
+            vec![],
+            vec![(&zhang, &zhang_csrf), (&sup, &sup_csrf)],
         ),
     ];
     for (method, path, extra, refused) in &cases {
@@ -545,13 +581,34 @@ async fn the_openapi_document_lists_exactly_the_served_routes(backend: Backend) 
             }
         }
     }
-    assert_eq!(operations.len(), 20, "{operations:?}");
+    assert_eq!(operations.len(), 23, "{operations:?}");
+    // Every answer an operation can give is documented (schemathesis checks the answers
+    // themselves against this in scripts/contract).
+    for (method, path) in &operations {
+        let op = &paths[path][method.to_lowercase()];
+        let documents = |status: &str| op["responses"].get(status).is_some();
+        assert!(documents("503"), "{method} {path}: 503");
+        assert!(documents("401"), "{method} {path}: 401 (a wrong password at /tokens)");
+        if path.contains('{') {
+            assert!(documents("404"), "{method} {path}: 404");
+        }
+        if op.get("requestBody").is_some() {
+            assert!(documents("422"), "{method} {path}: 422");
+        }
+    }
+    let text = &doc["components"]["schemas"]["Text"]["properties"]["text"];
+    assert_eq!(
+        (text["minLength"].as_u64(), text["maxLength"].as_u64()),
+        (Some(1), Some(4000)),
+        "{text}"
+    );
     // Every documented operation is served (not 404/405) …
     for (method, path) in &operations {
         let concrete = path
             .replace("{ticket}", &d.ticket)
             .replace("{assignment}", "none")
-            .replace("{id}", "none");
+            .replace("{id}", "none")
+            .replace("{username}", "nobody");
         let (status, _) = d
             .api(
                 Method::from_bytes(method.as_bytes()).unwrap(),
@@ -561,7 +618,7 @@ async fn the_openapi_document_lists_exactly_the_served_routes(backend: Backend) 
             )
             .await;
         assert!(
-            status != 404 && status != 405 || path.contains("{assignment}") || path.contains("{id}"),
+            status != 404 && status != 405 || ["{assignment}", "{id}", "{username}"].iter().any(|p| path.contains(p)),
             "{method} {path}: {status}"
         );
     }

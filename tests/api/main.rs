@@ -35,6 +35,7 @@ mod retention;
 mod roster;
 mod roster_page;
 mod security;
+mod sessions;
 mod shift;
 mod simulate;
 mod sms;

@@ -1,7 +1,8 @@
 // The console in headless Chromium (Debian's chromium, driven by playwright-core): a lawyer
 // signs in, goes on duty, claims the waiting case, calls back, writes a note, replies by SMS
 // and closes the case (playing a part of the caller's recording on the way); display settings
-// persist; a supervisor opens the roster and has an import refused. axe-core checks
+// persist; a supervisor opens the roster and has an import refused; an admin signs the
+// supervisor out everywhere and searches the case's audit trail. axe-core checks
 // every page (WCAG 2.1 A/AA and best practices) and must find nothing; a screenshot of each step
 // goes to $ARTIFACTS. Finally the API's OpenAPI document is validated. Run by the Rust test
 // tests/api/browser.rs, which prepares the service and checks what reached the database.
@@ -12,7 +13,7 @@ import SwaggerParser from "@apidevtools/swagger-parser";
 
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-const { BASE_URL, LAWYER, SUPERVISOR, PASSWORD, TICKET, ARTIFACTS } = process.env;
+const { BASE_URL, LAWYER, SUPERVISOR, ADMIN, PASSWORD, TICKET, ARTIFACTS } = process.env;
 mkdirSync(ARTIFACTS, { recursive: true });
 
 const browser = await chromium.launch({
@@ -140,6 +141,24 @@ try {
   await audit("roster-refused");
   await page.goto(`${BASE_URL}/console/cases/${TICKET}`);
   await audit("case-as-supervisor");
+
+  // An admin: the accounts, signing one out everywhere, and the audit trail of the case.
+  await page.getByRole("button", { name: "退出登录" }).click();
+  await page.waitForURL(`${BASE_URL}/login`);
+  await signIn(ADMIN);
+  await page.getByRole("link", { name: "账户" }).click();
+  await expectText("main", SUPERVISOR);
+  await audit("accounts");
+  await page.getByRole("button", { name: `（${SUPERVISOR}）在所有地方退出` }).click();
+  await expectText("#status", `${SUPERVISOR} 已在所有地方退出`);
+  await page.getByLabel("对比度").selectOption("normal");
+  await page.getByRole("button", { name: "保存显示设置" }).click();
+  await page.getByRole("link", { name: "审计记录" }).click();
+  await page.getByLabel("案件编号").fill(TICKET);
+  await page.getByRole("button", { name: "查询", exact: true }).click();
+  await expectText("main", "结案");
+  await expectText("main", "播放录音");
+  await audit("audit-search");
 
   if (refused.length > 0) fail(`the Content-Security-Policy refused:\n${refused.join("\n")}`);
 

@@ -66,6 +66,10 @@ pub fn render(p: &Page<'_>, body: Markup) -> Markup {
                                 @if matches!(staff.role, Role::Supervisor | Role::Admin) {
                                     li { (nav_link("/console/roster", "排班", p.current)) }
                                 }
+                                @if staff.role == Role::Admin {
+                                    li { (nav_link("/console/accounts", "账户", p.current)) }
+                                    li { (nav_link("/console/audit", "审计记录", p.current)) }
+                                }
                             }
                         }
                         form method="post" action="/logout" class="who" {

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -22,10 +22,25 @@ const LOGIN_COOKIE: &str = "hotline_login";
 /// How long a sign-in form stays usable.
 const LOGIN_FORM_SECS: u64 = 3600;
 
+/// What the sign-in page says above the form.
+#[derive(Clone, Copy)]
+enum Said<'a> {
+    Nothing,
+    /// Why the person has to sign in again.
+    Notice(&'a str),
+    /// What was wrong with the last attempt (the fields are marked invalid).
+    Error(&'a str),
+}
+
 /// The sign-in form with a fresh CSRF token, in its cookie too.
-fn form(state: &AppState, headers: &HeaderMap, status: StatusCode, error: Option<&str>, username: &str) -> Response {
+fn form(state: &AppState, headers: &HeaderMap, status: StatusCode, said: Said<'_>, username: &str) -> Response {
     let csrf = secret::new_secret();
+    let error = match said {
+        Said::Error(e) => Some(e),
+        Said::Nothing | Said::Notice(_) => None,
+    };
     let body = html! {
+        @if let Said::Notice(notice) = said { p role="status" class="status" { (notice) } }
         @if let Some(error) = error { p role="alert" class="status" { (error) } }
         form method="post" action="/login" {
             input type="hidden" name="csrf" value=(csrf);
@@ -35,6 +50,10 @@ fn form(state: &AppState, headers: &HeaderMap, status: StatusCode, error: Option
             label for="password" { "密码" }
             input id="password" name="password" type="password" autocomplete="current-password" required
                 aria-invalid=[error.map(|_| "true")];
+            label for="code" { "两步验证码（仅开启了两步验证的账户填写）" }
+            input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code"
+                pattern="[0-9 ]{6,7}" aria-describedby="code-hint";
+            p id="code-hint" class="hint" { "验证器应用中当前显示的 6 位数字。" }
             p { button type="submit" { "登录" } }
         }
     };
@@ -53,14 +72,31 @@ fn form(state: &AppState, headers: &HeaderMap, status: StatusCode, error: Option
     (status, [(header::SET_COOKIE, cookie)], page).into_response()
 }
 
-pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    form(&state, &headers, StatusCode::OK, None, "")
+#[derive(Deserialize)]
+pub struct Why {
+    /// Set when a session ended by itself (expired, idle, or signed out everywhere).
+    ended: Option<String>,
 }
+
+pub async fn page(State(state): State<AppState>, headers: HeaderMap, Query(why): Query<Why>) -> Response {
+    let said = if why.ended.is_some() {
+        Said::Notice(ENDED)
+    } else {
+        Said::Nothing
+    };
+    form(&state, &headers, StatusCode::OK, said, "")
+}
+
+/// Said on the sign-in page after a session ended without the person signing out.
+const ENDED: &str = "您的登录已结束（长时间未操作、超过有效期，或管理员已让此账户在所有地方退出）。请重新登录。";
 
 #[derive(Deserialize)]
 pub struct Credentials {
     username: String,
     password: String,
+    /// The second factor's code, for accounts that have one.
+    #[serde(default)]
+    code: String,
     #[serde(default)]
     csrf: String,
 }
@@ -75,14 +111,25 @@ pub async fn submit(
     if !secret::same(&expected, &c.csrf) {
         tracing::warn!(ip = %peer.ip(), "login refused: the form's CSRF token does not match");
         let message = "登录页面已过期，请重新输入用户名和密码";
-        return form(&state, &headers, StatusCode::FORBIDDEN, Some(message), &c.username);
+        return form(
+            &state,
+            &headers,
+            StatusCode::FORBIDDEN,
+            Said::Error(message),
+            &c.username,
+        );
     }
     let device = cookie(&headers, device::COOKIE);
-    let signed = match login::check(&state, &c.username, &c.password, peer.ip(), device.as_deref()).await {
+    let attempt = login::Attempt {
+        username: &c.username,
+        password: &c.password,
+        code: Some(c.code.as_str()).filter(|code| !code.trim().is_empty()),
+    };
+    let signed = match login::check(&state, &attempt, peer.ip(), device.as_deref()).await {
         Ok(signed) => signed,
         Err(e) => {
             let status = match e {
-                LoginError::Wrong => StatusCode::UNAUTHORIZED,
+                LoginError::Wrong | LoginError::Code => StatusCode::UNAUTHORIZED,
                 LoginError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
                 LoginError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
             };
@@ -90,7 +137,7 @@ pub async fn submit(
                 LoginError::Storage(_) => "系统暂时不可用，请稍后再试".to_owned(),
                 other => other.to_string(),
             };
-            let mut response = form(&state, &headers, status, Some(&message), &c.username);
+            let mut response = form(&state, &headers, status, Said::Error(&message), &c.username);
             if let LoginError::TooMany(secs) = e {
                 response.headers_mut().insert(header::RETRY_AFTER, secs.into());
             }

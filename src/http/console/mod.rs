@@ -5,6 +5,7 @@
 //! use with a visible focus, text size and high contrast that persist (cookies), no colour-only
 //! signals; checked with axe-core in the browser test.
 
+mod admin;
 mod assets;
 mod case;
 mod desk;
@@ -26,7 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(login::page).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/console", get(desk::page))
-        .route("/console/live", get(desk::live))
+        .route(super::staff::LIVE_PATH, get(desk::live))
         .route("/console/duty", post(desk::duty))
         .route("/console/claim", post(desk::claim))
         .route("/console/offers/{assignment}/accept", post(desk::accept))
@@ -39,6 +40,9 @@ pub fn routes() -> Router<AppState> {
         .route("/console/cases/{ticket}/recordings/{id}", get(case::audio))
         .route("/console/segments", get(case::segments))
         .route("/console/roster", get(roster::page).post(roster::import))
+        .route("/console/accounts", get(admin::accounts_page))
+        .route("/console/accounts/sign-out", post(admin::sign_out))
+        .route("/console/audit", get(admin::audit_page))
         .route("/console/prefs", post(login::prefs))
         .route("/console/assets/{file}", get(assets::asset))
 }
@@ -47,6 +51,9 @@ pub fn routes() -> Router<AppState> {
 pub enum ConsoleError {
     #[error("请先登录")]
     SignIn,
+    /// The session expired, was idle too long, or was signed out everywhere.
+    #[error("登录已结束，请重新登录")]
+    Ended,
     #[error("表单已过期，请刷新页面后重试")]
     Csrf,
     #[error("这个请求来自其他网站，已拒绝。请在热线工作台的页面上操作")]
@@ -59,6 +66,7 @@ impl IntoResponse for ConsoleError {
     fn into_response(self) -> Response {
         let status = match &self {
             ConsoleError::SignIn => return Redirect::to("/login").into_response(),
+            ConsoleError::Ended => return Redirect::to("/login?ended=1").into_response(),
             ConsoleError::Csrf | ConsoleError::Origin | ConsoleError::Desk(DeskError::Forbidden(_)) => {
                 StatusCode::FORBIDDEN
             }

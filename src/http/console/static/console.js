@@ -10,6 +10,12 @@
     setInterval(async () => {
       if (!toggle.checked || live.contains(document.activeElement)) return;
       const response = await fetch("/console/live", { credentials: "same-origin" });
+      // A session that ended (idle, expired, signed out everywhere) redirects to the sign-in
+      // page, which then says why; the queue is not replaced by it.
+      if (response.redirected) {
+        window.location.assign(response.url);
+        return;
+      }
       if (!response.ok) return;
       const html = await response.text();
       const holder = document.createElement("div");

@@ -17,6 +17,9 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+mod admin;
+mod contract;
+
 use super::staff::ApiStaff;
 use crate::app::AppState;
 use crate::auth::login::{self, LoginError};
@@ -64,7 +67,9 @@ pub struct ErrorDetail {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = match &self {
-            ApiError::Unauthorized | ApiError::Login(LoginError::Wrong) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Unauthorized | ApiError::Login(LoginError::Wrong | LoginError::Code) => {
+                (StatusCode::UNAUTHORIZED, "unauthorized")
+            }
             ApiError::Login(LoginError::TooMany(_)) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             ApiError::Body(_) | ApiError::Desk(DeskError::Invalid(_)) | ApiError::Import(ImportError::Invalid(_)) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
@@ -127,7 +132,7 @@ impl Modify for BearerAuth {
 
 /// The routes and the OpenAPI document describing exactly them.
 pub fn routes() -> axum::Router<AppState> {
-    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(token))
         .routes(routes!(me))
         .routes(routes!(get_duty, put_duty))
@@ -145,7 +150,11 @@ pub fn routes() -> axum::Router<AppState> {
         .routes(routes!(thread, reply))
         .routes(routes!(segments))
         .routes(routes!(get_roster, import_roster))
+        .routes(routes!(admin::list))
+        .routes(routes!(admin::sign_out))
+        .routes(routes!(admin::search))
         .split_for_parts();
+    contract::complete(&mut doc);
     let doc = std::sync::Arc::new(doc);
     router.route(
         "/api/v1/openapi.json",
@@ -163,6 +172,9 @@ struct Credentials {
     /// What the token is for (shown nowhere but the database).
     #[serde(default)]
     label: String,
+    /// The current code of the account's authenticator app, if it has a second factor.
+    #[serde(default)]
+    code: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -180,9 +192,12 @@ async fn token(
     b: Body<Credentials>,
 ) -> Result<(StatusCode, Json<NewToken>), ApiError> {
     let c = body(b)?;
-    let staff = login::check(&state, &c.username, &c.password, peer.ip(), None)
-        .await?
-        .staff;
+    let attempt = login::Attempt {
+        username: &c.username,
+        password: &c.password,
+        code: c.code.as_deref(),
+    };
+    let staff = login::check(&state, &attempt, peer.ip(), None).await?.staff;
     let label = if c.label.trim().is_empty() {
         "api"
     } else {
@@ -327,8 +342,17 @@ async fn recording(
     Ok(super::recording::respond(audio, &headers))
 }
 
+/// A note: 1 to 4000 characters, not only spaces.
 #[derive(Deserialize, ToSchema)]
 struct Text {
+    #[schema(min_length = 1, max_length = 4000, pattern = r"\S")]
+    text: String,
+}
+
+/// An SMS text: 1 to 1000 characters, not only spaces.
+#[derive(Deserialize, ToSchema)]
+struct SmsText {
+    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
     text: String,
 }
 
@@ -381,13 +405,13 @@ async fn thread(
 }
 
 /// Reply by SMS in the case's thread, from the hotline number.
-#[utoipa::path(post, path = "/api/v1/consultations/{ticket}/messages", params(("ticket" = String, Path)), request_body = Text,
+#[utoipa::path(post, path = "/api/v1/consultations/{ticket}/messages", params(("ticket" = String, Path)), request_body = SmsText,
     responses((status = 201, body = Cost), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn reply(
     State(state): State<AppState>,
     ApiStaff(s): ApiStaff,
     Path(ticket): Path<String>,
-    b: Body<Text>,
+    b: Body<SmsText>,
 ) -> Result<(StatusCode, Json<Cost>), ApiError> {
     let cost = case::reply(&state, &s, &ticket, &body(b)?.text).await?;
     tracing::info!(parts = cost.parts, "lawyer's SMS reply sent through the API");
@@ -395,8 +419,8 @@ async fn reply(
 }
 
 /// What a reply would cost before it is sent.
-#[utoipa::path(post, path = "/api/v1/sms/segments", request_body = Text, responses((status = 200, body = Cost)))]
-async fn segments(_staff: ApiStaff, b: Body<Text>) -> Result<Json<Cost>, ApiError> {
+#[utoipa::path(post, path = "/api/v1/sms/segments", request_body = SmsText, responses((status = 200, body = Cost)))]
+async fn segments(_staff: ApiStaff, b: Body<SmsText>) -> Result<Json<Cost>, ApiError> {
     Ok(Json(case::segments(&body(b)?.text)?))
 }
 
@@ -409,6 +433,7 @@ async fn get_roster(State(state): State<AppState>, ApiStaff(s): ApiStaff) -> Res
 #[derive(Deserialize, ToSchema)]
 struct RosterFile {
     /// A roster CSV (README, "Rosters").
+    #[schema(min_length = 1)]
     csv: String,
 }
 
