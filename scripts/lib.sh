@@ -131,6 +131,14 @@ ensure_schemathesis() {
   fi
 }
 
+# cargo-deny, pinned, built from crates.io into target/tools (scripts/deny).
+ensure_cargo_deny() {
+  if [ ! -x target/tools/bin/cargo-deny ]; then
+    say "building cargo-deny for the dependency policy check"
+    cargo install --quiet --locked --root target/tools cargo-deny --version 0.20.2
+  fi
+}
+
 # The providers' own packages: jambonz's (tests/jambonz/package-lock.json) —
 # @jambonz/verb-specifications checks every verb document, @jambonz/node-client the signatures
 # and the REST requests — and Aliyun's official client (tests/aliyun), which signs what the
