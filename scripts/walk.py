@@ -12,7 +12,8 @@ verb by verb):
 4. a duty lawyer's shift through the JSON API: a phone case called back (both legs answered
    and completed), closed; an SMS case taken, replied to, closed; then another case — the
    lawyer must never be blocked;
-5. a supervisor: the queue, the cases, the roster, the console pages;
+5. a supervisor: the queue, the cases, the roster, the console pages; an admin signing in with
+   a second factor, searching the audit trail of a case, signing the supervisor out everywhere;
 6. every log line is JSON; /metrics is complete;
 7. then the same binary on jambonz (`HOTLINE_PROVIDER=jambonz`), in jambonz's wire format
    (signed JSON webhooks, verb documents, the caller's speech streamed over the listen
@@ -56,6 +57,8 @@ MODEL = os.environ.get("HOTLINE_WHISPER_MODEL", os.path.join(ROOT, "data/models/
 
 failures = []
 steps = 0
+# The admin's second-factor secret (base32), as `hotline user totp` printed it.
+ADMIN_TOTP = [None]
 
 
 def check(ok, what):
@@ -267,6 +270,15 @@ def api(base, method, path, token=None, body=None, expect=(200, 201, 204)):
         return status, raw
 
 
+def totp(secret, at=None):
+    """The current RFC 6238 code for a base32 secret, as an authenticator app computes it."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    step = int((time.time() if at is None else at) // 30)
+    mac = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    offset = mac[-1] & 15
+    return "%06d" % ((struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000)
+
+
 def ticket_of(said):
     digits = "零一二三四五六七八九"
     at = said.rfind("受理编号是：")
@@ -331,6 +343,8 @@ def serve(provider, speech, extra_env, journeys):
     lawyer = json.loads(run("roster", "list").splitlines()[0])["id"]
     run("user", "add", "zhang", "--name", "张明", "--role", "lawyer", "--lawyer", lawyer)
     run("user", "add", "sup", "--name", "王主任", "--role", "supervisor", "--region", "610100")
+    run("user", "add", "admin", "--name", "李管理", "--role", "admin")
+    ADMIN_TOTP[0] = json.loads(run("user", "totp", "admin"))["secret"]
     log_path = os.path.join(work, "server.log")
     log = open(log_path, "w")
     server = subprocess.Popen([BINARY, "serve"], env=env, stdout=log, stderr=log)
@@ -469,6 +483,18 @@ def walk(base, provider, speech):
     _, cases = api(base, "GET", "/consultations", sup)
     check(isinstance(cases, list) and len(cases) >= 4, f"the supervisor sees the prefecture's cases ({len(cases or [])})")
     api(base, "GET", "/roster", sup)
+
+    print("== an admin with a second factor")
+    api(base, "POST", "/tokens", body={"username": "admin", "password": PASSWORD}, expect=(401,))
+    _, tok = api(base, "POST", "/tokens", body={"username": "admin", "password": PASSWORD, "code": totp(ADMIN_TOTP[0])})
+    admin = tok["token"]
+    _, trail = api(base, "GET", f"/audit?ticket={handled[0]}", admin)
+    reads = [e for e in trail or [] if e["action"] == "case.read" and e["who"] == "zhang"]
+    check(len(reads) >= 1, f"the audit trail of case {handled[0]} shows the lawyer's reads ({len(reads)})")
+    _, accounts = api(base, "GET", "/accounts", admin)
+    check(any(a["username"] == "sup" and a["tokens"] >= 1 for a in accounts or []), "the accounts list the supervisor's token")
+    api(base, "POST", "/accounts/sup/sign-out", admin)
+    api(base, "GET", "/queue", sup, expect=(401,))
     with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
         metrics = r.read().decode()
     check("# TYPE hotline_webhooks_total counter" in metrics and "hotline_build_info" in metrics, "/metrics is complete")
