@@ -5,6 +5,8 @@
 //! `redis.prefix` because `redis` is a section; `HOTLINE_PUBLIC_URL` is the top-level
 //! `public_url` because `public` is not.
 
+mod check;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -13,18 +15,32 @@ use figment::Figment;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+pub use check::Problem;
+
 const DEFAULTS: &str = include_str!("../config/default.toml");
 const SECTIONS: &[&str] = &[
     "database", "redis", "twilio", "jambonz", "ivr", "fallback", "callback", "sms", "aliyun", "console", "speech",
     "whisper", "jobs", "log",
 ];
 
+/// Every problem found, not only the first.
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("configuration could not be read: {0}")]
-    Load(#[from] Box<figment::Error>),
-    #[error("invalid setting {setting}: {reason}")]
-    Invalid { setting: &'static str, reason: String },
+#[error("{} problem(s) with the settings:\n{}", .0.len(), problems_list(.0))]
+pub struct ConfigError(pub Vec<Problem>);
+
+fn problems_list(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// What `hotline config check` prints: every effective setting (secrets masked) and every
+/// problem.
+pub struct Report {
+    pub settings: Vec<(String, String)>,
+    pub problems: Vec<Problem>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -332,6 +348,54 @@ pub struct LogSettings {
 impl Settings {
     /// Defaults, then `file`, then the process environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let settings = Self::extract_all(Self::figment(file)).map_err(ConfigError)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The settings, or every value of the wrong type and then every rule broken by the rest:
+    /// a wrong value is set aside (its default stands in) to look for more.
+    fn extract_all(mut figment: Figment) -> Result<Self, Vec<Problem>> {
+        let defaults = Figment::from(Toml::string(DEFAULTS));
+        let mut problems = Vec::new();
+        loop {
+            let found = match figment.extract_lossy::<Settings>() {
+                Ok(settings) if problems.is_empty() => return Ok(settings),
+                Ok(settings) => {
+                    problems.extend(settings.problems());
+                    return Err(problems);
+                }
+                Err(e) => check::from_figment(e),
+            };
+            let mut set_aside = false;
+            for p in &found {
+                let default = defaults.find_value(&p.setting).ok().filter(|_| !p.setting.is_empty());
+                if let Some(v) = default.filter(|_| !problems.contains(p)) {
+                    figment = figment.merge(Serialized::global(p.setting.as_str(), v));
+                    set_aside = true;
+                }
+            }
+            problems.extend(found);
+            if !set_aside {
+                return Err(problems);
+            }
+        }
+    }
+
+    /// The effective settings and every problem with them, for `hotline config check`.
+    pub fn check(file: Option<&Path>) -> Report {
+        let figment = Self::figment(file);
+        let problems = match Self::extract_all(figment.clone()) {
+            Ok(settings) => settings.problems(),
+            Err(problems) => problems,
+        };
+        Report {
+            settings: check::effective(&figment),
+            problems,
+        }
+    }
+
+    fn figment(file: Option<&Path>) -> Figment {
         let mut figment = Figment::from(Toml::string(DEFAULTS));
         if let Some(path) = file {
             figment = figment.merge(Toml::file_exact(path));
@@ -342,9 +406,7 @@ impl Settings {
         for (key, value) in Env::prefixed("HOTLINE_").map(|key| env_key(key.as_str()).into()).iter() {
             figment = figment.merge(Serialized::global(key.as_str(), value));
         }
-        let settings: Settings = figment.extract_lossy().map_err(Box::new)?;
-        settings.validate()?;
-        Ok(settings)
+        figment
     }
 
     /// The compiled-in defaults alone, for tests and tools that build settings in code.
@@ -355,21 +417,27 @@ impl Settings {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |setting, reason: &str| {
-            Err(ConfigError::Invalid {
-                setting,
-                reason: reason.to_owned(),
-            })
-        };
+        let problems = self.problems();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError(problems))
+        }
+    }
+
+    /// Every rule a setting breaks.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut found = Vec::new();
+        let mut invalid = |setting: &str, reason: &str| found.push(Problem::new(setting, reason));
         if !matches!(self.public_url.scheme(), "http" | "https") {
-            return invalid("public_url", "must be an http:// or https:// URL");
+            invalid("public_url", "must be an http:// or https:// URL");
         }
         let db = self.database.url.expose_secret();
         if !(db.starts_with("sqlite:") || db.starts_with("postgres:") || db.starts_with("postgresql:")) {
-            return invalid("database.url", "must start with sqlite: or postgres://");
+            invalid("database.url", "must start with sqlite: or postgres://");
         }
         if self.ivr.no_input_timeout_secs < 10 {
-            return invalid(
+            invalid(
                 "ivr.no_input_timeout_secs",
                 "must be at least 10 (accessibility rule R2)",
             );
@@ -382,56 +450,60 @@ impl Settings {
             .filter(|s| !s.is_empty())
             .any(|s| s.parse::<ipnet::IpNet>().is_err() && s.parse::<std::net::IpAddr>().is_err());
         if unparsable {
-            return invalid(
+            invalid(
                 "aliyun.allowed_ips",
                 "must be addresses or CIDR ranges, comma-separated",
             );
         }
         if !(1..=10).contains(&self.ivr.long_timeout_factor) {
-            return invalid("ivr.long_timeout_factor", "must be 1 to 10 (accessibility rule R2)");
+            invalid("ivr.long_timeout_factor", "must be 1 to 10 (accessibility rule R2)");
         }
         if !(0.5..=2.0).contains(&self.speech.voice_pitch_range) {
-            return invalid(
+            invalid(
                 "speech.voice_pitch_range",
                 "must be 0.5 to 2.0 (1.0: as the voice was trained)",
             );
         }
         if self.twilio.say_language.trim().is_empty() {
-            return invalid("twilio.say_language", "must name the language of <Say>, such as cmn-CN");
+            invalid("twilio.say_language", "must name the language of <Say>, such as cmn-CN");
         }
         if self.speech.voice_threads == 0 {
-            return invalid("speech.voice_threads", "must be at least 1");
+            invalid("speech.voice_threads", "must be at least 1");
         }
         let w = &self.whisper;
         if !(0.0..=1.0).contains(&w.confirm)
             || !(w.confirm..=1.0).contains(&w.accept)
             || !(w.accept..=1.0).contains(&w.accept_scored)
         {
-            return invalid(
+            invalid(
                 "whisper.accept",
                 "thresholds must satisfy 0 <= confirm <= accept <= accept_scored <= 1",
             );
         }
         if self.ivr.max_tries == 0 {
-            return invalid("ivr.max_tries", "must be at least 1");
+            invalid("ivr.max_tries", "must be at least 1");
         }
         if self.redis.prefix.is_empty() || self.redis.prefix.contains(char::is_whitespace) {
-            return invalid("redis.prefix", "must be a non-empty word without spaces");
+            invalid("redis.prefix", "must be a non-empty word without spaces");
         }
         if self.provider == Provider::Jambonz && self.jambonz.webhook_secret.expose_secret().is_empty() {
             // Anyone can sign with an empty secret.
-            return invalid(
+            invalid(
                 "jambonz.webhook_secret",
                 "provider = \"jambonz\" needs HOTLINE_JAMBONZ_WEBHOOK_SECRET, the application's webhook secret",
             );
         }
+        let key = self.data_key.expose_secret();
+        if !key.is_empty() && (key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit())) {
+            invalid("data_key", "must be 64 hex characters (32 random bytes)");
+        }
         if self.mode == Mode::Production {
             if self.data_key.expose_secret().is_empty() {
-                return invalid("data_key", "production mode needs HOTLINE_DATA_KEY (64 hex characters)");
+                invalid("data_key", "production mode needs HOTLINE_DATA_KEY (64 hex characters)");
             }
             let uses_twilio = self.provider == Provider::Twilio || self.sms.provider == SmsProvider::Twilio;
             if uses_twilio && self.twilio.auth_token.expose_secret().is_empty() {
-                return invalid("twilio.auth_token", "production mode needs HOTLINE_TWILIO_AUTH_TOKEN");
+                invalid("twilio.auth_token", "production mode needs HOTLINE_TWILIO_AUTH_TOKEN");
             }
             let aliyun = &self.aliyun;
             if self.sms.provider == SmsProvider::Aliyun
@@ -439,13 +511,13 @@ impl Settings {
                     || aliyun.sign_name.is_empty()
                     || aliyun.template_code.is_empty())
             {
-                return invalid(
+                invalid(
                     "aliyun.access_key_secret",
                     "sms.provider = \"aliyun\" in production needs the AccessKey, the sign name and the template",
                 );
             }
         }
-        Ok(())
+        found
     }
 }
 
@@ -518,12 +590,56 @@ mod tests {
             let example = include_str!("../deploy/hotline.env.example");
             for line in example.lines().map(str::trim) {
                 if let Some((k, v)) = line.split_once('=').filter(|_| !line.starts_with('#')) {
+                    // The one placeholder that has a shape: a key the operator generates.
+                    let v = if k == "HOTLINE_DATA_KEY" {
+                        "ab".repeat(32)
+                    } else {
+                        v.to_owned()
+                    };
                     jail.set_env(k, v);
                 }
             }
             let s = Settings::load(None).expect("the example environment loads");
             assert_eq!(s.hotline_number, "+862912348");
             assert_eq!(s.mode, Mode::Production);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_naming_its_variable() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("HOTLINE_BIND", "not an address");
+            jail.set_env("HOTLINE_CALLBACK_MAX_ATTEMPTS", "three");
+            jail.set_env("HOTLINE_PUBLIC_URL", "ftp://hotline.example.org");
+            jail.set_env("HOTLINE_REDIS_PREFIX", "two words");
+            jail.set_env("HOTLINE_IVR_NO_INPUT_TIMEOUT_SECS", "3");
+            jail.set_env("HOTLINE_DATA_KEY", "short");
+            let err = Settings::load(None).expect_err("must refuse");
+            let variables: Vec<String> = err.0.iter().map(Problem::variable).collect();
+            for v in [
+                "HOTLINE_BIND",
+                "HOTLINE_CALLBACK_MAX_ATTEMPTS",
+                "HOTLINE_PUBLIC_URL",
+                "HOTLINE_REDIS_PREFIX",
+                "HOTLINE_IVR_NO_INPUT_TIMEOUT_SECS",
+                "HOTLINE_DATA_KEY",
+            ] {
+                assert!(variables.contains(&v.to_owned()), "{v} missing from {err}");
+            }
+            assert_eq!(err.0.len(), 6, "{err}");
+            let text = err.to_string();
+            assert!(text.contains("for example HOTLINE_BIND=127.0.0.1:8080"), "{text}");
+            assert!(text.contains("for example HOTLINE_CALLBACK_MAX_ATTEMPTS=3"), "{text}");
+            // The report has the same problems, and the settings with secrets hidden.
+            jail.set_env("HOTLINE_TWILIO_AUTH_TOKEN", "do-not-print-me");
+            let report = Settings::check(None);
+            assert_eq!(report.problems.len(), 6);
+            let shown = format!("{:?}", report.settings);
+            assert!(
+                !shown.contains("do-not-print-me") && shown.contains("(set, hidden)"),
+                "{shown}"
+            );
             Ok(())
         });
     }

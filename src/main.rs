@@ -123,6 +123,18 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// The settings.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the effective settings (secrets masked) and every problem with them; exits 1 if
+    /// there is one. Every other command refuses to start on the same problems.
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -134,6 +146,12 @@ enum FlowsCommand {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Config {
+        command: ConfigCommand::Check,
+    } = cli.command
+    {
+        return cli::config::check(cli.config.as_deref());
+    }
     let settings = Settings::load(cli.config.as_deref()).context("loading settings")?;
     hotline::telemetry::init(&settings.log, settings.mode);
     let sqlite = {
@@ -154,6 +172,7 @@ async fn main() -> anyhow::Result<()> {
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
+        Command::Config { .. } => unreachable!("checked before the settings are loaded"),
         Command::Serve => cli::service::serve(settings).await,
         Command::Migrate => cli::service::migrate(settings).await,
         Command::Worker => cli::service::worker(settings).await,

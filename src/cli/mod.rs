@@ -1,7 +1,9 @@
-//! The command groups of `hotline`, one file each: the service, the roster, staff accounts,
-//! text messages, callbacks and the queue, speech output, speech input, and the simulator.
+//! The command groups of `hotline`, one file each: the service, the settings, the roster, staff
+//! accounts, text messages, callbacks and the queue, speech output, speech input, and the
+//! simulator.
 
 pub mod callbacks;
+pub mod config;
 pub mod listening;
 pub mod roster;
 pub mod service;

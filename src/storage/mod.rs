@@ -53,6 +53,8 @@ pub enum StorageError {
     Flush(std::io::Error),
     #[error("a write failed for want of storage {0} s ago")]
     RecentFault(u64),
+    #[error("the database at {at} cannot be reached: {reason}")]
+    Unreachable { at: String, reason: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +71,8 @@ pub struct Db {
     backend: Backend,
     key: DataKey,
     wal: Option<std::sync::Arc<durable::WalSync>>,
+    /// The URL connected to (it may hold a password), to say why it cannot be reached.
+    url: secrecy::SecretString,
 }
 
 impl Db {
@@ -93,6 +97,7 @@ impl Db {
         sqlx::any::install_default_drivers();
         let (backend, link, wal) = if url.starts_with("sqlite:") {
             let file = ensure_sqlite_folder(url)?;
+            let url = &creating(url, file.is_some());
             // Flushed by `flush` where a file holds the database; in memory, nothing to flush.
             let setup: link::Setup = if file.is_some() {
                 sqlite_in_file
@@ -114,7 +119,30 @@ impl Db {
             backend,
             key,
             wal,
+            url: secrecy::SecretString::from(url.to_owned()),
         })
+    }
+
+    /// A first statement's failure, with the address and the real reason where the pool says
+    /// only that it timed out (the server refused, a name did not resolve, a password was wrong).
+    async fn explained(&self, e: sqlx::Error) -> StorageError {
+        use secrecy::ExposeSecret;
+        use sqlx::Connection;
+        if !matches!(e, sqlx::Error::PoolTimedOut) || self.backend != Backend::Postgres {
+            return e.into();
+        }
+        let url = self.url.expose_secret();
+        let at = url::Url::parse(url).map_or_else(
+            |_| "the configured address".to_owned(),
+            |u| format!("{}:{}", u.host_str().unwrap_or("localhost"), u.port().unwrap_or(5432)),
+        );
+        let attempt = tokio::time::timeout(Duration::from_secs(5), sqlx::AnyConnection::connect(url)).await;
+        let reason = match attempt {
+            Ok(Err(e)) => e.to_string(),
+            Ok(Ok(_)) => "it did not answer in time, and answers now".to_owned(),
+            Err(_) => "no answer within 5 s".to_owned(),
+        };
+        StorageError::Unreachable { at, reason }
     }
 
     pub async fn migrate(&self) -> Result<(), StorageError> {
@@ -125,7 +153,13 @@ impl Db {
                 sqlx::query("PRAGMA journal_mode = WAL").execute(&self.link).await?;
                 SQLITE_MIGRATIONS.run(&mut *self.link.connection().await?).await?
             }
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&mut *self.link.connection().await?).await?,
+            Backend::Postgres => {
+                let mut connection = match self.link.connection().await {
+                    Ok(c) => c,
+                    Err(e) => return Err(self.explained(e).await),
+                };
+                POSTGRES_MIGRATIONS.run(&mut *connection).await?
+            }
         }
         Ok(())
     }
@@ -197,6 +231,18 @@ fn sqlite_setup<'a>(
         Ok(())
     }
     .boxed()
+}
+
+/// A SQLite file URL that creates the file when it is missing (`mode=rwc`) unless it says
+/// otherwise: without it SQLite says only "unable to open database file".
+fn creating(url: &str, file: bool) -> String {
+    if !file || url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
 }
 
 /// `sqlite://./data/hotline.db?mode=rwc` → make sure `./data` exists; the database file, if the

@@ -36,6 +36,7 @@ mod roster;
 mod roster_page;
 mod security;
 mod sessions;
+mod settings;
 mod shift;
 mod simulate;
 mod sms;
