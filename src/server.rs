@@ -92,6 +92,7 @@ pub async fn work(state: AppState, shutdown: impl Future<Output = ()>) {
                 local,
                 consumer,
                 Duration::from_secs(state.settings.whisper.reclaim_after_secs),
+                state.settings.whisper.workers,
                 jobs_stopped.clone(),
             ));
             (recogniser, serving)

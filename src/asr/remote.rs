@@ -1,6 +1,9 @@
 //! Recognition by `hotline worker` processes, for scale-out: web processes (`whisper.remote`)
 //! add a job to a Redis stream and wait for its answer on a list of its own; workers, each with
 //! the model loaded, read the stream as one consumer group, so each job goes to one worker.
+//! Menu answers and descriptions' transcripts have a stream each, as they have lanes of their
+//! own in the recogniser: a worker takes up to `whisper.workers` answers at once beside one
+//! transcript, so a caller's spoken answer never waits behind someone's long description.
 //!
 //! A job carries its deadline: a worker skips jobs whose caller has already been asked for keys
 //! instead. A job a worker took and then died with stays pending in the group; after
@@ -74,7 +77,7 @@ impl Remote {
             .kv
             .run(
                 redis::cmd("XADD")
-                    .arg(jobs_key(&self.kv))
+                    .arg(jobs_key(&self.kv, Lane::of(&job.mode)))
                     .arg("MAXLEN")
                     .arg("~")
                     .arg(MAX_QUEUED_JOBS)
@@ -103,15 +106,56 @@ impl Remote {
     }
 }
 
-/// The worker side: takes jobs until `stop` turns true.
+/// Which stream a job goes to: the recogniser's lane for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    Answers,
+    Transcripts,
+}
+
+impl Lane {
+    fn of(mode: &Mode) -> Self {
+        match mode {
+            Mode::Menu { .. } => Lane::Answers,
+            Mode::Free | Mode::Default => Lane::Transcripts,
+        }
+    }
+}
+
+/// The worker side: takes jobs until `stop` turns true, up to `answers` menu answers at once
+/// and one transcript beside them.
 pub async fn serve_jobs(
     kv: Arc<Kv>,
     local: Local,
     consumer: String,
     reclaim_after: Duration,
+    answers: usize,
+    stop: watch::Receiver<bool>,
+) {
+    let lane = |lane, at_once| {
+        serve_lane(
+            kv.clone(),
+            local.clone(),
+            consumer.clone(),
+            reclaim_after,
+            (lane, at_once),
+            stop.clone(),
+        )
+    };
+    tokio::join!(lane(Lane::Answers, answers.max(1)), lane(Lane::Transcripts, 1));
+}
+
+/// One lane's stream: a job is read only when one of `at_once` slots is free, and answered
+/// on a task of its own.
+async fn serve_lane(
+    kv: Arc<Kv>,
+    local: Local,
+    consumer: String,
+    reclaim_after: Duration,
+    (lane, at_once): (Lane, usize),
     mut stop: watch::Receiver<bool>,
 ) {
-    let key = jobs_key(&kv);
+    let key = jobs_key(&kv, lane);
     let mut conn = loop {
         match kv.dedicated(Duration::from_millis(READ_BLOCK_MS * 2)).await {
             Ok(conn) => break conn,
@@ -138,10 +182,17 @@ pub async fn serve_jobs(
         }
         _ => {}
     }
-    tracing::info!(consumer, "recognition worker taking jobs from Redis");
+    tracing::info!(consumer, ?lane, at_once, "recognition worker taking jobs from Redis");
+    let slots = Arc::new(tokio::sync::Semaphore::new(at_once));
+    let mut running = tokio::task::JoinSet::new();
     let mut last_reclaim: Option<std::time::Instant> = None;
     while !*stop.borrow() {
-        if last_reclaim.is_none_or(|at| at.elapsed() >= reclaim_after.min(RECLAIM_EVERY)) {
+        while running.try_join_next().is_some() {}
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let reclaim = last_reclaim.is_none_or(|at| at.elapsed() >= reclaim_after.min(RECLAIM_EVERY));
+        let entries = if reclaim {
             last_reclaim = Some(std::time::Instant::now());
             let claimed: redis::RedisResult<redis::streams::StreamAutoClaimReply> = redis::cmd("XAUTOCLAIM")
                 .arg(&key)
@@ -150,67 +201,82 @@ pub async fn serve_jobs(
                 .arg(reclaim_after.as_millis() as u64)
                 .arg("0-0")
                 .arg("COUNT")
-                .arg(10)
+                .arg(1)
                 .query_async(&mut conn)
                 .await;
             match claimed {
                 Ok(reply) => {
-                    for entry in reply.claimed {
+                    for entry in &reply.claimed {
                         tracing::info!(entry = entry.id, "recognition job of a stopped worker taken over");
-                        handle(&kv, &local, &mut conn, &key, entry).await;
                     }
+                    reply.claimed
                 }
-                Err(e) => tracing::warn!(error = %e, "could not look for abandoned recognition jobs"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not look for abandoned recognition jobs");
+                    Vec::new()
+                }
             }
-        }
-        let read: redis::RedisResult<redis::streams::StreamReadReply> = redis::cmd("XREADGROUP")
-            .arg("GROUP")
-            .arg(GROUP)
-            .arg(&consumer)
-            .arg("COUNT")
-            .arg(1)
-            .arg("BLOCK")
-            .arg(READ_BLOCK_MS)
-            .arg("STREAMS")
-            .arg(&key)
-            .arg(">")
-            .query_async(&mut conn)
-            .await;
-        let entries = match read {
-            Ok(reply) => reply.keys.into_iter().flat_map(|k| k.ids).collect::<Vec<_>>(),
-            Err(e) => {
-                tracing::warn!(error = %e, "reading recognition jobs failed; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
+        } else {
+            Vec::new()
         };
-        for entry in entries {
-            handle(&kv, &local, &mut conn, &key, entry).await;
+        let entries = if entries.is_empty() {
+            let read: redis::RedisResult<redis::streams::StreamReadReply> = redis::cmd("XREADGROUP")
+                .arg("GROUP")
+                .arg(GROUP)
+                .arg(&consumer)
+                .arg("COUNT")
+                .arg(1)
+                .arg("BLOCK")
+                .arg(READ_BLOCK_MS)
+                .arg("STREAMS")
+                .arg(&key)
+                .arg(">")
+                .query_async(&mut conn)
+                .await;
+            match read {
+                Ok(reply) => reply.keys.into_iter().flat_map(|k| k.ids).collect::<Vec<_>>(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading recognition jobs failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            }
+        } else {
+            entries
+        };
+        // At most one entry (COUNT 1): it takes the slot until it is answered.
+        if let Some(entry) = entries.into_iter().next() {
+            let (kv, local, key) = (kv.clone(), local.clone(), key.clone());
+            running.spawn(async move {
+                handle(&kv, &local, &key, entry).await;
+                drop(slot);
+            });
         }
     }
+    while running.join_next().await.is_some() {}
 }
 
 /// Answers one stream entry, then acknowledges and deletes it.
-async fn handle(
-    kv: &Kv,
-    local: &Local,
-    conn: &mut redis::aio::MultiplexedConnection,
-    key: &str,
-    entry: redis::streams::StreamId,
-) {
+async fn handle(kv: &Kv, local: &Local, key: &str, entry: redis::streams::StreamId) {
     let job: Option<Job> = entry
         .get::<String>("job")
         .and_then(|body| serde_json::from_str(&body).ok());
     if let Some(job) = job {
         answer(kv, local, job).await;
     }
-    let _: redis::RedisResult<i64> = redis::cmd("XACK")
+    let mut pipe = redis::pipe();
+    pipe.cmd("XACK")
         .arg(key)
         .arg(GROUP)
         .arg(&entry.id)
-        .query_async(conn)
-        .await;
-    let _: redis::RedisResult<i64> = redis::cmd("XDEL").arg(key).arg(&entry.id).query_async(conn).await;
+        .ignore()
+        .cmd("XDEL")
+        .arg(key)
+        .arg(&entry.id)
+        .ignore();
+    if let Err(e) = kv.run_pipeline::<()>(&pipe).await {
+        tracing::warn!(entry = entry.id, error = %e, "recognition job not acknowledged; another worker may redo it");
+    }
 }
 
 async fn answer(kv: &Kv, local: &Local, job: Job) {
@@ -239,8 +305,11 @@ async fn answer(kv: &Kv, local: &Local, job: Job) {
     }
 }
 
-fn jobs_key(kv: &Kv) -> String {
-    kv.key("asr", "jobs")
+fn jobs_key(kv: &Kv, lane: Lane) -> String {
+    match lane {
+        Lane::Answers => kv.key("asr", "jobs"),
+        Lane::Transcripts => kv.key("asr", "transcript-jobs"),
+    }
 }
 
 fn reply_key(kv: &Kv, id: &str) -> String {

@@ -184,6 +184,7 @@ async fn a_worker_recognises_through_redis_for_a_web_process_without_the_model(b
         local,
         "test-worker".into(),
         std::time::Duration::from_secs(120),
+        1,
         stopped,
     ));
 
@@ -216,7 +217,8 @@ async fn a_job_a_stopped_worker_held_is_taken_over() {
     )
     .await;
     let kv = app.state.kv.clone();
-    let key = kv.key("asr", "jobs");
+    // A description's transcript: the transcripts' stream.
+    let key = kv.key("asr", "transcript-jobs");
     // The group exists already if another test made it: either way it is there.
     let _ = kv
         .run::<String>(
@@ -260,6 +262,7 @@ async fn a_job_a_stopped_worker_held_is_taken_over() {
         local,
         "live-worker".into(),
         std::time::Duration::from_secs(1),
+        1,
         stopped,
     ));
     let mut conn = kv.dedicated(std::time::Duration::from_secs(90)).await.unwrap();
@@ -287,6 +290,70 @@ async fn a_job_a_stopped_worker_held_is_taken_over() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(pending, 0, "nothing left pending");
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+    app.stop().await;
+}
+
+/// A worker busy with a long description still answers a caller's spoken menu answer at once:
+/// answers and transcripts have streams and lanes of their own (before, one worker took its
+/// jobs one after the other, and the answer waited behind the transcript until the caller was
+/// asked for keys).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_spoken_answer_does_not_wait_behind_a_transcript_on_a_worker() {
+    let Some(model) = model() else { return };
+    let _one_at_a_time = WHISPER.lock().await;
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        Options {
+            whisper_remote: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    let kv = app.state.kv.clone();
+    let local = worker_recogniser(&app, &model);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(hotline::asr::remote::serve_jobs(
+        kv.clone(),
+        local,
+        "busy-worker".into(),
+        std::time::Duration::from_secs(120),
+        1,
+        stopped,
+    ));
+    // The worker's groups exist once it reads; give it a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let remote = hotline::asr::remote::Remote::new(kv.clone());
+    let (long, short) = (
+        app.provider.add_recording(caller("description")),
+        app.provider.add_recording(caller("consult")),
+    );
+    let started = std::time::Instant::now();
+    let transcript = {
+        let remote = remote.clone();
+        tokio::spawn(async move {
+            let t = remote
+                .recognise_url(long, hotline::asr::Mode::Free, 30, std::time::Duration::from_secs(60))
+                .await;
+            (t, started.elapsed())
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let menu = hotline::asr::Mode::Menu {
+        words: "法律咨询 申请法律援助".into(),
+        choices: Vec::new(),
+    };
+    let answer = remote
+        .recognise_url(short, menu, 10, std::time::Duration::from_secs(30))
+        .await;
+    let answered_after = started.elapsed();
+    let (transcript, transcribed_after) = transcript.await.unwrap();
+    assert!(answer.is_ok() && transcript.is_ok(), "{answer:?} {transcript:?}");
+    assert!(
+        answered_after < transcribed_after,
+        "the answer ({answered_after:?}) came before the transcript it was queued behind ({transcribed_after:?})"
+    );
     stop.send(true).unwrap();
     worker.await.unwrap();
     app.stop().await;
