@@ -9,11 +9,12 @@ use crate::storage::{Db, StorageError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
-    #[error("用户名或密码不正确")]
+    /// A wrong username, password or second-factor code: one answer for all, so that a guess
+    /// does not learn which part was right.
+    #[error(
+        "用户名、密码或两步验证码不正确（开启了两步验证的账户要填写验证器应用中当前的 6 位验证码，每个只能用一次）"
+    )]
     Wrong,
-    /// The password was right, but the account's second factor was not given or was wrong.
-    #[error("此账户开启了两步验证：请输入验证器应用中当前的 6 位验证码（每个验证码只能用一次）")]
-    Code,
     /// Seconds to wait before the next attempt.
     #[error("登录尝试过多，请{}后再试", wait_words(*.0))]
     TooMany(u64),
@@ -83,7 +84,8 @@ pub async fn check(
     let ok = tokio::task::spawn_blocking(move || password::verify(&stored, &given))
         .await
         .unwrap_or(false);
-    let refusal = match user {
+    // What the audit says was wrong; the person is told the same either way.
+    let failed = match user {
         Some(user) if ok => match second_factor(state, &user, attempt.code, now).await? {
             true => {
                 let failures_since = limit.succeeded(&username, source).await;
@@ -92,14 +94,14 @@ pub async fn check(
                     failures_since,
                 });
             }
-            false => LoginError::Code,
+            false => "login.code_failed",
         },
-        _ => LoginError::Wrong,
+        _ => "login.failed",
     };
     limit.failed(&username, source, now).await;
     tracing::info!(%ip, "login failed");
-    state.db.audit(&actor, "login.failed", &from).await?;
-    Err(refusal)
+    state.db.audit(&actor, failed, &from).await?;
+    Err(LoginError::Wrong)
 }
 
 /// Whether the account's second factor is satisfied: no second factor, or a right code whose

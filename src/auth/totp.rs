@@ -80,6 +80,12 @@ mod tests {
         assert_eq!(step_of(&key, &e.stored, "admin", &code, now), Some(step));
         let spaced = format!("{} {}", &code[..3], &code[3..]);
         assert_eq!(step_of(&key, &e.stored, "admin", &spaced, now + 30), Some(step));
+        let padded = format!(" {code}\t");
+        assert_eq!(
+            step_of(&key, &e.stored, "admin", &padded, now),
+            Some(step),
+            "spaces around it"
+        );
         assert_eq!(step_of(&key, &e.stored, "admin", &code, now + 90), None, "too late");
         assert_eq!(step_of(&key, &e.stored, "admin", "12345", now), None);
         assert_eq!(step_of(&key, &e.stored, "admin", "abcdef", now), None);

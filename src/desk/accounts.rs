@@ -51,7 +51,7 @@ pub struct AuditQuery {
     #[serde(default)]
     #[param(value_type = Option<String>, format = Date)]
     pub from: Option<String>,
-    /// The last day, Beijing time (YYYY-MM-DD), included.
+    /// The last day, Beijing time (YYYY-MM-DD), included; before `from`, nothing is found.
     #[serde(default)]
     #[param(value_type = Option<String>, format = Date)]
     pub to: Option<String>,
@@ -82,17 +82,24 @@ pub struct AuditEntry {
     pub subject: String,
     /// The case's ticket when the subject is a case.
     pub ticket: Option<String>,
+    /// The subject in words: 案件 32819902, 账户 zhang, 地址 10.0.0.5.
+    pub subject_label: String,
 }
 
-fn admin(staff: &Staff) -> Result<(), DeskError> {
-    match staff.role {
-        Role::Admin => Ok(()),
-        _ => Err(DeskError::Forbidden("只有管理员可以管理账户和查看审计记录")),
+/// Admins only; anyone else's attempt is audited as `<action>.refused`.
+async fn admin(state: &AppState, staff: &Staff, action: &str) -> Result<(), DeskError> {
+    if staff.role == Role::Admin {
+        return Ok(());
     }
+    state
+        .db
+        .audit(&staff.id, &format!("{action}.refused"), &staff.id)
+        .await?;
+    Err(DeskError::Forbidden("只有管理员可以管理账户和查看审计记录"))
 }
 
 pub async fn accounts(state: &AppState, staff: &Staff) -> Result<Vec<AccountView>, DeskError> {
-    admin(staff)?;
+    admin(state, staff, "accounts.read").await?;
     Ok(state
         .db
         .accounts()
@@ -113,7 +120,7 @@ pub async fn accounts(state: &AppState, staff: &Staff) -> Result<Vec<AccountView
 /// Ends every console session of the account and revokes its API tokens (an admin may do this
 /// to their own account too: it signs them out as well).
 pub async fn sign_out_everywhere(state: &AppState, staff: &Staff, username: &str) -> Result<SignedOut, DeskError> {
-    admin(staff)?;
+    admin(state, staff, "account.sign_out").await?;
     let username = username.trim().to_ascii_lowercase();
     let user = state
         .db
@@ -128,7 +135,7 @@ pub async fn sign_out_everywhere(state: &AppState, staff: &Staff, username: &str
 
 /// The newest matching entries of the audit trail, at most [`SEARCH_LIMIT`].
 pub async fn search(state: &AppState, staff: &Staff, q: &AuditQuery) -> Result<Vec<AuditEntry>, DeskError> {
-    admin(staff)?;
+    admin(state, staff, "audit.search").await?;
     let filter = filter(state, q).await?;
     state.db.audit(&staff.id, "audit.search", &describe(q)).await?;
     let Some(filter) = filter else {
@@ -137,7 +144,8 @@ pub async fn search(state: &AppState, staff: &Staff, q: &AuditQuery) -> Result<V
     Ok(state.db.audit_search(&filter).await?.into_iter().map(entry).collect())
 }
 
-/// The storage filter, or None when the search names a case that does not exist.
+/// The storage filter, or None when nothing can match: a case that does not exist, or days
+/// that end before they start.
 async fn filter(state: &AppState, q: &AuditQuery) -> Result<Option<AuditFilter>, DeskError> {
     let given = |v: &Option<String>, what: &str| match v.as_deref() {
         Some(v) if v.trim().is_empty() => Err(DeskError::Invalid(format!(
@@ -151,6 +159,12 @@ async fn filter(state: &AppState, q: &AuditQuery) -> Result<Option<AuditFilter>,
         to: given(&q.to, "结束日期")?.map(|d| day_start(&d, 1)).transpose()?,
         ..AuditFilter::default()
     };
+    // An end before the start is a range with no days: nothing in it.
+    if let (Some(from), Some(to)) = (&filter.from, &filter.to) {
+        if from >= to {
+            return Ok(None);
+        }
+    }
     if let Some(name) = given(&q.user, "用户名")? {
         let name = name.to_ascii_lowercase();
         if let Some(user) = state.db.user_by_username(&name).await? {
@@ -180,7 +194,9 @@ fn day_start(day: &str, plus: u64) -> Result<String, DeskError> {
     if !shaped || !day.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
         return Err(bad());
     }
-    let date = NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| bad())? + chrono::Days::new(plus);
+    let date = NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .map_err(|_| DeskError::Invalid(format!("{day} 不是有效的日期")))?
+        + chrono::Days::new(plus);
     let midnight = beijing()
         .from_local_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight"))
         .single()
@@ -202,7 +218,8 @@ fn describe(q: &AuditQuery) -> String {
     if parts.is_empty() {
         "all".into()
     } else {
-        parts.join(" ")
+        // A search is recorded, not a pasted document.
+        parts.join(" ").chars().take(200).collect()
     }
 }
 
@@ -215,12 +232,46 @@ fn entry(hit: AuditHit) -> AuditEntry {
     });
     AuditEntry {
         action_label: action_label(&hit.row.action),
+        subject_label: subject_label(&hit.row.subject, hit.ticket.as_deref(), hit.subject_user.as_deref()),
         at: hit.row.at,
         who,
         action: hit.row.action,
         subject: hit.row.subject,
         ticket: hit.ticket,
     }
+}
+
+/// What was acted on, in words: 案件 32819902, 账户 zhang, 地址 10.0.0.5, 查询 用户名=zhang.
+pub fn subject_label(subject: &str, ticket: Option<&str>, user: Option<&str>) -> String {
+    if let Some(t) = ticket {
+        return format!("案件 {t}");
+    }
+    if let Some(u) = user {
+        return format!("账户 {u}");
+    }
+    if let Some(ip) = subject.strip_prefix("ip:") {
+        return format!("地址 {ip}");
+    }
+    if let Some(device) = subject.strip_prefix("device:") {
+        return format!("已登录过的浏览器 {}", &device[..device.len().min(8)]);
+    }
+    if let Some(token) = subject.strip_prefix("token:") {
+        return format!("接口令牌 {token}");
+    }
+    if subject == "all" {
+        return "查询：全部".into();
+    }
+    let words = [
+        ("user=", "用户名 "),
+        ("ticket=", "案件编号 "),
+        ("from=", "开始日期 "),
+        ("to=", "结束日期 "),
+    ];
+    if words.iter().any(|(k, _)| subject.starts_with(k)) {
+        let said = words.iter().fold(subject.to_owned(), |s, (k, w)| s.replace(k, w));
+        return format!("查询：{said}");
+    }
+    subject.to_owned()
 }
 
 /// An action in words; a refused one says so.
@@ -231,7 +282,9 @@ pub fn action_label(action: &str) -> String {
     };
     let words = match base {
         "login" => "登录",
-        "login.failed" => "登录失败",
+        "login.failed" => "登录失败（用户名或密码错误）",
+        "login.code_failed" => "登录失败（两步验证码错误或已用过）",
+        "logout" => "退出登录",
         "login.throttled" => "登录过于频繁被暂停",
         "token.create" => "创建接口令牌",
         "token.use" => "使用接口令牌",
@@ -248,6 +301,7 @@ pub fn action_label(action: &str) -> String {
         "duty.off" => "结束值班",
         "roster.import" => "导入排班表",
         "account.sign_out" => "让账户在所有地方退出",
+        "accounts.read" => "查看账户列表",
         "totp.on" => "开启两步验证",
         "totp.off" => "关闭两步验证",
         "audit.search" => "查询审计记录",

@@ -26,14 +26,22 @@ use crate::providers::Route;
 const BODY_LIMIT: usize = 64 * 1024;
 
 /// A body over the limit is refused by the limit layer before any extractor sees it: counted
-/// here, with the other refusals.
+/// here, with the other refusals, and told in the API's error shape on the API.
 async fn count_too_large(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     let webhook = !["/console", "/api/", "/audio/", "/healthz", "/readyz", "/metrics"]
         .iter()
         .any(|p| request.uri().path().starts_with(p));
+    let api = request.uri().path().starts_with("/api/");
     let response = next.run(request).await;
-    if webhook && response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+    if response.status() != axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    if webhook {
         metrics::counter!(crate::meters::WEBHOOKS_REJECTED, "status" => "413").increment(1);
+    }
+    if api {
+        // In the API's error shape, like every other refusal there.
+        return axum::response::IntoResponse::into_response(api::ApiError::TooLarge(BODY_LIMIT / 1024));
     }
     response
 }
@@ -84,6 +92,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .fallback(nothing_here)
+        .method_not_allowed_fallback(not_this_method)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(state.clone(), durable))
         .layer(axum::middleware::from_fn(count_too_large))
@@ -94,4 +104,28 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// A path nothing serves: the API answers in its error shape, the console with its page, in
+/// Chinese; anything else (a provider's mistyped webhook) a bare 404.
+async fn nothing_here(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = uri.path();
+    if path.starts_with("/api/") {
+        api::ApiError::Desk(crate::desk::DeskError::NotFound(format!("没有这个接口：{path}"))).into_response()
+    } else if path == "/console" || path.starts_with("/console/") {
+        console::ConsoleError::Desk(crate::desk::DeskError::NotFound("没有这个页面".into())).into_response()
+    } else {
+        axum::http::StatusCode::NOT_FOUND.into_response()
+    }
+}
+
+/// A method a served path does not take: in the API's error shape there.
+async fn not_this_method(method: axum::http::Method, uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if uri.path().starts_with("/api/") {
+        api::ApiError::Method(method.to_string()).into_response()
+    } else {
+        axum::http::StatusCode::METHOD_NOT_ALLOWED.into_response()
+    }
 }

@@ -53,6 +53,10 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
     let console = path == "/login" || path == "/logout" || path == "/console" || path.starts_with("/console/");
     if unsafe_method && console {
         let h = request.headers();
+        if h.get_all(header::ORIGIN).iter().count() > 1 {
+            tracing::warn!(path, "console post refused: more than one Origin");
+            return ConsoleError::Origin.into_response();
+        }
         let claimed = h
             .get(header::ORIGIN)
             .or_else(|| h.get(header::REFERER))
@@ -69,7 +73,8 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
     next.run(request).await
 }
 
-/// Whether `url`'s origin is the public URL's or `http(s)://<host>`.
+/// Whether `url`'s origin is the public URL's, or `http://<host>`: the process itself, reached
+/// directly (it speaks plain HTTP; TLS is its proxy's, and arrives under the public URL).
 fn is_ours(url: &url::Url, public: &url::Url, host: Option<&str>) -> bool {
     let origin = url.origin();
     if origin == public.origin() {
@@ -80,7 +85,7 @@ fn is_ours(url: &url::Url, public: &url::Url, host: Option<&str>) -> bool {
         (Some(h), None) => h.to_owned(),
         _ => return false,
     };
-    matches!(url.scheme(), "http" | "https") && host.is_some_and(|host| host.eq_ignore_ascii_case(&authority))
+    url.scheme() == "http" && host.is_some_and(|host| host.eq_ignore_ascii_case(&authority))
 }
 
 #[cfg(test)]
@@ -104,5 +109,9 @@ mod tests {
             Some("hotline.example.org")
         ));
         assert!(!ours("http://10.0.0.5:8081", Some("10.0.0.5:8080")));
+        assert!(
+            !ours("https://10.0.0.5:8080", Some("10.0.0.5:8080")),
+            "the process speaks no TLS: https at its own address is not its page"
+        );
     }
 }

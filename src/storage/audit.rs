@@ -8,7 +8,8 @@ use super::{new_id, now, Db, StorageError};
 /// What an admin searches the trail for; every field given must match.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
-    /// Who acted: an account id, or `username:NAME` for sign-ins to no account.
+    /// Who acted: an account id, or `username:NAME` for sign-ins to no account. Rows about
+    /// the first (an account signed out everywhere) match too.
     pub actors: Vec<String>,
     /// What was acted on: a consultation id, `ip:…`, `token:…`.
     pub subject: Option<String>,
@@ -24,6 +25,8 @@ pub struct AuditHit {
     pub row: AuditRow,
     pub username: Option<String>,
     pub ticket: Option<String>,
+    /// The username when the subject is an account.
+    pub subject_user: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +76,10 @@ impl Db {
             let first = binds.len() + 1;
             binds.extend(filter.actors.iter().map(String::as_str));
             let marks: Vec<String> = (first..=binds.len()).map(|i| format!("${i}")).collect();
-            conditions.push(format!("a.user_id IN ({})", marks.join(", ")));
+            conditions.push(format!(
+                "(a.user_id IN ({0}) OR a.subject = ${first})",
+                marks.join(", ")
+            ));
         }
         for (value, condition) in [
             (&filter.subject, "a.subject ="),
@@ -91,8 +97,9 @@ impl Db {
             format!("WHERE {}", conditions.join(" AND "))
         };
         let sql = format!(
-            "SELECT a.user_id, a.action, a.subject, a.at, u.username, c.ticket FROM audit_log a
-             LEFT JOIN users u ON u.id = a.user_id LEFT JOIN consultations c ON c.id = a.subject
+            "SELECT a.user_id, a.action, a.subject, a.at, u.username, c.ticket, su.username AS subject_user
+             FROM audit_log a LEFT JOIN users u ON u.id = a.user_id
+             LEFT JOIN consultations c ON c.id = a.subject LEFT JOIN users su ON su.id = a.subject
              {filter_sql} ORDER BY a.at DESC, a.id DESC LIMIT {}",
             filter.limit.max(1)
         );
@@ -112,6 +119,7 @@ impl Db {
                     },
                     username: r.try_get("username")?,
                     ticket: r.try_get("ticket")?,
+                    subject_user: r.try_get("subject_user")?,
                 })
             })
             .collect()

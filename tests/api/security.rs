@@ -18,6 +18,7 @@ backends!(
     failed_sign_ins_slow_down_without_locking_the_owner_out,
     control_characters_in_a_text_are_kept_and_shown_visibly,
     refused_case_reads_are_audited,
+    errors_outside_the_routes_keep_their_shape_and_language,
 );
 
 /// What every answer must carry, and whether it may be cached.
@@ -398,5 +399,69 @@ async fn refused_case_reads_are_audited(backend: Backend) {
         trail.iter().all(|r| r.action != "case.read"),
         "nothing was read: {trail:?}"
     );
+    d.app.stop().await;
+}
+
+/// A path nothing serves, a method a path does not take, a body too large: the API answers in
+/// its JSON error shape, the console with a page in Chinese; a post with two Origins is refused.
+async fn errors_outside_the_routes_keep_their_shape_and_language(backend: Backend) {
+    let d = desk(backend).await;
+    let error_of = |v: &serde_json::Value| v["error"]["code"].as_str().unwrap_or_default().to_owned();
+    let (status, body) = d.api(reqwest::Method::GET, "/nothing-here", &d.admin, None).await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::NOT_FOUND, "not_found".to_owned()),
+        "{body}"
+    );
+    let (status, body) = d.api(reqwest::Method::GET, "/tokens", "", None).await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed".to_owned()),
+        "{body}"
+    );
+    // On a connection of its own: the server answers before reading the body and closes it.
+    let big = "字".repeat(40_000);
+    let response = reqwest::Client::new()
+        .post(d.app.url("/api/v1/sms/segments"))
+        .bearer_auth(&d.admin)
+        .json(&json!({"text": big}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".to_owned()),
+        "{body}"
+    );
+    let (status, body) = d.api(reqwest::Method::GET, "/me", "", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("接口令牌"),
+        "{body}"
+    );
+    let (cookie, csrf) = sign_in(&d, "admin").await;
+    let page = d
+        .browser
+        .get(d.app.url("/console/nothing"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    assert!(page.text().await.unwrap().contains("没有这个页面"));
+    let base = d.app.url("");
+    let response = d
+        .browser
+        .post(d.app.url("/console/accounts/sign-out"))
+        .header("cookie", &cookie)
+        .header("origin", base.trim_end_matches('/'))
+        .header("origin", "https://evil.example")
+        .form(&[("csrf", csrf.as_str()), ("username", "lihua")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN, "two Origins");
     d.app.stop().await;
 }

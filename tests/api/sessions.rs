@@ -15,6 +15,7 @@ backends!(
     token_use_is_audited_once_an_hour,
     admins_search_the_audit_trail,
     a_second_factor_is_asked_for_and_never_accepted_twice,
+    the_status_line_says_only_what_the_service_said,
 );
 
 /// Sets a column of every session (or token) to a time `mins` minutes ago.
@@ -232,25 +233,57 @@ async fn admins_search_the_audit_trail(backend: Backend) {
     // A case that does not exist finds nothing; bad dates and tickets say what is wrong.
     let (status, found) = search("?ticket=10000000").await;
     assert_eq!((status, actions(&found).len()), (StatusCode::OK, 0));
-    for bad in ["?from=2026-13-01", "?ticket=abc"] {
+    for (bad, says) in [
+        ("?from=2026-13-01", "不是有效的日期"),
+        ("?from=2026-1-5", "格式不对"),
+        ("?ticket=abc", "格式不对"),
+    ] {
         let (status, error) = search(bad).await;
         assert_eq!(status, 422, "{bad}: {error}");
-        assert!(
-            error["error"]["message"].as_str().unwrap().contains("格式不对"),
-            "{error}"
-        );
+        assert!(error["error"]["message"].as_str().unwrap().contains(says), "{error}");
     }
     // The console page shows the same, with the case linked.
     let (admin, _) = sign_in(d, "admin").await;
     let page = d.app.get_text("/console/audit?user=lihua", Some(&admin)).await;
     assert!(page.contains("查看案件（被拒绝）"), "{page}");
     assert!(page.contains(&format!("href=\"/console/cases/{t}\"")), "{page}");
+    // A bad search on the page shows the form again, saying what was wrong.
+    let response = d
+        .browser
+        .get(d.app.url("/console/audit?from=2026-02-30"))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("不是有效的日期") && page.contains("id=\"audit-from\""),
+        "{page}"
+    );
+    let (status, found) = search("?from=2026-12-05&to=2026-12-01").await;
+    assert_eq!(
+        (status, actions(&found).len()),
+        (StatusCode::OK, 0),
+        "a reversed range has no days"
+    );
+    // Someone else's attempt at the admin pages is in the trail too.
+    let (status, _) = d.api(Method::GET, "/audit", &d.li, None).await;
+    assert_eq!(status, 403);
+    let refused = d
+        .app
+        .count("SELECT COUNT(*) FROM audit_log WHERE action = 'audit.search.refused'")
+        .await;
+    assert_eq!(refused, 1);
     // Every search is itself in the trail.
     let searches = d
         .app
         .count("SELECT COUNT(*) FROM audit_log WHERE action = 'audit.search'")
         .await;
-    assert_eq!(searches, 7, "six API searches and the page; refused ones read nothing");
+    assert_eq!(
+        searches, 8,
+        "seven API searches and the page; refused ones read nothing"
+    );
     owned.app.stop().await;
 }
 
@@ -269,11 +302,11 @@ async fn a_second_factor_is_asked_for_and_never_accepted_twice(backend: Backend)
         }
         d.api(Method::POST, "/tokens", "", Some(body))
     };
-    let (status, error) = token(None).await;
-    assert_eq!(status, 401, "the password alone is not enough: {error}");
+    let (status, no_code) = token(None).await;
+    assert_eq!(status, 401, "the password alone is not enough: {no_code}");
     assert!(
-        error["error"]["message"].as_str().unwrap().contains("两步验证"),
-        "{error}"
+        no_code["error"]["message"].as_str().unwrap().contains("两步验证码"),
+        "{no_code}"
     );
     let code = app.generate_current().unwrap();
     let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
@@ -282,7 +315,7 @@ async fn a_second_factor_is_asked_for_and_never_accepted_twice(backend: Backend)
     assert_eq!(status, 201, "{issued}");
     let (status, _) = token(Some(code)).await;
     assert_eq!(status, 401, "a code is accepted once");
-    // The sign-in form asks for it too, and a wrong password is still just wrong.
+    // The sign-in form asks for it too.
     let response = d.app.post_login("admin", PASSWORD, &[]).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let page = response.text().await.unwrap();
@@ -299,9 +332,16 @@ async fn a_second_factor_is_asked_for_and_never_accepted_twice(backend: Backend)
         )
         .await;
     assert_eq!(status, 401);
-    assert!(
-        !error["error"]["message"].as_str().unwrap().contains("两步验证"),
-        "{error}"
+    // A wrong password is told exactly as a missing code is: the refusal does not say the
+    // password was right; the audit tells them apart.
+    assert_eq!(error, no_code);
+    let code_failures = d
+        .app
+        .count("SELECT COUNT(*) FROM audit_log WHERE action = 'login.code_failed'")
+        .await;
+    assert_eq!(
+        code_failures, 4,
+        "no code, a wrong code, a replayed code, the form without one"
     );
     // Accounts without one are not asked.
     let (status, _) = d
@@ -313,5 +353,60 @@ async fn a_second_factor_is_asked_for_and_never_accepted_twice(backend: Backend)
         )
         .await;
     assert_eq!(status, 201);
+    d.app.stop().await;
+}
+
+/// The desk's status line shows what the service said after a form, never words from a link
+/// someone else made; signing out is in the trail.
+async fn the_status_line_says_only_what_the_service_said(backend: Backend) {
+    let d = desk(backend).await;
+    let (cookie, csrf) = sign_in(&d, "zhang").await;
+    let forged = "提醒：系统升级，请将密码发送至管理员邮箱";
+    let encoded: String = url::form_urlencoded::byte_serialize(forged.as_bytes()).collect();
+    for link in [
+        format!("/console?done={encoded}"),
+        format!("/console?done={encoded}&tag=0123456789abcdef0123456789abcdef"),
+    ] {
+        let page = d.app.get_text(&link, Some(&cookie)).await;
+        assert!(!page.contains(forged), "{link}: {page}");
+    }
+    // What a form's redirect carries is shown.
+    let response = d
+        .browser
+        .post(d.app.url("/console/duty"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str()), ("on_duty", "true")])
+        .send()
+        .await
+        .unwrap();
+    let back = response.headers()["location"].to_str().unwrap().to_owned();
+    let page = d.app.get_text(&back, Some(&cookie)).await;
+    let status_line = page.split("id=\"status\"").nth(1).unwrap_or_default();
+    assert!(status_line.contains("值班"), "{status_line}");
+    // A form that is not the page's (its fields missing) is refused in Chinese.
+    let response = d
+        .browser
+        .post(d.app.url("/console/duty"))
+        .header("cookie", &cookie)
+        .form(&[("on_duty", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.unwrap().contains("表单内容不完整"));
+    let response = d
+        .browser
+        .post(d.app.url("/logout"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let logouts = d
+        .app
+        .count("SELECT COUNT(*) FROM audit_log WHERE action = 'logout'")
+        .await;
+    assert_eq!(logouts, 1);
     d.app.stop().await;
 }

@@ -1,7 +1,8 @@
 //! The answers every operation can give besides its own, added to the generated document so
 //! that it lists every status the API answers with (schemathesis checks this in CI,
 //! `scripts/contract`): 401 without a valid token, 404 for a path naming nothing there, 422 for
-//! a body or query that is not as documented, 503 when the database or Redis is down.
+//! a body or query that is not as documented, 413 for a body too large, 503 when the database
+//! or Redis is down.
 
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder};
@@ -48,6 +49,9 @@ fn complete_operation(path: &str, op: &mut Operation) {
             "422",
             "the body or query is not as documented (its message says what is wrong)",
         );
+    }
+    if op.request_body.is_some() {
+        add("413", "the body is larger than the service takes (64 KB)");
     }
 }
 

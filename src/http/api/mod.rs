@@ -31,10 +31,16 @@ use crate::domain::Role;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("a valid Authorization: Bearer token is required")]
+    #[error("需要有效的接口令牌（请求头 Authorization: Bearer <令牌>）")]
     Unauthorized,
-    #[error("{0}")]
+    /// A body or query that is not as documented (the detail is the decoder's).
+    #[error("请求内容不符合接口说明：{0}")]
     Body(String),
+    #[error("这个接口不接受 {0} 请求")]
+    Method(String),
+    /// Kilobytes allowed.
+    #[error("请求内容超过 {0} KB")]
+    TooLarge(usize),
     #[error(transparent)]
     Login(#[from] LoginError),
     #[error(transparent)]
@@ -59,7 +65,8 @@ pub struct ErrorBody {
 
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// unauthorized, forbidden, not_found, invalid, conflict, too_many_requests, unavailable
+    /// unauthorized, forbidden, not_found, method_not_allowed, invalid, conflict,
+    /// too_many_requests, payload_too_large, provider, unavailable
     code: &'static str,
     message: String,
 }
@@ -67,9 +74,7 @@ pub struct ErrorDetail {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = match &self {
-            ApiError::Unauthorized | ApiError::Login(LoginError::Wrong | LoginError::Code) => {
-                (StatusCode::UNAUTHORIZED, "unauthorized")
-            }
+            ApiError::Unauthorized | ApiError::Login(LoginError::Wrong) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Login(LoginError::TooMany(_)) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             ApiError::Body(_) | ApiError::Desk(DeskError::Invalid(_)) | ApiError::Import(ImportError::Invalid(_)) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
@@ -78,6 +83,8 @@ impl IntoResponse for ApiError {
                 (StatusCode::FORBIDDEN, "forbidden")
             }
             ApiError::Desk(DeskError::NotFound(_)) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Method(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::Desk(DeskError::Conflict(_)) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Desk(DeskError::Provider(e)) => {
                 tracing::warn!(error = %e, "API request: provider refused");
@@ -185,7 +192,8 @@ struct NewToken {
 /// Exchange a username and password for an API token (throttled like a console sign-in from a
 /// new browser; a 429 says in `Retry-After` how many seconds to wait).
 #[utoipa::path(post, path = "/api/v1/tokens", security(()), request_body = Credentials,
-    responses((status = 201, body = NewToken), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 201, body = NewToken), (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait before the next attempt")))))]
 async fn token(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

@@ -1,17 +1,18 @@
 //! Admins' pages: the accounts (who is signed in, and signing an account out everywhere) and a
 //! search of the audit trail by account, case and time.
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::layout::{self, Page, Prefs};
-use super::{done, ConsoleError, Done};
+use super::{done, ConsoleError, ConsoleForm, Done};
 use crate::app::AppState;
 use crate::desk::accounts::{self, AuditQuery, SEARCH_LIMIT};
+use crate::desk::DeskError;
 use crate::domain::roster::beijing;
 use crate::http::staff::ConsoleStaff;
 
@@ -19,7 +20,7 @@ pub async fn accounts_page(
     State(state): State<AppState>,
     who: ConsoleStaff,
     headers: HeaderMap,
-    Query(d): Query<Done>,
+    d: Done,
 ) -> Result<Markup, ConsoleError> {
     let list = accounts::accounts(&state, &who.staff).await?;
     let body = html! {
@@ -52,14 +53,7 @@ pub async fn accounts_page(
             }
         }
     };
-    Ok(page(
-        &who,
-        &headers,
-        "账户",
-        "/console/accounts",
-        d.done.as_deref(),
-        body,
-    ))
+    Ok(page(&who, &headers, "账户", "/console/accounts", d.0.as_deref(), body))
 }
 
 #[derive(Deserialize)]
@@ -71,7 +65,7 @@ pub struct SignOutForm {
 pub async fn sign_out(
     State(state): State<AppState>,
     who: ConsoleStaff,
-    Form(f): Form<SignOutForm>,
+    ConsoleForm(f): ConsoleForm<SignOutForm>,
 ) -> Result<Response, ConsoleError> {
     who.check(&f.csrf)?;
     let out = accounts::sign_out_everywhere(&state, &who.staff, &f.username).await?;
@@ -81,19 +75,37 @@ pub async fn sign_out(
         out.sessions,
         out.tokens
     );
-    Ok(done("/console/accounts", &message).into_response())
+    Ok(done(&state, "/console/accounts", &message).into_response())
 }
 
 pub async fn audit_page(
     State(state): State<AppState>,
     who: ConsoleStaff,
     headers: HeaderMap,
-    Query(q): Query<AuditQuery>,
-) -> Result<Markup, ConsoleError> {
-    let q = q.without_blanks();
-    let found = accounts::search(&state, &who.staff, &q).await?;
+    q: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Response, ConsoleError> {
+    let (q, searched) = match q {
+        Ok(Query(q)) => {
+            let q = q.without_blanks();
+            let searched = accounts::search(&state, &who.staff, &q).await;
+            (q, searched)
+        }
+        Err(_) => (
+            AuditQuery::default(),
+            Err(DeskError::Invalid("查询条件重复或无法读取，请重新填写".into())),
+        ),
+    };
+    // A search that cannot be run shows the form again with what was wrong.
+    let (found, problem) = match searched {
+        Ok(found) => (found, None),
+        Err(DeskError::Invalid(problem)) => (Vec::new(), Some(problem)),
+        Err(e) => return Err(e.into()),
+    };
     let value = |v: &Option<String>| v.clone().unwrap_or_default();
+    let reversed = matches!((&q.from, &q.to), (Some(from), Some(to)) if from > to);
     let body = html! {
+        @if let Some(problem) = &problem { p role="alert" class="problems" { "没有查询：" (problem) } }
+        @if reversed { p role="status" class="hint" { "结束日期早于开始日期，这段时间里没有记录。" } }
         form method="get" action="/console/audit" class="search" {
             label for="audit-user" { "用户名" }
             input id="audit-user" name="user" type="text" value=(value(&q.user));
@@ -124,8 +136,8 @@ pub async fn audit_page(
                         td { (e.action_label) }
                         td {
                             @match &e.ticket {
-                                Some(t) => a href={ "/console/cases/" (t) } { "案件 " (t) },
-                                None => (e.subject),
+                                Some(t) => a href={ "/console/cases/" (t) } { (e.subject_label) },
+                                None => (e.subject_label),
                             }
                         }
                     }
@@ -133,7 +145,11 @@ pub async fn audit_page(
             }
         }
     };
-    Ok(page(&who, &headers, "审计记录", "/console/audit", None, body))
+    let status = match problem {
+        Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        None => StatusCode::OK,
+    };
+    Ok((status, page(&who, &headers, "审计记录", "/console/audit", None, body)).into_response())
 }
 
 fn page(

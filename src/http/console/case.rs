@@ -5,13 +5,13 @@
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{Redirect, Response};
-use axum::{Form, Json};
+use axum::Json;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::desk::{short_time, CsrfForm};
 use super::layout::{self, icon, visible, Page, Prefs};
-use super::{done, ConsoleError, Done};
+use super::{done, ConsoleError, ConsoleForm, Done};
 use crate::app::AppState;
 use crate::desk::case::{self, CaseFile, Close};
 use crate::desk::{labels, recording, DeskError};
@@ -23,7 +23,7 @@ pub async fn page(
     who: ConsoleStaff,
     headers: HeaderMap,
     Path(ticket): Path<String>,
-    Query(d): Query<Done>,
+    d: Done,
 ) -> Result<Markup, ConsoleError> {
     let file = case::open(&state, &who.staff, &ticket).await?;
     let title = format!("案件 {}", file.summary.ticket);
@@ -34,7 +34,7 @@ pub async fn page(
             csrf: &who.csrf,
             current: "",
             prefs: Prefs::of(&headers),
-            done: d.done.as_deref(),
+            done: d.0.as_deref(),
         },
         body(&file, &who.csrf, who.staff.lawyer().is_some()),
     ))
@@ -202,22 +202,23 @@ pub async fn note(
     State(state): State<AppState>,
     who: ConsoleStaff,
     Path(ticket): Path<String>,
-    Form(f): Form<TextForm>,
+    ConsoleForm(f): ConsoleForm<TextForm>,
 ) -> Result<Redirect, ConsoleError> {
     who.check(&f.csrf)?;
     case::add_note(&state, &who.staff, &ticket, &f.text).await?;
-    Ok(done(&format!("/console/cases/{ticket}"), "备注已保存"))
+    Ok(done(&state, &format!("/console/cases/{ticket}"), "备注已保存"))
 }
 
 pub async fn reply(
     State(state): State<AppState>,
     who: ConsoleStaff,
     Path(ticket): Path<String>,
-    Form(f): Form<TextForm>,
+    ConsoleForm(f): ConsoleForm<TextForm>,
 ) -> Result<Redirect, ConsoleError> {
     who.check(&f.csrf)?;
     let cost = case::reply(&state, &who.staff, &ticket, &f.text).await?;
     Ok(done(
+        &state,
         &format!("/console/cases/{ticket}"),
         &format!("短信已发送：{} 条，共 {} 个计费短信段", cost.parts, cost.segments),
     ))
@@ -234,7 +235,7 @@ pub async fn close(
     State(state): State<AppState>,
     who: ConsoleStaff,
     Path(ticket): Path<String>,
-    Form(f): Form<CloseForm>,
+    ConsoleForm(f): ConsoleForm<CloseForm>,
 ) -> Result<Redirect, ConsoleError> {
     who.check(&f.csrf)?;
     let service_form = ServiceForm::parse(&f.service_form)
@@ -249,18 +250,19 @@ pub async fn close(
         },
     )
     .await?;
-    Ok(done(&format!("/console/cases/{ticket}"), "案件已结案"))
+    Ok(done(&state, &format!("/console/cases/{ticket}"), "案件已结案"))
 }
 
 pub async fn call_back(
     State(state): State<AppState>,
     who: ConsoleStaff,
     Path(ticket): Path<String>,
-    Form(f): Form<CsrfForm>,
+    ConsoleForm(f): ConsoleForm<CsrfForm>,
 ) -> Result<Redirect, ConsoleError> {
     who.check(&f.csrf)?;
     case::call_back(&state, &who.staff, &ticket).await?;
     Ok(done(
+        &state,
         &format!("/console/cases/{ticket}"),
         "正在回拨：您的电话将先响起，然后接通来电人",
     ))

@@ -1,15 +1,14 @@
 //! The desk page: on-duty switch, offers (accept = call back, decline), claim next, the queue
 //! with priority, wait, matter, region and accessibility needs, and the account's cases.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Redirect;
-use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::layout::{self, icon, Page, Prefs};
-use super::{done, ConsoleError, Done};
+use super::{done, ConsoleError, ConsoleForm, Done};
 use crate::app::AppState;
 use crate::auth::Staff;
 use crate::desk::case::CaseSummary;
@@ -20,7 +19,7 @@ pub async fn page(
     State(state): State<AppState>,
     who: ConsoleStaff,
     headers: HeaderMap,
-    Query(d): Query<Done>,
+    d: Done,
 ) -> Result<Markup, ConsoleError> {
     let s = &who.staff;
     let duty = match s.lawyer() {
@@ -59,7 +58,7 @@ pub async fn page(
             csrf: &who.csrf,
             current: "/console",
             prefs: Prefs::of(&headers),
-            done: d.done.as_deref(),
+            done: d.0.as_deref(),
         },
         body,
     ))
@@ -215,11 +214,12 @@ pub struct DutyForm {
 pub async fn duty(
     State(state): State<AppState>,
     who: ConsoleStaff,
-    Form(f): Form<DutyForm>,
+    ConsoleForm(f): ConsoleForm<DutyForm>,
 ) -> Result<Redirect, ConsoleError> {
     who.check(&f.csrf)?;
     let d = queue::set_duty(&state, &who.staff, f.on_duty).await?;
     Ok(done(
+        &state,
         "/console",
         if d.on_duty {
             "您已开始值班"
@@ -237,15 +237,16 @@ pub struct CsrfForm {
 pub async fn claim(
     State(state): State<AppState>,
     who: ConsoleStaff,
-    Form(f): Form<CsrfForm>,
+    ConsoleForm(f): ConsoleForm<CsrfForm>,
 ) -> Result<Redirect, ConsoleError> {
     who.check(&f.csrf)?;
     Ok(match queue::claim(&state, &who.staff).await? {
         Some(offer) => done(
+            &state,
             &format!("/console/cases/{}", offer.ticket),
             "已为您保留这个案件，请回拨",
         ),
-        None => done("/console", "目前没有您可以领取的案件"),
+        None => done(&state, "/console", "目前没有您可以领取的案件"),
     })
 }
 
@@ -253,11 +254,12 @@ pub async fn accept(
     State(state): State<AppState>,
     who: ConsoleStaff,
     Path(assignment): Path<String>,
-    Form(f): Form<CsrfForm>,
+    ConsoleForm(f): ConsoleForm<CsrfForm>,
 ) -> Result<Redirect, ConsoleError> {
     who.check(&f.csrf)?;
     let offer = queue::accept(&state, &who.staff, &assignment).await?;
     Ok(done(
+        &state,
         &format!("/console/cases/{}", offer.ticket),
         "正在回拨：您的电话将先响起，然后接通来电人",
     ))
@@ -267,9 +269,9 @@ pub async fn decline(
     State(state): State<AppState>,
     who: ConsoleStaff,
     Path(assignment): Path<String>,
-    Form(f): Form<CsrfForm>,
+    ConsoleForm(f): ConsoleForm<CsrfForm>,
 ) -> Result<Redirect, ConsoleError> {
     who.check(&f.csrf)?;
     queue::decline(&state, &who.staff, &assignment).await?;
-    Ok(done("/console", "已拒绝，案件将分配给其他律师"))
+    Ok(done(&state, "/console", "已拒绝，案件将分配给其他律师"))
 }

@@ -5,12 +5,11 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maud::html;
 use serde::Deserialize;
 
 use super::layout::{self, Page, Prefs, CONTRASTS, SIZES};
-use super::{done, ConsoleError};
+use super::{done, ConsoleError, ConsoleForm};
 use crate::app::AppState;
 use crate::auth::login::{self, LoginError};
 use crate::auth::{device, secret};
@@ -105,7 +104,7 @@ pub async fn submit(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Form(c): Form<Credentials>,
+    ConsoleForm(c): ConsoleForm<Credentials>,
 ) -> Response {
     let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
     if !secret::same(&expected, &c.csrf) {
@@ -129,7 +128,7 @@ pub async fn submit(
         Ok(signed) => signed,
         Err(e) => {
             let status = match e {
-                LoginError::Wrong | LoginError::Code => StatusCode::UNAUTHORIZED,
+                LoginError::Wrong => StatusCode::UNAUTHORIZED,
                 LoginError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
                 LoginError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
             };
@@ -151,6 +150,7 @@ pub async fn submit(
             let mut response = match signed.failures_since {
                 0 => Redirect::to("/console").into_response(),
                 n => done(
+                    &state,
                     "/console",
                     &format!("提醒：自您上次登录以来，有人用您的用户名登录失败 {n} 次。如果不是您本人，请告知管理员。"),
                 )
@@ -181,15 +181,21 @@ pub async fn logout(
     State(state): State<AppState>,
     who: ConsoleStaff,
     headers: HeaderMap,
-    Form(form): Form<Csrf>,
+    ConsoleForm(form): ConsoleForm<Csrf>,
 ) -> Result<Response, ConsoleError> {
     who.check(&form.csrf)?;
+    let desk_error = |e: crate::storage::StorageError| ConsoleError::Desk(e.into());
+    state
+        .db
+        .audit(&who.staff.id, "logout", &who.staff.id)
+        .await
+        .map_err(desk_error)?;
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         state
             .db
             .end_session(&secret::digest(&token))
             .await
-            .map_err(|e| ConsoleError::Desk(e.into()))?;
+            .map_err(desk_error)?;
     }
     Ok((
         [(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", 0, true))],
@@ -205,7 +211,11 @@ pub struct PrefsForm {
 }
 
 /// Saves the display settings for a year and goes back to the page they were changed on.
-pub async fn prefs(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<PrefsForm>) -> Response {
+pub async fn prefs(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ConsoleForm(form): ConsoleForm<PrefsForm>,
+) -> Response {
     let year = 365 * 24 * 3600;
     let size = SIZES.iter().find(|(v, _)| *v == form.size).map_or("normal", |(v, _)| v);
     let contrast = CONTRASTS

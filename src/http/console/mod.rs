@@ -58,6 +58,9 @@ pub enum ConsoleError {
     Csrf,
     #[error("这个请求来自其他网站，已拒绝。请在热线工作台的页面上操作")]
     Origin,
+    /// A form or query the page did not send (a field missing, one given twice).
+    #[error("表单内容不完整或无法读取，请刷新页面后重试")]
+    Form,
     #[error(transparent)]
     Desk(#[from] DeskError),
 }
@@ -71,7 +74,7 @@ impl IntoResponse for ConsoleError {
                 StatusCode::FORBIDDEN
             }
             ConsoleError::Desk(DeskError::NotFound(_)) => StatusCode::NOT_FOUND,
-            ConsoleError::Desk(DeskError::Invalid(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            ConsoleError::Desk(DeskError::Invalid(_)) | ConsoleError::Form => StatusCode::UNPROCESSABLE_ENTITY,
             ConsoleError::Desk(DeskError::Conflict(_)) => StatusCode::CONFLICT,
             ConsoleError::Desk(DeskError::Provider(_)) => StatusCode::BAD_GATEWAY,
             ConsoleError::Desk(_) => {
@@ -97,13 +100,59 @@ impl IntoResponse for ConsoleError {
     }
 }
 
-/// Back to a page after a form, with a message for its status line.
-fn done(path: &str, message: &str) -> Redirect {
+/// Back to a page after a form, with a message for its status line. The message travels in the
+/// URL with a tag keyed by the data key, so a link from anyone else cannot put words there.
+fn done(state: &AppState, path: &str, message: &str) -> Redirect {
     let encoded: String = url::form_urlencoded::byte_serialize(message.as_bytes()).collect();
-    Redirect::to(&format!("{path}?done={encoded}"))
+    Redirect::to(&format!("{path}?done={encoded}&tag={}", done_tag(state, message)))
 }
 
-#[derive(serde::Deserialize)]
-struct Done {
-    done: Option<String>,
+fn done_tag(state: &AppState, message: &str) -> String {
+    state.db.key().lookup_hash(&format!("console-done:{message}"))[..32].to_owned()
+}
+
+/// The status-line message of a page reached through [`done`]; one whose tag does not match
+/// (a forged link) is not shown.
+struct Done(Option<String>);
+
+impl axum::extract::FromRequestParts<AppState> for Done {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let mut message = None;
+        let mut tag = None;
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            match k.as_ref() {
+                "done" => message = Some(v.into_owned()),
+                "tag" => tag = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+        let genuine = |m: &String| {
+            tag.as_deref()
+                .is_some_and(|t| crate::auth::secret::same(t, &done_tag(state, m)))
+        };
+        Ok(Done(message.filter(genuine)))
+    }
+}
+
+/// A console form, refused in Chinese (422) when it is not the form the page sends.
+struct ConsoleForm<T>(T);
+
+impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<AppState> for ConsoleForm<T> {
+    type Rejection = ConsoleError;
+
+    async fn from_request(request: axum::extract::Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        match axum::Form::<T>::from_request(request, state).await {
+            Ok(axum::Form(form)) => Ok(Self(form)),
+            Err(e) => {
+                tracing::info!(error = %e.body_text(), "console form refused");
+                Err(ConsoleError::Form)
+            }
+        }
+    }
 }

@@ -2,15 +2,14 @@
 //! by name), and importing a corrected roster file. An import that stores nothing shows the
 //! form again with the pasted CSV kept and each problem, in Chinese, by row.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::layout::{self, Page, Prefs};
-use super::{done, ConsoleError, Done};
+use super::{done, ConsoleError, ConsoleForm, Done};
 use crate::app::AppState;
 use crate::desk::roster::{self, ImportError};
 use crate::http::staff::ConsoleStaff;
@@ -19,9 +18,9 @@ pub async fn page(
     State(state): State<AppState>,
     who: ConsoleStaff,
     headers: HeaderMap,
-    Query(d): Query<Done>,
+    d: Done,
 ) -> Result<Markup, ConsoleError> {
-    render(&state, &who, &headers, d.done.as_deref(), None).await
+    render(&state, &who, &headers, d.0.as_deref(), None).await
 }
 
 /// A refused import: what was pasted, and why it was refused.
@@ -115,13 +114,13 @@ pub async fn import(
     State(state): State<AppState>,
     who: ConsoleStaff,
     headers: HeaderMap,
-    Form(f): Form<ImportForm>,
+    ConsoleForm(f): ConsoleForm<ImportForm>,
 ) -> Result<Response, ConsoleError> {
     who.check(&f.csrf)?;
     let error = match roster::import(&state, &who.staff, &f.csv).await {
         Ok(r) => {
             let message = format!("排班表已导入：新增 {} 人，更新 {} 人", r.added, r.updated);
-            return Ok(done("/console/roster", &message).into_response());
+            return Ok(done(&state, "/console/roster", &message).into_response());
         }
         // Not a manager, or the database: no form to show again.
         Err(ImportError::Desk(e)) => return Err(e.into()),
