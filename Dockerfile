@@ -27,8 +27,9 @@ ENV HOTLINE_VOICE_VENV=/tmp/voice-venv
 RUN scripts/whisper-model /models/ggml-base-q8_0.bin \
  && scripts/voice-model /models/voice \
  && rm -rf /tmp/voice-venv /root/.cache
-# As an init container: copy the files into the shared volume mounted at /shared.
-CMD ["sh", "-c", "cp -a /models/. /shared/"]
+# As an init container: copy the files into the shared volume mounted at /shared (not cp -a:
+# an unprivileged user may not set the times of a volume it does not own).
+CMD ["sh", "-c", "cp -R /models/. /shared/"]
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
@@ -42,7 +43,6 @@ COPY --chown=root:root prompts/ /opt/hotline/prompts/
 WORKDIR /opt/hotline
 ENV HOTLINE_BIND=0.0.0.0:8080 \
     HOTLINE_DATA_DIR=/var/lib/hotline \
-    HOTLINE_DATABASE_URL=sqlite:///var/lib/hotline/hotline.db \
     HOTLINE_WHISPER_MODEL=/models/ggml-base-q8_0.bin \
     HOTLINE_SPEECH_VOICE_DIR=/models/voice \
     HOTLINE_SPEECH_CACHE_DIR=/var/lib/hotline/prompt-cache \

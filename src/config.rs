@@ -36,11 +36,17 @@ fn problems_list(problems: &[Problem]) -> String {
         .join("\n")
 }
 
-/// What `hotline config check` prints: every effective setting (secrets masked) and every
-/// problem.
+/// What `hotline config check` prints: every effective setting (secrets masked), every
+/// problem, and the variables that name no setting.
 pub struct Report {
     pub settings: Vec<(String, String)>,
     pub problems: Vec<Problem>,
+    pub unknown: Vec<String>,
+}
+
+/// The process's `HOTLINE_*` variables that name no setting (they are ignored).
+pub fn unknown_variables() -> Vec<String> {
+    check::unknown(std::env::vars(), env_key)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -392,6 +398,7 @@ impl Settings {
         Report {
             settings: check::effective(&figment),
             problems,
+            unknown: unknown_variables(),
         }
     }
 

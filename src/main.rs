@@ -154,6 +154,12 @@ async fn main() -> anyhow::Result<()> {
     }
     let settings = Settings::load(cli.config.as_deref()).context("loading settings")?;
     hotline::telemetry::init(&settings.log, settings.mode);
+    for variable in hotline::config::unknown_variables() {
+        tracing::warn!(
+            variable,
+            "ignored: not a setting (misspelt? see `hotline config check`)"
+        );
+    }
     let sqlite = {
         use secrecy::ExposeSecret;
         settings.database.url.expose_secret().starts_with("sqlite:")

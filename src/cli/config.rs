@@ -11,6 +11,9 @@ pub fn check(file: Option<&Path>) -> anyhow::Result<()> {
     for (setting, value) in &report.settings {
         println!("{setting} = {value}");
     }
+    for name in &report.unknown {
+        println!("# ignored: {name} is not a setting (misspelt? see README, \"Configuration\")");
+    }
     if report.problems.is_empty() {
         println!("# no problems");
         return Ok(());

@@ -139,15 +139,42 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
     out.push((prefix.to_owned(), shown));
 }
 
-/// A URL with its password replaced, as text.
+/// A URL with its password replaced, as text; one that does not parse (a password with `/` or
+/// `#` in it) has everything before its last `@` hidden.
 fn masked_url(raw: &str) -> String {
     match url::Url::parse(raw) {
         Ok(mut u) if u.password().is_some() => {
             let _ = u.set_password(Some("*****"));
             format!("\"{u}\"")
         }
-        _ => format!("\"{raw}\""),
+        Ok(u) if u.host_str().is_some() || !raw.contains('@') => format!("\"{raw}\""),
+        _ => match (raw.split_once("://"), raw.rfind('@')) {
+            (Some((scheme, _)), Some(at)) => format!("\"{scheme}://*****@{}\"", &raw[at + 1..]),
+            _ => "(set, hidden: not a URL)".to_owned(),
+        },
     }
+}
+
+/// Variables of the hotline's own tools, not settings.
+const TOOL_VARIABLES: &[&str] = &[
+    "HOTLINE_USER_PASSWORD",
+    "HOTLINE_VOICE_VENV",
+    "HOTLINE_EVAL_CACHE",
+    "HOTLINE_BINARY",
+];
+
+/// `HOTLINE_*` variables of `vars` that name no setting (a misspelling, a setting that was
+/// renamed): they are ignored, so they are reported.
+pub fn unknown(vars: impl Iterator<Item = (String, String)>, key: impl Fn(&str) -> String) -> Vec<String> {
+    let defaults = Figment::from(Toml::string(super::DEFAULTS));
+    let mut unknown: Vec<String> = vars
+        .map(|(name, _)| name)
+        .filter(|name| name.starts_with("HOTLINE_") && !TOOL_VARIABLES.contains(&name.as_str()))
+        .filter(|name| !name.starts_with("HOTLINE_TEST_"))
+        .filter(|name| defaults.find_value(&key(&name["HOTLINE_".len()..])).is_err())
+        .collect();
+    unknown.sort();
+    unknown
 }
 
 #[cfg(test)]
@@ -184,5 +211,26 @@ mod tests {
         assert_eq!(get("database.url"), Some("\"postgres://u:*****@db:5432/h\""));
         assert_eq!(get("redis.prefix"), Some("\"p\""));
         assert!(!format!("{lines:?}").contains("pw@"));
+        // A password that breaks the URL is still hidden.
+        assert_eq!(
+            masked_url("postgres://hotline:a/b+c=@db:5432/h"),
+            "\"postgres://*****@db:5432/h\""
+        );
+        assert_eq!(masked_url("redis://:p#w@redis:6379"), "\"redis://*****@redis:6379\"");
+    }
+
+    #[test]
+    fn unknown_variables_are_named() {
+        let vars = [
+            ("HOTLINE_JOBS_INSERVE", "false"),
+            ("HOTLINE_JOBS_IN_SERVE", "false"),
+            ("HOTLINE_WHISPER_MODEL_PATH", "/x"),
+            ("HOTLINE_USER_PASSWORD", "p"),
+            ("HOTLINE_TEST_POSTGRES_URL", "postgres://"),
+            ("PATH", "/bin"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let found = unknown(vars.into_iter(), super::super::env_key);
+        assert_eq!(found, ["HOTLINE_JOBS_INSERVE", "HOTLINE_WHISPER_MODEL_PATH"]);
     }
 }

@@ -58,6 +58,7 @@ fn config_check_reports_every_problem_at_once_and_serve_refuses_them() {
         ("HOTLINE_PUBLIC_URL", "hotline.example.org".to_owned()),
         ("HOTLINE_REDIS_PREFIX", "two words".to_owned()),
         ("HOTLINE_TWILIO_AUTH_TOKEN", "do-not-print-me".to_owned()),
+        ("HOTLINE_JOBS_INSERVE", "false".to_owned()),
     ];
     let check = hotline(&["config", "check"], &bad);
     let said = text(&check);
@@ -77,6 +78,10 @@ fn config_check_reports_every_problem_at_once_and_serve_refuses_them() {
     );
     assert!(said.contains("twilio.auth_token = (set, hidden)"), "{said}");
     assert!(!said.contains("do-not-print-me"), "a secret printed: {said}");
+    assert!(
+        said.contains("# ignored: HOTLINE_JOBS_INSERVE is not a setting"),
+        "{said}"
+    );
     // serve runs the same check and starts nothing.
     let serve = hotline(&["serve"], &bad);
     let said = text(&serve);
