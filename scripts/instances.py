@@ -151,7 +151,8 @@ def main():
                 except OSError:
                     time.sleep(0.2)
         walk_together(bases, procs, provider, speech, db_url, tokens)
-        fail_over(bases, common["HOTLINE_REDIS_PREFIX"], db_url, describe_url(provider), tokens)
+        consult = speech and w.add_recording(provider, os.path.join(w.ROOT, "tests/data/call-speech/consult-0-normal.wav"))
+        fail_over(bases, common["HOTLINE_REDIS_PREFIX"], db_url, describe_url(provider), tokens, consult)
     finally:
         for p in procs:
             if p.poll() is None:
@@ -176,7 +177,7 @@ def redis(*args):
     return subprocess.run(["redis-cli", *args], check=True, capture_output=True, text=True).stdout.split()
 
 
-def fail_over(bases, prefix, db_url, describe, tokens):
+def fail_over(bases, prefix, db_url, describe, tokens, consult):
     """A Redis primary failing over to a replica that had not caught up looks to the service
     like a flush: the queue, offers, the dispatch lease and the menu states are gone. SQL is the
     record, so the reconcilers (in both instances and the worker) rebuild the queue."""
@@ -222,6 +223,12 @@ def fail_over(bases, prefix, db_url, describe, tokens):
     w.check(not double, f"no lawyer holds two offers after the failover ({double})")
     double = psql(db_url, "SELECT consultation_id FROM assignments WHERE state = 'offered' GROUP BY 1 HAVING COUNT(*) > 1")
     w.check(not double, f"no case is offered to two lawyers after the failover ({double})")
+    if consult:
+        # The worker's job streams and their group went with the rest: it makes them again.
+        time.sleep(2)
+        local.turn, local.served = 0, []
+        said = w.call(PUBLIC, "+8613800139996", [("answer", consult)], "voice after the failover")
+        w.check("劳动和工资" in said or "您是要" in said, "a spoken answer after the failover is recognised by the worker")
 
 
 def walk_together(bases, procs, provider, speech, db_url, tokens):

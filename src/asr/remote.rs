@@ -168,20 +168,7 @@ async fn serve_lane(
             }
         }
     };
-    let created: Result<String, _> = redis::cmd("XGROUP")
-        .arg("CREATE")
-        .arg(&key)
-        .arg(GROUP)
-        .arg("$")
-        .arg("MKSTREAM")
-        .query_async(&mut conn)
-        .await;
-    match created {
-        Err(e) if !e.to_string().contains("BUSYGROUP") => {
-            tracing::warn!(error = %e, "could not create the recognition consumer group");
-        }
-        _ => {}
-    }
+    create_group(&mut conn, &key).await;
     tracing::info!(consumer, ?lane, at_once, "recognition worker taking jobs from Redis");
     let slots = Arc::new(tokio::sync::Semaphore::new(at_once));
     let mut running = tokio::task::JoinSet::new();
@@ -237,6 +224,10 @@ async fn serve_lane(
                 Ok(reply) => reply.keys.into_iter().flat_map(|k| k.ids).collect::<Vec<_>>(),
                 Err(e) => {
                     tracing::warn!(error = %e, "reading recognition jobs failed; retrying");
+                    // Redis lost the stream and its group (a failover, a flush): make them again.
+                    if e.to_string().contains("NOGROUP") {
+                        create_group(&mut conn, &key).await;
+                    }
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
@@ -254,6 +245,24 @@ async fn serve_lane(
         }
     }
     while running.join_next().await.is_some() {}
+}
+
+/// The lane's stream and its consumer group, unless they are there already.
+async fn create_group(conn: &mut redis::aio::MultiplexedConnection, key: &str) {
+    let created: Result<String, _> = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(key)
+        .arg(GROUP)
+        .arg("$")
+        .arg("MKSTREAM")
+        .query_async(conn)
+        .await;
+    match created {
+        Err(e) if !e.to_string().contains("BUSYGROUP") => {
+            tracing::warn!(error = %e, "could not create the recognition consumer group");
+        }
+        _ => {}
+    }
 }
 
 /// Answers one stream entry, then acknowledges and deletes it.
