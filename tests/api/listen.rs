@@ -208,14 +208,7 @@ async fn a_worker_recognises_through_redis_for_a_web_process_without_the_model(b
 async fn a_job_a_stopped_worker_held_is_taken_over() {
     let Some(model) = model() else { return };
     let _one_at_a_time = WHISPER.lock().await;
-    let app = spawn_app_with(
-        Backend::Sqlite,
-        Options {
-            whisper_remote: true,
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = remote_app().await;
     let kv = app.state.kv.clone();
     // A description's transcript: the transcripts' stream.
     let key = kv.key("asr", "transcript-jobs");
@@ -303,14 +296,7 @@ async fn a_job_a_stopped_worker_held_is_taken_over() {
 async fn a_spoken_answer_does_not_wait_behind_a_transcript_on_a_worker() {
     let Some(model) = model() else { return };
     let _one_at_a_time = WHISPER.lock().await;
-    let app = spawn_app_with(
-        Backend::Sqlite,
-        Options {
-            whisper_remote: true,
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = remote_app().await;
     let kv = app.state.kv.clone();
     let local = worker_recogniser(&app, &model);
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -357,6 +343,18 @@ async fn a_spoken_answer_does_not_wait_behind_a_transcript_on_a_worker() {
     stop.send(true).unwrap();
     worker.await.unwrap();
     app.stop().await;
+}
+
+/// A web process that hands recognition to workers (`whisper.remote`), on SQLite.
+async fn remote_app() -> TestApp {
+    spawn_app_with(
+        Backend::Sqlite,
+        Options {
+            whisper_remote: true,
+            ..Options::default()
+        },
+    )
+    .await
 }
 
 /// What a `hotline worker` recognises with: the model, and the fake provider's recordings.
