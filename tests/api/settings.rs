@@ -95,6 +95,16 @@ async fn the_shipped_example_environment_starts_the_service() {
     let mut vars = example();
     let check = hotline(&["config", "check"], &vars);
     assert!(check.status.success(), "the example checks clean: {}", text(&check));
+    // A file a setting names and nobody made is a warning (the service still starts).
+    let mut without_model = vars.clone();
+    without_model.push(("HOTLINE_WHISPER_MODEL".into(), "/nowhere/ggml.bin".into()));
+    let check = hotline(&["config", "check"], &without_model);
+    let said = text(&check);
+    assert!(check.status.success(), "{said}");
+    assert!(
+        said.contains("# warning: HOTLINE_WHISPER_MODEL /nowhere/ggml.bin is not there"),
+        "{said}"
+    );
     // Where this machine differs from the example's host: the port, the data, Redis.
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
